@@ -1,0 +1,242 @@
+# Makefile - the one build of the project (GNU make, non-recursive).
+# Owns: configuration, flags, top-level targets; each component adds its rules in DIR/module.mk.
+#
+#   make                 build libraries and programs into build/
+#   make check           build, then run every test (runtime tests also under
+#                        GCRT_HEAPVERIFY=1 and GCRT_GCSTRESS=1); TESTS=name filters
+#   make demo            build and run build/testdata/demo_heap
+#   make bench           build and run every program of bench/
+#   make install         PREFIX=/usr/local DESTDIR= ; make uninstall
+#   make deps            check (as root: install) the Debian packages the build needs
+#   make clean           remove build/ and build-san/
+#   make help            this list, with the variables
+#
+# Variables: SANITIZE=1 (ASan+UBSan build in build-san/), WERROR=1, V=1 (echo
+# commands), TESTS="name ...", TEST_TIMEOUT=seconds, CC, CFLAGS, CPPFLAGS,
+# LDFLAGS, PREFIX, DESTDIR, LIBDIR, BINDIR, INCLUDEDIR, MANDIR.
+
+.DEFAULT_GOAL := all
+MAKEFLAGS += --no-builtin-rules
+.SUFFIXES:
+.DELETE_ON_ERROR:
+
+# ----------------------------------------------------------------------
+# Components, in dependency order (a fragment may use what an earlier one
+# defined, e.g. testdata/ links libgcrt from runtime/). A directory joins the
+# build by having a module.mk; those not written yet are skipped.
+# ----------------------------------------------------------------------
+MODULES := runtime dumpfmt analyzer plugins testdata bench
+
+# ----------------------------------------------------------------------
+# Build tree and flags
+# ----------------------------------------------------------------------
+SANITIZE ?= 0
+WERROR ?= 0
+V ?= 0
+
+ifeq ($(SANITIZE),1)
+BUILD ?= build-san
+OPTFLAGS ?= -O1 -g
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+# Same defaults as .ci/run when make check runs the sanitized tests directly;
+# values already in the environment win.
+export ASAN_OPTIONS ?= detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
+else
+BUILD ?= build
+OPTFLAGS ?= -O2 -g
+SANFLAGS :=
+endif
+
+CFLAGS ?= $(OPTFLAGS)
+WARNFLAGS := -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror)
+
+# The project's own flags come first; the user's CPPFLAGS/CFLAGS/LDFLAGS may add to them.
+ALL_CPPFLAGS = -D_GNU_SOURCE -Iruntime $(MODULE_CPPFLAGS) $(CPPFLAGS)
+ALL_CFLAGS = -std=c11 $(WARNFLAGS) -pthread $(SANFLAGS) -MMD -MP $(EXTRA_CFLAGS) $(CFLAGS)
+ALL_LDFLAGS = -pthread $(SANFLAGS) $(LDFLAGS)
+BASE_LDLIBS := -lpthread -lm
+
+AR ?= ar
+INSTALL ?= install
+SHELL := /bin/bash
+
+ifeq ($(V),1)
+Q :=
+msg = @:
+else
+Q := @
+msg = @printf '  %-7s %s\n' $(1) $(2);
+endif
+
+# ----------------------------------------------------------------------
+# Installation directories
+# ----------------------------------------------------------------------
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+PLUGINDIR ?= $(LIBDIR)/gcanalyze/plugins
+
+# ----------------------------------------------------------------------
+# Tests under stress. `make check` runs the runtime test binaries three times:
+# plain, with GCRT_HEAPVERIFY=1 and with GCRT_GCSTRESS=1; the whole runtime
+# suite must pass all three. The ONLY way to leave a binary out of a stress
+# pass is to name it here (basename, e.g. test_threads) with a comment saying
+# why. Both lists are empty: every runtime test runs under both.
+# ----------------------------------------------------------------------
+HEAPVERIFY_SKIP :=
+GCSTRESS_SKIP :=
+
+# Seconds one test binary may run before it counts as failed (0: no limit).
+TEST_TIMEOUT ?= 900
+
+# ----------------------------------------------------------------------
+# Lists the fragments append to
+# ----------------------------------------------------------------------
+# built by `make all`
+ALL_TARGETS :=
+# every object (for the dependency files)
+ALL_OBJS :=
+# every test binary, run once by `make check`
+TEST_BINS :=
+# test binaries also run under GCRT_HEAPVERIFY=1 and GCRT_GCSTRESS=1
+STRESS_TEST_BINS :=
+# run by `make bench`
+BENCH_PROGS :=
+# what `make install` copies: headers -> $(INCLUDEDIR), static libraries -> $(LIBDIR)
+INSTALL_HEADERS :=
+INSTALL_STATIC_LIBS :=
+# shared libraries -> $(LIBDIR); entries BUILD/lib/libNAME.so:MAJOR:X.Y.Z, installed as
+# libNAME.so.X.Y.Z with the links libNAME.so.MAJOR (the soname) and libNAME.so
+INSTALL_SHARED_LIBS :=
+# -> $(BINDIR) (future: gcanalyze, heapdump)
+INSTALL_PROGRAMS :=
+# -> $(PLUGINDIR) (future: plugins/*.so)
+INSTALL_PLUGINS :=
+# generated .pc files -> $(PKGCONFIGDIR)
+INSTALL_PKGCONFIG :=
+# -> $(MANDIR)/man1 and $(MANDIR)/man3
+INSTALL_MAN1 :=
+INSTALL_MAN3 :=
+
+DEPS_STAMP := $(BUILD)/.deps-ok
+
+include mk/functions.mk
+include $(wildcard $(addsuffix /module.mk,$(MODULES)))
+
+# ----------------------------------------------------------------------
+# Compilation: one rule for every object; fragments set EXTRA_CFLAGS and
+# MODULE_CPPFLAGS as target-specific variables where they need more.
+# ----------------------------------------------------------------------
+$(BUILD)/obj/%.o: %.c | $(DEPS_STAMP)
+	$(call msg,CC,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+# The packages are checked once per build tree; rerun when the script changes.
+$(DEPS_STAMP): scripts/deps.sh
+	$(Q)$(SHELL) scripts/deps.sh
+	@mkdir -p $(@D)
+	@touch $@
+
+-include $(ALL_OBJS:.o=.d)
+
+# ----------------------------------------------------------------------
+# Top-level targets
+# ----------------------------------------------------------------------
+.PHONY: all tests check demo bench deps install uninstall clean help FORCE
+FORCE:
+
+all: $(ALL_TARGETS)
+
+# Build the test binaries without running them.
+tests: $(TEST_BINS)
+
+deps:
+	$(Q)$(SHELL) scripts/deps.sh
+	@mkdir -p $(BUILD)
+	@touch $(DEPS_STAMP)
+
+# TESTS="heap test_roots" keeps the binaries named NAME or test_NAME.
+ifneq ($(strip $(TESTS)),)
+select_tests = $(foreach t,$(TESTS),$(filter %/$(t) %/test_$(t),$(1)))
+CHECK_BINS := $(sort $(call select_tests,$(TEST_BINS)))
+ifeq ($(CHECK_BINS),)
+$(if $(filter check,$(MAKECMDGOALS)),$(error TESTS=$(TESTS) matches no test binary; known: $(notdir $(TEST_BINS))))
+endif
+else
+CHECK_BINS := $(TEST_BINS)
+endif
+HEAPVERIFY_BINS := $(filter-out $(addprefix %/,$(HEAPVERIFY_SKIP)),$(filter $(STRESS_TEST_BINS),$(CHECK_BINS)))
+GCSTRESS_BINS := $(filter-out $(addprefix %/,$(GCSTRESS_SKIP)),$(filter $(STRESS_TEST_BINS),$(CHECK_BINS)))
+
+check: all $(CHECK_BINS)
+	$(Q)TEST_TIMEOUT=$(TEST_TIMEOUT) $(SHELL) scripts/run-tests.sh \
+	    $(CHECK_BINS) \
+	    --env GCRT_HEAPVERIFY=1 $(HEAPVERIFY_BINS) \
+	    --env GCRT_GCSTRESS=1 $(GCSTRESS_BINS)
+
+ifneq ($(wildcard testdata/demo_heap.c),)
+demo: $(BUILD)/testdata/demo_heap
+	$(Q)$(BUILD)/testdata/demo_heap
+else
+demo:
+	@echo "make demo: testdata/demo_heap.c does not exist yet" >&2; exit 1
+endif
+
+bench: $(BENCH_PROGS)
+	$(Q)$(SHELL) scripts/run-bench.sh $(BENCH_PROGS)
+
+# Shared libraries are installed as NAME.so.X.Y.Z with the links NAME.so.X
+# (the soname) and NAME.so; INSTALL_SHARED_LIBS holds build/lib/NAME.so:X:X.Y.Z.
+install: all $(INSTALL_HEADERS) $(INSTALL_PKGCONFIG) $(INSTALL_MAN1) $(INSTALL_MAN3)
+	$(Q)set -e; \
+	inst() { mode=$$1 dir=$$2; shift 2; [ $$# -gt 0 ] || return 0; \
+	         $(INSTALL) -d "$(DESTDIR)$$dir"; \
+	         for f in "$$@"; do echo "  INSTALL $(DESTDIR)$$dir/$${f##*/}"; \
+	             $(INSTALL) -m $$mode "$$f" "$(DESTDIR)$$dir/"; done; }; \
+	inst 644 $(INCLUDEDIR) $(INSTALL_HEADERS); \
+	inst 644 $(LIBDIR) $(INSTALL_STATIC_LIBS); \
+	for spec in $(INSTALL_SHARED_LIBS); do \
+	    IFS=: read -r so major full <<<"$$spec"; base=$${so##*/}; \
+	    $(INSTALL) -d "$(DESTDIR)$(LIBDIR)"; \
+	    echo "  INSTALL $(DESTDIR)$(LIBDIR)/$$base.$$full"; \
+	    $(INSTALL) -m 755 "$$so" "$(DESTDIR)$(LIBDIR)/$$base.$$full"; \
+	    ln -sf "$$base.$$full" "$(DESTDIR)$(LIBDIR)/$$base.$$major"; \
+	    ln -sf "$$base.$$major" "$(DESTDIR)$(LIBDIR)/$$base"; \
+	done; \
+	inst 755 $(BINDIR) $(INSTALL_PROGRAMS); \
+	inst 755 $(PLUGINDIR) $(INSTALL_PLUGINS); \
+	inst 644 $(PKGCONFIGDIR) $(INSTALL_PKGCONFIG); \
+	inst 644 $(MANDIR)/man1 $(INSTALL_MAN1); \
+	inst 644 $(MANDIR)/man3 $(INSTALL_MAN3)
+
+uninstall:
+	$(Q)set -e; \
+	rmf() { dir=$$1; shift; for f in "$$@"; do \
+	            echo "  RM      $(DESTDIR)$$dir/$${f##*/}"; rm -f "$(DESTDIR)$$dir/$${f##*/}"; done; }; \
+	rmf $(INCLUDEDIR) $(INSTALL_HEADERS); \
+	rmf $(LIBDIR) $(INSTALL_STATIC_LIBS); \
+	for spec in $(INSTALL_SHARED_LIBS); do \
+	    IFS=: read -r so major full <<<"$$spec"; base=$${so##*/}; \
+	    rmf $(LIBDIR) "$$base" "$$base.$$major" "$$base.$$full"; \
+	done; \
+	rmf $(BINDIR) $(INSTALL_PROGRAMS); \
+	rmf $(PLUGINDIR) $(INSTALL_PLUGINS); \
+	rmf $(PKGCONFIGDIR) $(INSTALL_PKGCONFIG); \
+	rmf $(MANDIR)/man1 $(INSTALL_MAN1); \
+	rmf $(MANDIR)/man3 $(INSTALL_MAN3); \
+	rmdir "$(DESTDIR)$(PLUGINDIR)" "$(DESTDIR)$(LIBDIR)/gcanalyze" 2>/dev/null || true
+
+clean:
+	rm -rf build build-san
+
+help:
+	@sed -n '3,16p' Makefile | sed 's/^# \{0,1\}//'
+	@echo
+	@echo "BUILD=$(BUILD)  test binaries: $(notdir $(TEST_BINS))"
+	@echo "stress skips: HEAPVERIFY_SKIP=($(HEAPVERIFY_SKIP)) GCSTRESS_SKIP=($(GCSTRESS_SKIP))"

@@ -1,0 +1,355 @@
+/* alloc.c - allocation: per-thread contexts, the LOH free list, free objects, the write barrier.
+ * Owns: gcrt_alloc*, strings, arrays, boxing, gcrt_set_ref and the card marking it does. */
+#include "gcrt_int.h"
+
+#include <stdlib.h>
+
+/* ====================================================================
+ * Free objects fill every gap so that a segment can always be walked.
+ * Layout: method table = Free, length = total size in bytes.
+ * ==================================================================== */
+void make_free(gcrt_heap *h, uint8_t *at, size_t size)
+{
+    assert(size >= GC_MIN_FREE && size % GC_ALIGN == 0);
+    gcrt_array_hdr *f = (gcrt_array_hdr *)at;
+    f->hdr.mtword = (uintptr_t)h->builtin[GCRT_T_FREE];
+    f->length = size;
+}
+
+/* Hand back the unused tail of a thread's allocation context as a free
+ * object. The context keeps GC_MIN_FREE bytes in reserve past ac_limit so
+ * the tail is never too small to describe. */
+void ac_retire(gcrt_thread *th)
+{
+    if (!th->ac_ptr)
+        return;
+    make_free(th->heap, th->ac_ptr, (size_t)(th->ac_limit - th->ac_ptr) + GC_MIN_FREE);
+    th->ac_ptr = th->ac_limit = NULL;
+}
+
+/* ====================================================================
+ * The LOH: best-fit free list, bump allocation at segment ends, and a full
+ * GC before a new segment is reserved (the article's trigger).
+ * ==================================================================== */
+void loh_free_rebuild(gcrt_heap *h)
+{
+    h->nlohfree = 0;
+    h->free_loh = 0;
+    for (size_t i = 0; i < h->nsegs; i++) {
+        seg *s = h->segs[i];
+        if (s->kind != GCRT_SEG_LOH)
+            continue;
+        for (uint8_t *p = s->mem; p < s->alloc;) {
+            gcrt_obj *o = (gcrt_obj *)p;
+            size_t sz = obj_size(o);
+            if (obj_type(o)->flags & GCRT_TF_FREE) {
+                if (h->nlohfree == h->lohfreecap) {
+                    size_t nc = h->lohfreecap ? h->lohfreecap * 2 : 64;
+                    lohblock *nb = realloc(h->lohfree, nc * sizeof *nb);
+                    if (!nb)
+                        gc_fatal(h, "out of C memory for the LOH free list");
+                    h->lohfree = nb;
+                    h->lohfreecap = nc;
+                }
+                h->lohfree[h->nlohfree++] = (lohblock){(uintptr_t)p, sz};
+                h->free_loh += sz;
+            }
+            p += sz;
+        }
+    }
+}
+
+static uint8_t *loh_try(gcrt_heap *h, size_t size)
+{
+    /* best fit: the smallest block that holds size exactly or leaves a
+     * remainder big enough to be a free object */
+    size_t best = SIZE_MAX;
+    for (size_t i = 0; i < h->nlohfree; i++) {
+        size_t bs = h->lohfree[i].size;
+        if ((bs == size || bs >= size + GC_MIN_FREE) && (best == SIZE_MAX || bs < h->lohfree[best].size))
+            best = i;
+    }
+    if (best != SIZE_MAX) {
+        lohblock *b = &h->lohfree[best];
+        uint8_t *p = (uint8_t *)b->addr;
+        size_t rest = b->size - size;
+        h->free_loh -= size;
+        if (rest) {
+            make_free(h, p + size, rest);
+            b->addr += size;
+            b->size = rest;
+        } else {
+            *b = h->lohfree[--h->nlohfree];
+        }
+        return p;
+    }
+    for (size_t i = 0; i < h->nsegs; i++) {
+        seg *s = h->segs[i];
+        if (s->kind != GCRT_SEG_LOH || (size_t)(seg_end(s) - s->alloc) < size)
+            continue;
+        size_t room = (size_t)(seg_end(s) - s->alloc) - size;
+        if (room && room < GC_MIN_FREE)
+            continue;
+        if (!seg_commit(h, s, s->alloc + size))
+            continue;
+        uint8_t *p = s->alloc;
+        s->alloc += size;
+        return p;
+    }
+    return NULL;
+}
+
+static uint8_t *loh_new_segment(gcrt_heap *h, size_t size)
+{
+    size_t ssz = h->cfg.loh_segment_size;
+    if (size > ssz)
+        ssz = size;
+    if (h->cfg.hard_limit && h->committed_total + size > h->cfg.hard_limit)
+        return NULL;
+    seg *s = seg_new(h, GCRT_SEG_LOH, ssz);
+    if (!s)
+        return NULL;
+    if (!seg_commit(h, s, s->mem + size)) {
+        seg_free(h, s);
+        return NULL;
+    }
+    s->alloc = s->mem + size;
+    return s->mem;
+}
+
+/* ====================================================================
+ * The slow path, under the heap lock: collect when a budget is used up,
+ * refill the context, place large objects, register finalizable ones.
+ * ==================================================================== */
+static gcrt_obj *oom(gcrt_thread *th, size_t size, bool loh)
+{
+    gcrt_heap *h = th->heap;
+    if (h->oom_hook) {
+        world_stop(th);
+        h->oom_hook(th, size, loh, h->oom_ud);
+        world_resume(th);
+    }
+    err_set(GCRT_E_OOM, "out of memory: cannot allocate %zu bytes on the %s (committed %llu bytes%s%llu)", size,
+            loh ? "large object heap" : "small object heap", (unsigned long long)h->committed_total,
+            h->cfg.hard_limit ? ", hard limit " : "", (unsigned long long)h->cfg.hard_limit);
+    return NULL;
+}
+
+static void collect(gcrt_thread *th, int gen, gcrt_gc_reason why)
+{
+    world_stop(th);
+    gc_collect_locked(th, gen, why, 0);
+    world_resume(th);
+}
+
+/* Carve a new context (or an exact block for a mid-size object) out of the
+ * ephemeral segment. */
+static bool ac_refill(gcrt_thread *th, size_t need)
+{
+    gcrt_heap *h = th->heap;
+    seg *e = h->eph;
+    size_t chunk = need + GC_MIN_FREE;
+    if (chunk < ALLOC_QUANTUM && !h->cfg.gc_stress)
+        chunk = ALLOC_QUANTUM;
+    if ((size_t)(seg_end(e) - e->alloc) < chunk) {
+        chunk = need + GC_MIN_FREE;
+        if ((size_t)(seg_end(e) - e->alloc) < chunk)
+            return false;
+    }
+    if (!seg_commit(h, e, e->alloc + chunk))
+        return false;
+    ac_retire(th);
+    memset(e->alloc, 0, chunk);
+    th->ac_ptr = e->alloc;
+    th->ac_limit = e->alloc + chunk - GC_MIN_FREE;
+    e->alloc += chunk;
+    h->alloc0 += chunk;
+    return true;
+}
+
+static gcrt_obj *alloc_slow(gcrt_thread *th, gcrt_type *t, size_t size, uint64_t len)
+{
+    gcrt_heap *h = th->heap;
+    bool loh = size >= h->cfg.loh_threshold;
+    uint8_t *p = NULL;
+    th_lock(th);
+    if (h->cfg.gc_stress) {
+        uint64_t n = ++h->stress_count;
+        collect(th, (n % 64) == 0 ? 2 : (n % 8) == 0 ? 1 : 0, GCRT_REASON_STRESS);
+    }
+    if (loh) {
+        p = loh_try(h, size);
+        if (!p) {
+            collect(th, 2, GCRT_REASON_ALLOC_LOH);
+            p = loh_try(h, size);
+        }
+        if (!p)
+            p = loh_new_segment(h, size);
+        if (!p) {
+            gcrt_obj *r = oom(th, size, true);
+            th_unlock(th);
+            return r;
+        }
+        memset(p, 0, size);
+        h->alloc_loh += size;
+    } else {
+        if (!th->ac_ptr || (size_t)(th->ac_limit - th->ac_ptr) < size) {
+            if (h->alloc0 >= h->budget[0])
+                collect(th, gc_gen_to_condemn(h), GCRT_REASON_ALLOC_SOH);
+            if (!ac_refill(th, size)) {
+                collect(th, 1, GCRT_REASON_LOW_EPHEMERAL);
+                if (!ac_refill(th, size)) {
+                    collect(th, 2, GCRT_REASON_OOM);
+                    if (!ac_refill(th, size)) {
+                        gcrt_obj *r = oom(th, size, false);
+                        th_unlock(th);
+                        return r;
+                    }
+                }
+            }
+        }
+        p = th->ac_ptr;
+        th->ac_ptr += size;
+    }
+    gcrt_obj *o = (gcrt_obj *)p;
+    o->mtword = (uintptr_t)t;
+    if (t->flags & (GCRT_TF_ARRAY | GCRT_TF_STRING))
+        ((gcrt_array_hdr *)o)->length = len;
+    if (t->flags & GCRT_TF_FINALIZABLE)
+        fin_register(h, o);
+    h->allocated_bytes += size;
+    th_unlock(th);
+    return o;
+}
+
+static inline gcrt_obj *alloc_obj(gcrt_thread *th, gcrt_type *t, size_t size, uint64_t len)
+{
+    gcrt_heap *h = th->heap;
+    if (size < h->cfg.loh_threshold && !(t->flags & GCRT_TF_FINALIZABLE) &&
+        (size_t)(th->ac_limit - th->ac_ptr) >= size &&
+        !atomic_load_explicit(&h->gc_requested, memory_order_relaxed)) {
+        gcrt_obj *o = (gcrt_obj *)th->ac_ptr;
+        th->ac_ptr += size;
+        o->mtword = (uintptr_t)t;
+        if (t->flags & (GCRT_TF_ARRAY | GCRT_TF_STRING))
+            ((gcrt_array_hdr *)o)->length = len;
+        return o;
+    }
+    return alloc_slow(th, t, size, len);
+}
+
+gcrt_obj *gcrt_alloc(gcrt_thread *th, gcrt_type *t)
+{
+    if (!th || !t || (t->flags & (GCRT_TF_ARRAY | GCRT_TF_STRING | GCRT_TF_FREE))) {
+        err_set(GCRT_E_INVAL, "gcrt_alloc: %s", !th || !t ? "NULL argument" : "type needs a length (use gcrt_alloc_array)");
+        return NULL;
+    }
+    return alloc_obj(th, t, t->base_size, 0);
+}
+
+gcrt_obj *gcrt_alloc_array(gcrt_thread *th, gcrt_type *t, uint64_t length)
+{
+    if (!th || !t || !(t->flags & GCRT_TF_ARRAY)) {
+        err_set(GCRT_E_INVAL, "gcrt_alloc_array: %s", !th || !t ? "NULL argument" : "not an array type");
+        return NULL;
+    }
+    if (length > ((uint64_t)1 << 40) / (t->comp_size ? t->comp_size : 1)) {
+        err_set(GCRT_E_OOM, "out of memory: array of %llu elements is too large", (unsigned long long)length);
+        return NULL;
+    }
+    size_t size = gc_align(t->base_size + (size_t)length * t->comp_size);
+    if (size < GC_MIN_OBJ)
+        size = GC_MIN_OBJ;
+    return alloc_obj(th, t, size, length);
+}
+
+gcrt_obj *gcrt_string_new(gcrt_thread *th, const char *utf8, size_t len)
+{
+    if (!th || (!utf8 && len)) {
+        err_set(GCRT_E_INVAL, "gcrt_string_new: NULL argument");
+        return NULL;
+    }
+    if (len > ((size_t)1 << 40)) {
+        err_set(GCRT_E_OOM, "out of memory: string of %zu bytes is too large", len);
+        return NULL;
+    }
+    gcrt_type *t = th->heap->builtin[GCRT_T_STRING];
+    size_t size = gc_align(t->base_size + len + 1);
+    if (size < GC_MIN_OBJ)
+        size = GC_MIN_OBJ;
+    /* utf8 is C memory, not managed, so it does not move. */
+    gcrt_obj *s = alloc_obj(th, t, size, len);
+    if (s && len)
+        memcpy((char *)s + sizeof(gcrt_array_hdr), utf8, len);
+    return s;
+}
+
+gcrt_obj *gcrt_string_from_cstr(gcrt_thread *th, const char *c) { return gcrt_string_new(th, c, c ? strlen(c) : 0); }
+
+const char *gcrt_string_chars(const gcrt_obj *s) { return (const char *)s + sizeof(gcrt_array_hdr); }
+uint64_t gcrt_array_length(const gcrt_obj *a) { return obj_len(a); }
+void *gcrt_array_data(gcrt_obj *a) { return (char *)a + sizeof(gcrt_array_hdr); }
+
+gcrt_obj *gcrt_box(gcrt_thread *th, gcrt_kind k, const void *value)
+{
+    gcrt_type *t = th ? gcrt_type_boxed(th->heap, k) : NULL;
+    if (!t || !value) {
+        err_set(GCRT_E_INVAL, "gcrt_box: kind %s cannot be boxed", gcrt_kind_name(k));
+        return NULL;
+    }
+    gcrt_obj *o = gcrt_alloc(th, t);
+    if (o)
+        memcpy((char *)o + sizeof(gcrt_obj), value, gcrt_kind_size(k));
+    return o;
+}
+
+gcrt_rc gcrt_unbox(const gcrt_obj *o, gcrt_kind k, void *out)
+{
+    if (!o || !out)
+        return err_set(GCRT_E_INVAL, "gcrt_unbox: NULL argument");
+    gcrt_type *t = obj_type(o);
+    if (!(t->flags & GCRT_TF_BOXED) || t->elem_kind != k)
+        return err_set(GCRT_E_INVAL, "gcrt_unbox: %s is not a boxed %s", t->name, gcrt_kind_name(k));
+    memcpy(out, (const char *)o + sizeof(gcrt_obj), gcrt_kind_size(k));
+    return GCRT_OK;
+}
+
+gcrt_type *gcrt_typeof(const gcrt_obj *o) { return obj_type(o); }
+size_t gcrt_object_size(const gcrt_obj *o) { return obj_size(o); }
+
+/* ====================================================================
+ * The write barrier: a store of an ephemeral reference dirties the card
+ * of the slot, as .NET's barrier does with its ephemeral range.
+ * ==================================================================== */
+static inline void barrier(gcrt_obj **slot, gcrt_obj *v)
+{
+    *slot = v;
+    if (!v)
+        return;
+    gcrt_heap *h = obj_type(v)->heap;
+    uintptr_t a = (uintptr_t)v;
+    if (a < h->eph_low || a >= h->eph_high)
+        return;
+    seg *s = seg_of(h, (uintptr_t)slot);
+    if (s)
+        s->cards[((uintptr_t)slot - (uintptr_t)s->mem) >> CARD_SHIFT] = 1;
+}
+
+void gcrt_set_ref(gcrt_obj *obj, size_t off, gcrt_obj *value)
+{
+    barrier((gcrt_obj **)((char *)obj + off), value);
+}
+
+gcrt_obj *gcrt_get_ref(const gcrt_obj *obj, size_t off) { return *(gcrt_obj *const *)((const char *)obj + off); }
+
+void gcrt_array_set(gcrt_obj *a, uint64_t i, gcrt_obj *v)
+{
+    assert(i < obj_len(a));
+    barrier((gcrt_obj **)((char *)a + sizeof(gcrt_array_hdr)) + i, v);
+}
+
+gcrt_obj *gcrt_array_get(const gcrt_obj *a, uint64_t i)
+{
+    assert(i < obj_len(a));
+    return ((gcrt_obj *const *)((const char *)a + sizeof(gcrt_array_hdr)))[i];
+}

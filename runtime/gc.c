@@ -1,0 +1,935 @@
+/* gc.c - the collector: mark, plan, relocate, compact, sweep; budgets and statistics.
+ * Owns: everything that happens while the world is stopped for a collection. */
+#include "gcrt_int.h"
+
+#include <stdlib.h>
+
+/* A collection of generation N condemns N and every younger generation.
+ * Ephemeral collections (N < 2) condemn an address range at the end of the
+ * ephemeral segment; everything older is treated as live and reached only
+ * through dirty cards. A full collection condemns every object. */
+typedef struct gcctx {
+    gcrt_heap *h;
+    int gen;
+    bool full;
+    bool compact_loh;
+    uintptr_t young_lo, young_hi;          /* ephemeral condemned range */
+    uint8_t *old_gen1_start, *old_gen0_start;
+    uint8_t *new_gen1_start, *new_gen0_start;
+    intptr_t cur_delta;                    /* survivors pass: delta of the current plug */
+    bool card_needed;                      /* card pass: this card still points young */
+    uint64_t survived[3];                  /* bytes of each old generation that survived */
+    uint64_t gaps[3];                      /* free bytes left in each new generation (SOH) */
+    uint64_t loh_gaps;
+    /* gaps to turn into free objects once everything moved */
+    struct gap { uint8_t *at; size_t size; } *gapv;
+    size_t ngaps, gapcap;
+} gcctx;
+
+static inline bool condemned(const gcctx *c, uintptr_t a)
+{
+    return c->full || (a >= c->young_lo && a < c->young_hi);
+}
+
+static inline bool is_ref_array(const gcrt_type *t)
+{
+    return (t->flags & GCRT_TF_ARRAY) && t->elem_kind == GCRT_K_REF;
+}
+
+#define ARR_SLOTS(o) ((gcrt_obj **)((uint8_t *)(o) + sizeof(gcrt_array_hdr)))
+
+int gen_of_addr(const gcrt_heap *h, uintptr_t a)
+{
+    const seg *s = seg_of(h, a);
+    if (!s)
+        return -1;
+    if (!s->ephemeral)
+        return 2;
+    if (a < (uintptr_t)s->gen1_start)
+        return 2;
+    if (a < (uintptr_t)s->gen0_start)
+        return 1;
+    return 0;
+}
+
+/* The barrier's ephemeral range: gen1 and gen0 of the ephemeral segment. */
+void gc_update_eph_range(gcrt_heap *h)
+{
+    h->eph_low = (uintptr_t)h->eph->gen1_start;
+    h->eph_high = (uintptr_t)seg_end(h->eph);
+}
+
+/* Visit the reference slots of o that lie in [lo, hi). */
+typedef void (*ref_fn)(gcctx *c, gcrt_obj **slot);
+static void visit_refs_in(gcctx *c, gcrt_obj *o, uintptr_t lo, uintptr_t hi, ref_fn fn)
+{
+    gcrt_type *t = obj_type(o);
+    if (!t->has_refs)
+        return;
+    if (is_ref_array(t)) {
+        gcrt_obj **s = ARR_SLOTS(o), **e = s + obj_len(o);
+        if ((uintptr_t)s < lo)
+            s = (gcrt_obj **)(lo + ((lo - (uintptr_t)s) % sizeof(void *) ? sizeof(void *) - (lo - (uintptr_t)s) % sizeof(void *) : 0));
+        if ((uintptr_t)e > hi)
+            e = (gcrt_obj **)hi;
+        for (; s < e; s++)
+            fn(c, s);
+        return;
+    }
+    for (size_t i = 0; i < t->nrefs; i++) {
+        uintptr_t a = (uintptr_t)o + t->ref_offs[i];
+        if (a >= lo && a < hi)
+            fn(c, (gcrt_obj **)a);
+    }
+}
+
+/* ====================================================================
+ * Mark: an explicit stack, never recursion.
+ * ==================================================================== */
+static inline void mark_push(gcctx *c, gcrt_obj *o)
+{
+    if (o->mtword & MTF_MARK)
+        return;
+    o->mtword |= MTF_MARK;
+    if (obj_type(o)->has_refs)
+        objvec_push(&c->h->mark_stack, o);
+}
+
+static void mark_root(gcrt_heap *h, gcrt_obj **slot, bool pinned, void *ud)
+{
+    (void)h;
+    gcctx *c = ud;
+    gcrt_obj *o = *slot;
+    if (!o || !condemned(c, (uintptr_t)o))
+        return;
+    if (pinned)
+        o->mtword |= MTF_PIN;
+    mark_push(c, o);
+}
+
+static void mark_ref(gcctx *c, gcrt_obj **slot)
+{
+    gcrt_obj *o = *slot;
+    if (o && condemned(c, (uintptr_t)o))
+        mark_push(c, o);
+}
+
+static void drain(gcctx *c)
+{
+    objvec *ms = &c->h->mark_stack;
+    while (ms->n) {
+        gcrt_obj *o = ms->v[--ms->n];
+        gcrt_type *t = obj_type(o);
+        if (is_ref_array(t)) {
+            gcrt_obj **s = ARR_SLOTS(o);
+            for (uint64_t i = 0, n = obj_len(o); i < n; i++)
+                if (s[i] && condemned(c, (uintptr_t)s[i]))
+                    mark_push(c, s[i]);
+        } else {
+            for (size_t i = 0; i < t->nrefs; i++) {
+                gcrt_obj *r = *(gcrt_obj **)((uint8_t *)o + t->ref_offs[i]);
+                if (r && condemned(c, (uintptr_t)r))
+                    mark_push(c, r);
+            }
+        }
+    }
+}
+
+/* ====================================================================
+ * Cards: the parts of the heap older than the condemned generations are
+ * reached only through dirty cards. The same walk serves marking and
+ * relocation; during relocation it also cleans cards that no longer hold
+ * an old-to-young reference.
+ * ==================================================================== */
+static uint8_t *older_limit(const gcctx *c, const seg *s)
+{
+    if (!s->ephemeral)
+        return s->alloc;
+    return c->gen == 0 ? c->old_gen0_start : c->old_gen1_start;
+}
+
+static void scan_card_range(gcctx *c, seg *s, size_t c0, size_t c1, uint8_t *lim, ref_fn fn, bool clean)
+{
+    for (size_t k = c0; k < c1; k++) {
+        if (!s->cards[k])
+            continue;
+        uintptr_t cs = (uintptr_t)s->mem + (k << CARD_SHIFT), ce = cs + CARD_SIZE;
+        if (ce > (uintptr_t)lim)
+            ce = (uintptr_t)lim;
+        if (cs >= ce)
+            continue;
+        uint32_t off = s->cross[k];
+        if (off == CROSS_NONE)
+            gc_fatal(c->h, "crossing table has no object for dirty card at %p", (void *)cs);
+        c->card_needed = false;
+        for (uint8_t *p = s->mem + off; (uintptr_t)p < ce;) {
+            gcrt_obj *o = (gcrt_obj *)p;
+            size_t sz = obj_size(o);
+            visit_refs_in(c, o, cs, ce, fn);
+            p += sz;
+        }
+        if (clean && !c->card_needed)
+            s->cards[k] = 0;
+    }
+}
+
+static void scan_cards(gcctx *c, ref_fn fn, bool clean)
+{
+    gcrt_heap *h = c->h;
+    for (size_t i = 0; i < h->nsegs; i++) {
+        seg *s = h->segs[i];
+        if (s->kind == GCRT_SEG_LOH) {
+            for (uint8_t *p = s->mem; p < s->alloc;) {
+                gcrt_obj *o = (gcrt_obj *)p;
+                size_t sz = obj_size(o);
+                if (obj_type(o)->has_refs) {
+                    size_t k0 = (size_t)(p - s->mem) >> CARD_SHIFT, k1 = ((size_t)(p - s->mem) + sz - 1) >> CARD_SHIFT;
+                    for (size_t k = k0; k <= k1; k++) {
+                        if (!s->cards[k])
+                            continue;
+                        uintptr_t cs = (uintptr_t)s->mem + (k << CARD_SHIFT);
+                        c->card_needed = false;
+                        visit_refs_in(c, o, cs, cs + CARD_SIZE, fn);
+                        /* a card shared with a neighbour is kept: cheap and safe */
+                        if (clean && !c->card_needed && cs >= (uintptr_t)p && cs + CARD_SIZE <= (uintptr_t)p + sz)
+                            s->cards[k] = 0;
+                    }
+                }
+                p += sz;
+            }
+            continue;
+        }
+        uint8_t *lim = older_limit(c, s);
+        if (lim <= s->mem)
+            continue;
+        size_t nc = (((size_t)(lim - s->mem)) + CARD_SIZE - 1) >> CARD_SHIFT;
+        scan_card_range(c, s, 0, nc, lim, fn, clean);
+    }
+}
+
+/* ====================================================================
+ * Plan: runs of marked objects become plugs; each slides down to the
+ * lowest free address, in order. Pinned objects form plugs that stay; the
+ * space before them becomes a free object.
+ * ==================================================================== */
+static void plug_add(gcrt_heap *h, uintptr_t start, uintptr_t end, bool pinned)
+{
+    if (h->nplugs == h->plugcap) {
+        size_t nc = h->plugcap ? h->plugcap * 2 : 1024;
+        plug *np = realloc(h->plugs, nc * sizeof *np);
+        if (!np)
+            gc_fatal(h, "out of C memory for %zu plugs", nc);
+        h->plugs = np;
+        h->plugcap = nc;
+    }
+    h->plugs[h->nplugs++] = (plug){start, end, 0, pinned};
+}
+
+static void gap_add(gcctx *c, uint8_t *at, size_t size)
+{
+    if (c->ngaps == c->gapcap) {
+        size_t nc = c->gapcap ? c->gapcap * 2 : 64;
+        struct gap *ng = realloc(c->gapv, nc * sizeof *ng);
+        if (!ng)
+            gc_fatal(c->h, "out of C memory for the gap list");
+        c->gapv = ng;
+        c->gapcap = nc;
+    }
+    c->gapv[c->ngaps++] = (struct gap){at, size};
+}
+
+static int old_gen_of(const gcctx *c, const seg *s, uint8_t *p)
+{
+    if (!s->ephemeral)
+        return 2;
+    if (p < c->old_gen1_start)
+        return 2;
+    if (p < c->old_gen0_start)
+        return 1;
+    return 0;
+}
+
+/* Generation an address will have after this GC, for gaps (SOH). */
+static int new_gen_of(const gcctx *c, const seg *s, uint8_t *p)
+{
+    if (!s->ephemeral)
+        return 2;
+    if (p < c->new_gen1_start)
+        return 2;
+    return 1;
+}
+
+static void plan_segment(gcctx *c, seg *s, uint8_t *lo)
+{
+    gcrt_heap *h = c->h;
+    size_t first = h->nplugs;
+    uintptr_t ps = 0;
+    bool in = false, pin = false;
+    for (uint8_t *p = lo; p < s->alloc;) {
+        gcrt_obj *o = (gcrt_obj *)p;
+        size_t sz = obj_size(o);
+        bool m = o->mtword & MTF_MARK, pn = o->mtword & MTF_PIN;
+        if (m) {
+            if (s->kind == GCRT_SEG_SOH)
+                c->survived[old_gen_of(c, s, p)] += sz;
+            if (in && pn != pin) {
+                plug_add(h, ps, (uintptr_t)p, pin);
+                in = false;
+            }
+            if (!in) {
+                ps = (uintptr_t)p;
+                in = true;
+                pin = pn;
+            }
+        } else if (in) {
+            plug_add(h, ps, (uintptr_t)p, pin);
+            in = false;
+        }
+        p += sz;
+    }
+    if (in)
+        plug_add(h, ps, (uintptr_t)s->alloc, pin);
+
+    /* assign destinations */
+    uint8_t *cur = lo;
+    bool crossed = !s->ephemeral || c->gen == 0;
+    for (size_t i = first; i < h->nplugs; i++) {
+        plug *pl = &h->plugs[i];
+        if (!crossed && pl->start >= (uintptr_t)c->old_gen0_start) {
+            c->new_gen1_start = cur;
+            crossed = true;
+        }
+        if (pl->pinned) {
+            if ((uintptr_t)cur < pl->start)
+                gap_add(c, cur, pl->start - (uintptr_t)cur);
+            pl->delta = 0;
+            cur = (uint8_t *)pl->end;
+        } else {
+            pl->delta = (intptr_t)((uintptr_t)cur - pl->start);
+            cur += pl->end - pl->start;
+        }
+    }
+    if (s->ephemeral) {
+        if (!crossed)
+            c->new_gen1_start = cur;
+        if (c->gen == 0)
+            c->new_gen1_start = c->old_gen1_start;
+        c->new_gen0_start = cur;
+    }
+    s->plan_end = cur;
+}
+
+static int seg_cmp(const void *a, const void *b)
+{
+    const seg *x = *(seg *const *)a, *y = *(seg *const *)b;
+    return x->mem < y->mem ? -1 : x->mem > y->mem;
+}
+
+/* ====================================================================
+ * Relocate
+ * ==================================================================== */
+static gcrt_obj *reloc(const gcctx *c, gcrt_obj *o)
+{
+    uintptr_t a = (uintptr_t)o;
+    if (!o || !condemned(c, a))
+        return o;
+    const plug *pl = c->h->plugs;
+    size_t lo = 0, hi = c->h->nplugs;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (pl[mid].start <= a)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == 0)
+        return o;
+    const plug *p = &pl[lo - 1];
+    if (a >= p->end)
+        return o;
+    return (gcrt_obj *)(a + (uintptr_t)p->delta);
+}
+
+static void reloc_root(gcrt_heap *h, gcrt_obj **slot, bool pinned, void *ud)
+{
+    (void)h;
+    (void)pinned;
+    *slot = reloc(ud, *slot);
+}
+
+/* Older-region slot: relocate, and note whether the card stays needed. */
+static void reloc_old_ref(gcctx *c, gcrt_obj **slot)
+{
+    gcrt_obj *o = *slot;
+    if (!o)
+        return;
+    o = reloc(c, o);
+    *slot = o;
+    if (!c->card_needed && gen_of_addr(c->h, (uintptr_t)o) < gen_of_addr(c->h, (uintptr_t)slot))
+        c->card_needed = true;
+}
+
+static inline void card_set(gcrt_heap *h, uintptr_t slot)
+{
+    seg *s = seg_of(h, slot);
+    if (s)
+        s->cards[(slot - (uintptr_t)s->mem) >> CARD_SHIFT] = 1;
+}
+
+/* Survivor slot (old address): relocate, and dirty the card of the slot's
+ * new address if it will point to a younger generation. */
+static void reloc_survivor_ref(gcctx *c, gcrt_obj **slot)
+{
+    gcrt_obj *o = *slot;
+    if (!o)
+        return;
+    o = reloc(c, o);
+    *slot = o;
+    uintptr_t ns = (uintptr_t)slot + (uintptr_t)c->cur_delta;
+    int tg = gen_of_addr(c->h, (uintptr_t)o);
+    if (tg >= 0 && tg < 2 && gen_of_addr(c->h, ns) > tg)
+        card_set(c->h, ns);
+}
+
+static void clear_cards(seg *s, uint8_t *from, uint8_t *to)
+{
+    if (to <= from)
+        return;
+    size_t k0 = ((size_t)(from - s->mem) + CARD_SIZE - 1) >> CARD_SHIFT;
+    size_t k1 = (size_t)(to - s->mem) >> CARD_SHIFT;
+    if (to == s->mem + s->reserved)
+        k1 = s->ncards;
+    if (k1 > k0)
+        memset(s->cards + k0, 0, k1 - k0);
+}
+
+/* ====================================================================
+ * Weak handles and finalization, between marking and planning.
+ * ==================================================================== */
+static void clear_weak(gcctx *c, int kind)
+{
+    for (handle_chunk *hc = c->h->handles; hc; hc = hc->next)
+        for (size_t i = 0; i < CHUNK; i++) {
+            gcrt_handle *hd = &hc->h[i];
+            if (hd->in_use && hd->kind == kind && hd->target && condemned(c, (uintptr_t)hd->target) &&
+                !(hd->target->mtword & MTF_MARK))
+                hd->target = NULL;
+        }
+}
+
+static void scan_finalization(gcctx *c)
+{
+    gcrt_heap *h = c->h;
+    size_t keep = 0;
+    for (size_t i = 0; i < h->finq.n; i++) {
+        gcrt_obj *o = h->finq.v[i];
+        if (condemned(c, (uintptr_t)o) && !(o->mtword & MTF_MARK)) {
+            o->mtword &= ~MTF_FINREG;
+            if (o->mtword & MTF_FINRUN)
+                continue; /* suppressed: just let it die */
+            objvec_push(&h->freach, o);
+            mark_push(c, o);
+            continue;
+        }
+        h->finq.v[keep++] = o;
+    }
+    h->finq.n = keep;
+    drain(c);
+}
+
+/* ====================================================================
+ * LOH sweep: dead objects and free neighbours coalesce into one free
+ * object; a dead tail gives the space back to the segment.
+ * ==================================================================== */
+static void sweep_loh(gcctx *c)
+{
+    gcrt_heap *h = c->h;
+    bool poison = h->cfg.gc_stress || h->cfg.heap_verify;
+    for (size_t i = 0; i < h->nsegs; i++) {
+        seg *s = h->segs[i];
+        if (s->kind != GCRT_SEG_LOH)
+            continue;
+        uint8_t *run = NULL;
+        for (uint8_t *p = s->mem; p < s->alloc;) {
+            gcrt_obj *o = (gcrt_obj *)p;
+            size_t sz = obj_size(o);
+            if (o->mtword & MTF_MARK) {
+                o->mtword &= ~(MTF_MARK | MTF_PIN);
+                if (run) {
+                    make_free(h, run, (size_t)(p - run));
+                    run = NULL;
+                }
+            } else {
+                if (!run)
+                    run = p;
+                if (poison && !(obj_type(o)->flags & GCRT_TF_FREE) && sz > GC_MIN_FREE)
+                    memset(p + GC_MIN_FREE, POISON_BYTE, sz - GC_MIN_FREE);
+            }
+            p += sz;
+        }
+        if (run)
+            s->alloc = run;
+    }
+}
+
+/* ====================================================================
+ * The collection
+ * ==================================================================== */
+static void verify_or_die(gcrt_heap *h, const char *when)
+{
+    char first[512];
+    size_t n = 0;
+    if (verify_locked(h, &n, first, sizeof first) != GCRT_OK)
+        gc_fatal(h, "heap verification %s GC #%llu found %zu problem(s); first: %s", when,
+                 (unsigned long long)h->gc_index + (when[0] == 'b'), n, first);
+}
+
+static uint64_t clampu(uint64_t v, uint64_t lo, uint64_t hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+/* Budgets follow survival, as .NET's dynamic data does: a generation whose
+ * objects survive gets a larger budget (collecting it often is wasted
+ * work); one whose objects die keeps its minimum. */
+static void update_budgets(gcrt_heap *h, const gcctx *c, uint64_t size_before[3])
+{
+    uint64_t base = h->gen0_base, seg = h->cfg.soh_segment_size;
+    double s0 = size_before[0] ? (double)c->survived[0] / (double)size_before[0] : 0;
+    h->budget[0] = clampu((uint64_t)((double)base * (1.0 + 3.0 * s0)), base, seg / 4 > base ? seg / 4 : base);
+    h->budget[0] = gc_align(h->budget[0]);
+    if (c->gen >= 1) {
+        double s1 = size_before[1] ? (double)c->survived[1] / (double)size_before[1] : 0;
+        uint64_t want = (uint64_t)((double)c->survived[1] * (2.0 + 4.0 * s1));
+        h->budget[1] = clampu(want, base, seg / 2);
+    }
+    if (c->gen >= 2) {
+        double s2 = size_before[2] ? (double)c->survived[2] / (double)size_before[2] : 1;
+        uint64_t gen2 = h->gen2_size_after;
+        uint64_t want = (uint64_t)((double)gen2 * (1.2 + 0.6 * (1.0 - s2)));
+        h->budget[2] = clampu(want, 4 * base, UINT64_MAX / 4);
+    }
+}
+
+void gc_init_budgets(gcrt_heap *h)
+{
+    h->gen0_base = h->cfg.gen0_budget;
+    h->budget[0] = h->gen0_base;
+    h->budget[1] = h->gen0_base;
+    h->budget[2] = 4 * h->gen0_base;
+}
+
+int gc_gen_to_condemn(gcrt_heap *h)
+{
+    int gen = 0;
+    if (h->alloc1 >= h->budget[1])
+        gen = 1;
+    if (h->alloc2 >= h->budget[2])
+        gen = 2;
+    return gen;
+}
+
+static void gen_sizes(const gcrt_heap *h, uint64_t out[3], uint64_t *loh)
+{
+    out[0] = out[1] = out[2] = 0;
+    *loh = 0;
+    for (size_t i = 0; i < h->nsegs; i++) {
+        const seg *s = h->segs[i];
+        if (s->kind == GCRT_SEG_LOH)
+            *loh += (uint64_t)(s->alloc - s->mem);
+        else if (!s->ephemeral)
+            out[2] += (uint64_t)(s->alloc - s->mem);
+        else {
+            out[2] += (uint64_t)(s->gen1_start - s->mem);
+            out[1] += (uint64_t)(s->gen0_start - s->gen1_start);
+            out[0] += (uint64_t)(s->alloc - s->gen0_start);
+        }
+    }
+}
+
+/* When the ephemeral segment cannot hold another gen0 budget, it becomes a
+ * gen2 segment and a fresh one takes its place (what .NET does when it
+ * expands the ephemeral segment). */
+static void maybe_new_ephemeral(gcrt_heap *h)
+{
+    seg *e = h->eph;
+    uint64_t need = h->budget[0] + 2 * ALLOC_QUANTUM;
+    if ((uint64_t)(seg_end(e) - e->alloc) >= need)
+        return;
+    seg *n = seg_new(h, GCRT_SEG_SOH, h->cfg.soh_segment_size);
+    if (!n)
+        return; /* keep going in the old one; allocation reports OOM if it must */
+    seg_rebuild_cross(e, e->gen1_start, e->alloc);
+    memset(e->cards, 0, e->ncards);
+    h->alloc2 += (uint64_t)(e->alloc - e->gen1_start);
+    h->free_gen[2] += h->free_gen[1];
+    h->free_gen[1] = 0;
+    e->ephemeral = false;
+    e->gen1_start = e->gen0_start = NULL;
+    n->ephemeral = true;
+    n->gen1_start = n->gen0_start = n->mem;
+    h->eph = n;
+    h->alloc1 = 0;
+}
+
+void gc_collect_locked(gcrt_thread *th, int gen, gcrt_gc_reason reason, unsigned flags)
+{
+    gcrt_heap *h = th->heap;
+    if (gen < 0 || gen > 2)
+        gen = 2;
+    uint64_t t0 = now_ns();
+    atomic_store(&h->in_gc, 1);
+    if (h->cfg.heap_verify)
+        verify_or_die(h, "before");
+
+    gcctx c;
+    memset(&c, 0, sizeof c);
+    c.h = h;
+    c.gen = gen;
+    c.full = gen == 2;
+    c.compact_loh = c.full && (flags & GCRT_COLLECT_COMPACT_LOH);
+    seg *e = h->eph;
+    c.old_gen1_start = e->gen1_start;
+    c.old_gen0_start = e->gen0_start;
+    c.young_lo = (uintptr_t)(gen == 0 ? e->gen0_start : e->gen1_start);
+    c.young_hi = (uintptr_t)e->alloc;
+    uint64_t size_before[3], loh_before;
+    gen_sizes(h, size_before, &loh_before);
+    uint64_t free_before = h->free_gen[0] + h->free_gen[1] + h->free_gen[2] + h->free_loh;
+
+    /* 1. mark */
+    h->mark_stack.n = 0;
+    roots_visit_strong(h, mark_root, &c);
+    drain(&c);
+    if (!c.full) {
+        scan_cards(&c, mark_ref, false);
+        drain(&c);
+    }
+    clear_weak(&c, GCRT_HANDLE_WEAK_SHORT);
+    scan_finalization(&c);
+    clear_weak(&c, GCRT_HANDLE_WEAK_LONG);
+
+    /* 2. plan, in address order so the plug table is sorted */
+    h->nplugs = 0;
+    seg *plan[h->nsegs ? h->nsegs : 1];
+    size_t nplan = 0;
+    for (size_t i = 0; i < h->nsegs; i++) {
+        seg *s = h->segs[i];
+        if (s->kind == GCRT_SEG_LOH ? c.compact_loh : (c.full || s == e))
+            plan[nplan++] = s;
+    }
+    qsort(plan, nplan, sizeof plan[0], seg_cmp);
+    for (size_t i = 0; i < nplan; i++) {
+        seg *s = plan[i];
+        plan_segment(&c, s, (c.full || s != e) ? s->mem : (uint8_t *)c.young_lo);
+    }
+    /* the new boundaries hold from here on (gen_of_addr uses them) */
+    e->gen1_start = c.new_gen1_start;
+    e->gen0_start = c.new_gen0_start;
+
+    /* 3. relocate every reference into the condemned range */
+    for (size_t i = 0; i < nplan; i++) {
+        seg *s = plan[i];
+        uint8_t *lo = (c.full || s != e) ? s->mem : (uint8_t *)c.young_lo;
+        clear_cards(s, lo, seg_end(s));
+    }
+    roots_visit_strong(h, reloc_root, &c);
+    for (handle_chunk *hc = h->handles; hc; hc = hc->next)
+        for (size_t i = 0; i < CHUNK; i++)
+            if (hc->h[i].in_use && hc->h[i].target &&
+                (hc->h[i].kind == GCRT_HANDLE_WEAK_SHORT || hc->h[i].kind == GCRT_HANDLE_WEAK_LONG))
+                hc->h[i].target = reloc(&c, hc->h[i].target);
+    for (size_t i = 0; i < h->finq.n; i++)
+        h->finq.v[i] = reloc(&c, h->finq.v[i]);
+    if (!c.full)
+        scan_cards(&c, reloc_old_ref, true);
+    for (size_t i = 0; i < h->nplugs; i++) {
+        plug *pl = &h->plugs[i];
+        c.cur_delta = pl->delta;
+        for (uint8_t *p = (uint8_t *)pl->start; p < (uint8_t *)pl->end;) {
+            gcrt_obj *o = (gcrt_obj *)p;
+            size_t sz = obj_size(o);
+            visit_refs_in(&c, o, (uintptr_t)p, (uintptr_t)p + sz, reloc_survivor_ref);
+            p += sz;
+        }
+    }
+    if (c.full && !c.compact_loh) {
+        c.cur_delta = 0;
+        for (size_t i = 0; i < h->nsegs; i++) {
+            seg *s = h->segs[i];
+            if (s->kind != GCRT_SEG_LOH)
+                continue;
+            memset(s->cards, 0, s->ncards);
+            for (uint8_t *p = s->mem; p < s->alloc;) {
+                gcrt_obj *o = (gcrt_obj *)p;
+                size_t sz = obj_size(o);
+                if (o->mtword & MTF_MARK)
+                    visit_refs_in(&c, o, (uintptr_t)p, (uintptr_t)p + sz, reloc_survivor_ref);
+                p += sz;
+            }
+        }
+    }
+
+    /* 4. compact: slide plugs down in address order, clear marks */
+    for (size_t i = 0; i < h->nplugs; i++) {
+        plug *pl = &h->plugs[i];
+        uint8_t *dst = (uint8_t *)(pl->start + (uintptr_t)pl->delta);
+        size_t len = pl->end - pl->start;
+        if (pl->delta)
+            memmove(dst, (void *)pl->start, len);
+        for (uint8_t *p = dst; p < dst + len;) {
+            gcrt_obj *o = (gcrt_obj *)p;
+            o->mtword &= ~(MTF_MARK | MTF_PIN);
+            p += obj_size(o);
+        }
+    }
+    bool poison = h->cfg.gc_stress || h->cfg.heap_verify;
+    for (size_t i = 0; i < c.ngaps; i++) {
+        make_free(h, c.gapv[i].at, c.gapv[i].size);
+        seg *s = seg_of(h, (uintptr_t)c.gapv[i].at);
+        if (s->kind == GCRT_SEG_LOH)
+            c.loh_gaps += c.gapv[i].size;
+        else
+            c.gaps[new_gen_of(&c, s, c.gapv[i].at)] += c.gapv[i].size;
+    }
+    for (size_t i = 0; i < nplan; i++) {
+        seg *s = plan[i];
+        if (poison && s->plan_end < s->alloc)
+            memset(s->plan_end, POISON_BYTE, (size_t)(s->alloc - s->plan_end));
+        s->alloc = s->plan_end;
+        if (s->kind == GCRT_SEG_SOH) {
+            uint8_t *lo = (c.full || s != e) ? s->mem : (uint8_t *)c.young_lo;
+            seg_rebuild_cross(s, lo, s->alloc);
+        }
+    }
+    if (c.full && !c.compact_loh)
+        sweep_loh(&c);
+    if (c.full)
+        loh_free_rebuild(h);
+    else if (c.compact_loh)
+        h->free_loh = c.loh_gaps;
+
+    /* 5. free-space accounting per generation */
+    if (gen == 0) {
+        h->free_gen[1] += c.gaps[1] + c.gaps[2];
+    } else if (gen == 1) {
+        h->free_gen[2] += c.gaps[2];
+        h->free_gen[1] = c.gaps[1];
+    } else {
+        h->free_gen[2] = c.gaps[2];
+        h->free_gen[1] = c.gaps[1];
+    }
+    h->free_gen[0] = 0;
+
+    /* 6. give back empty segments and unused pages */
+    if (c.full) {
+        for (size_t i = 0; i < h->nsegs;) {
+            seg *s = h->segs[i];
+            if (s != h->eph && s->alloc == s->mem)
+                seg_free(h, s);
+            else
+                i++;
+        }
+    }
+    for (size_t i = 0; i < h->nsegs; i++)
+        seg_decommit_tail(h, h->segs[i]);
+
+    /* 7. budgets */
+    uint64_t promoted0 = c.survived[0], promoted1 = gen >= 1 ? c.survived[1] : 0;
+    h->promoted[0] = promoted0;
+    h->promoted[1] = promoted1;
+    h->promoted[2] = gen >= 2 ? c.survived[2] : 0;
+    for (int g = 0; g <= gen; g++)
+        h->survived[g] = c.survived[g];
+    h->alloc0 = 0;
+    if (gen == 0) {
+        h->alloc1 += promoted0;
+    } else if (gen == 1) {
+        h->alloc1 = promoted0;
+        h->alloc2 += promoted1;
+    } else {
+        h->alloc1 = promoted0;
+        h->alloc2 = 0;
+        h->alloc_loh = 0;
+    }
+    uint64_t size_after[3], loh_after;
+    gen_sizes(h, size_after, &loh_after);
+    if (gen == 2)
+        h->gen2_size_after = size_after[2] + loh_after;
+    update_budgets(h, &c, size_before);
+    maybe_new_ephemeral(h);
+    gc_update_eph_range(h);
+    if (h->freach_head) {
+        memmove(h->freach.v, h->freach.v + h->freach_head, (h->freach.n - h->freach_head) * sizeof(gcrt_obj *));
+        h->freach.n -= h->freach_head;
+        h->freach_head = 0;
+    }
+    free(c.gapv);
+
+    /* 8. statistics */
+    uint64_t pause = now_ns() - t0;
+    h->gc_index++;
+    h->count[gen]++;
+    h->total_pause_ns += pause;
+    if (pause > h->max_pause_ns)
+        h->max_pause_ns = pause;
+    gen_sizes(h, size_after, &loh_after);
+    uint64_t free_after = h->free_gen[0] + h->free_gen[1] + h->free_gen[2] + h->free_loh;
+    gcrt_gc_info *gi = &h->history[h->hist_n % GCRT_GC_HISTORY];
+    h->hist_n++;
+    gi->index = h->gc_index;
+    gi->gen = gen;
+    gi->reason = reason;
+    gi->pause_ns = pause;
+    gi->promoted_bytes = promoted0 + promoted1;
+    gi->size_before = size_before[0] + size_before[1] + size_before[2] + loh_before - free_before;
+    gi->size_after = size_after[0] + size_after[1] + size_after[2] + loh_after - free_after;
+    gi->compacted_loh = c.compact_loh;
+
+    if (h->cfg.heap_verify)
+        verify_or_die(h, "after");
+    atomic_store(&h->in_gc, 0);
+    if (h->freach.n > h->freach_head)
+        fin_signal(h);
+}
+
+/* ====================================================================
+ * The GC API
+ * ==================================================================== */
+gcrt_rc gcrt_collect_ex(gcrt_thread *th, int gen, unsigned flags)
+{
+    if (!th)
+        return err_set(GCRT_E_INVAL, "gcrt_collect: NULL thread");
+    if (gen < 0 || gen > 2)
+        gen = 2;
+    if ((flags & GCRT_COLLECT_COMPACT_LOH) && gen != 2)
+        return err_set(GCRT_E_INVAL, "LOH compaction needs a generation 2 collection");
+    th_lock(th);
+    world_stop(th);
+    gc_collect_locked(th, gen, GCRT_REASON_INDUCED, flags);
+    world_resume(th);
+    th_unlock(th);
+    return GCRT_OK;
+}
+
+gcrt_rc gcrt_collect(gcrt_thread *th, int gen) { return gcrt_collect_ex(th, gen, 0); }
+
+int gcrt_get_generation(const gcrt_heap *h, const gcrt_obj *o) { return o ? gen_of_addr(h, (uintptr_t)o) : -1; }
+
+int gcrt_is_large_object(const gcrt_heap *h, const gcrt_obj *o)
+{
+    const seg *s = o ? seg_of(h, (uintptr_t)o) : NULL;
+    return s && s->kind == GCRT_SEG_LOH;
+}
+
+uint64_t gcrt_collection_count(const gcrt_heap *h, int gen)
+{
+    if (gen < 0 || gen > 2)
+        return 0;
+    uint64_t n = 0;
+    for (int g = gen; g <= 2; g++)
+        n += h->count[g];
+    return n;
+}
+
+/* Object bytes: segment contents less free objects and the unused parts of
+ * allocation contexts. */
+static uint64_t total_locked(gcrt_heap *h)
+{
+    uint64_t s[3], loh;
+    gen_sizes(h, s, &loh);
+    uint64_t used = s[0] + s[1] + s[2] + loh - h->free_gen[1] - h->free_gen[2] - h->free_loh;
+    for (gcrt_thread *t = h->threads; t; t = t->next)
+        if (t->ac_ptr)
+            used -= (uint64_t)(t->ac_limit - t->ac_ptr) + GC_MIN_FREE;
+    return used;
+}
+
+uint64_t gcrt_total_memory(gcrt_thread *th, int force_full)
+{
+    if (force_full) {
+        gcrt_collect(th, 2);
+        gcrt_wait_for_pending_finalizers(th);
+        gcrt_collect(th, 2);
+    }
+    th_lock(th);
+    uint64_t r = total_locked(th->heap);
+    th_unlock(th);
+    return r;
+}
+
+const char *gcrt_gc_reason_name(gcrt_gc_reason r)
+{
+    switch (r) {
+    case GCRT_REASON_ALLOC_SOH: return "alloc_soh";
+    case GCRT_REASON_ALLOC_LOH: return "alloc_loh";
+    case GCRT_REASON_INDUCED: return "induced";
+    case GCRT_REASON_OOM: return "oom";
+    case GCRT_REASON_STRESS: return "stress";
+    case GCRT_REASON_LOW_EPHEMERAL: return "low_ephemeral";
+    }
+    return "?";
+}
+
+void gcrt_get_stats(gcrt_heap *h, gcrt_stats *o)
+{
+    memset(o, 0, sizeof *o);
+    pthread_mutex_lock(&h->lock);
+    uint64_t s[3], loh;
+    gen_sizes(h, s, &loh);
+    for (int g = 0; g < 3; g++) {
+        o->gen[g].size = s[g];
+        o->gen[g].free = h->free_gen[g];
+        o->gen[g].budget = h->budget[g];
+        o->collections[g] = h->count[g];
+        o->promoted_bytes[g] = h->promoted[g];
+    }
+    o->loh.size = loh;
+    o->loh.free = h->free_loh;
+    o->loh.budget = 0;
+    o->total_collections = h->gc_index;
+    o->total_pause_ns = h->total_pause_ns;
+    o->max_pause_ns = h->max_pause_ns;
+    o->allocated_bytes = h->allocated_bytes;
+    o->committed_bytes = h->committed_total;
+    o->reserved_bytes = h->reserved_total;
+    for (size_t i = 0; i < h->nsegs; i++) {
+        if (h->segs[i]->kind == GCRT_SEG_LOH)
+            o->loh_segments++;
+        else
+            o->soh_segments++;
+    }
+    uint64_t tot = s[1] + s[2] + loh, fr = h->free_gen[1] + h->free_gen[2] + h->free_loh;
+    o->fragmentation = tot ? (double)fr / (double)tot : 0.0;
+    o->finalization_queue = h->finq.n;
+    o->freachable_queue = h->freach.n - h->freach_head;
+    o->finalizers_run = h->finalizers_run;
+    size_t n = h->hist_n < GCRT_GC_HISTORY ? h->hist_n : GCRT_GC_HISTORY;
+    o->history_count = n;
+    for (size_t i = 0; i < n; i++)
+        o->history[i] = h->history[(h->hist_n - n + i) % GCRT_GC_HISTORY];
+    pthread_mutex_unlock(&h->lock);
+}
+
+int gcrt_walk_heap(gcrt_heap *h, gcrt_object_fn fn, void *ud)
+{
+    for (size_t i = 0; i < h->nsegs; i++) {
+        seg *s = h->segs[i];
+        for (uint8_t *p = s->mem; p < s->alloc;) {
+            gcrt_obj *o = (gcrt_obj *)p;
+            size_t sz = obj_size(o);
+            int r = fn(o, obj_type(o), sz, ud);
+            if (r)
+                return r;
+            p += sz;
+        }
+    }
+    return 0;
+}
+
+int gcrt_walk_loh_free(gcrt_heap *h, gcrt_block_fn fn, void *ud)
+{
+    for (size_t i = 0; i < h->nlohfree; i++) {
+        int r = fn(h->lohfree[i].addr, h->lohfree[i].size, ud);
+        if (r)
+            return r;
+    }
+    return 0;
+}

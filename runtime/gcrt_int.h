@@ -1,0 +1,294 @@
+/* gcrt_int.h - internal structures shared by the runtime's modules.
+ * Owns: heap, segment, thread, type, handle layouts and the module prefixes (gc_, seg_, th_, ...). */
+#ifndef GCRT_INT_H
+#define GCRT_INT_H
+
+#include "gcrt.h"
+
+#include <assert.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/types.h>
+
+#define GCRT_INTERNAL __attribute__((visibility("hidden")))
+
+/* ---------------------------------------------------------------- sizes */
+#define GC_ALIGN 8u
+#define GC_MIN_OBJ 24u           /* smallest object, as in .NET on 64-bit */
+#define GC_MIN_FREE 16u          /* a free object needs header + length */
+#define CARD_SHIFT 8u            /* 256-byte cards */
+#define CARD_SIZE (1u << CARD_SHIFT)
+#define CROSS_NONE 0xffffffffu
+#define SEGMAP_SHIFT 20u         /* segments are 1 MiB aligned */
+#define SEGMAP_L2_BITS 14u
+#define SEGMAP_L1_BITS 15u
+#define ALLOC_QUANTUM (8u * 1024u) /* allocation context size */
+#define COMMIT_STEP (64u * 1024u)
+#define POISON_BYTE 0xcc
+#define TYPE_MAGIC 0x47435254u   /* "GCRT" */
+
+/* MT word flag bits (types are 16-aligned). */
+#define MTF_MARK ((uintptr_t)1)
+#define MTF_PIN ((uintptr_t)2)
+#define MTF_FINRUN ((uintptr_t)4)   /* finalizer suppressed / already run */
+#define MTF_FINREG ((uintptr_t)8)   /* present in the finalization queue */
+
+static inline size_t gc_align(size_t n) { return (n + GC_ALIGN - 1) & ~(size_t)(GC_ALIGN - 1); }
+
+/* ---------------------------------------------------------------- types */
+struct gcrt_type_s {
+    uint32_t magic;
+    uint32_t id;
+    gcrt_heap *heap;
+    char *name;
+    size_t base_size;       /* aligned instance size; arrays/strings: 16 */
+    size_t comp_size;       /* element size of arrays and strings */
+    uint32_t flags;
+    gcrt_kind elem_kind;    /* arrays */
+    gcrt_type *elem;        /* ref arrays: element type (may be NULL = Object) */
+    gcrt_field_desc *fields;
+    size_t nfields;
+    uint32_t *ref_offs;     /* offsets of reference fields */
+    size_t nrefs;
+    gcrt_finalizer_fn finalizer;
+    gcrt_type *array_type;  /* cached "T[]" */
+    bool has_refs;          /* instances may hold references */
+} __attribute__((aligned(16)));
+
+static inline gcrt_type *obj_type(const gcrt_obj *o) { return (gcrt_type *)(o->mtword & ~GCRT_MT_FLAG_MASK); }
+static inline uint64_t obj_len(const gcrt_obj *o) { return ((const gcrt_array_hdr *)o)->length; }
+static inline size_t type_obj_size(const gcrt_type *t, const gcrt_obj *o)
+{
+    if (t->flags & (GCRT_TF_ARRAY | GCRT_TF_STRING | GCRT_TF_FREE)) {
+        if (t->flags & GCRT_TF_FREE)
+            return (size_t)obj_len(o);
+        size_t n = t->base_size + (size_t)obj_len(o) * t->comp_size + ((t->flags & GCRT_TF_STRING) ? 1 : 0);
+        n = gc_align(n);
+        return n < GC_MIN_OBJ ? GC_MIN_OBJ : n;
+    }
+    return t->base_size;
+}
+static inline size_t obj_size(const gcrt_obj *o) { return type_obj_size(obj_type(o), o); }
+
+/* System.Delegate: a single-cast delegate has no invocation list; a
+ * multicast one holds an immutable Object[] of single-cast delegates and
+ * the target and method of the last of them, as .NET's MulticastDelegate. */
+typedef struct delegate_layout {
+    gcrt_obj hdr;
+    gcrt_obj *target;
+    gcrt_obj *invocation_list;
+    gcrt_method *method;
+    int64_t invocation_count;
+} delegate_layout;
+
+/* ---------------------------------------------------------------- segments */
+typedef struct seg {
+    gcrt_seg_kind kind;
+    uint8_t *mem;           /* reservation (1 MiB aligned); objects start here */
+    size_t reserved;        /* bytes */
+    uint8_t *alloc;         /* end of the last object */
+    uint8_t *committed;     /* high-water of committed memory */
+    uint8_t *cards;         /* one byte per card */
+    uint32_t *cross;        /* SOH: per card, offset of the object covering its start */
+    size_t ncards;
+    bool ephemeral;
+    uint8_t *gen1_start;    /* ephemeral: gen2 = [mem, gen1_start) */
+    uint8_t *gen0_start;    /* ephemeral: gen1 = [gen1_start, gen0_start) */
+    uint8_t *plan_end;      /* GC scratch: end of the compacted layout */
+} seg;
+
+static inline uint8_t *seg_end(const seg *s) { return s->mem + s->reserved; }
+
+/* A plug: a run of adjacent marked objects that moves as one. */
+typedef struct plug {
+    uintptr_t start, end;   /* old addresses */
+    intptr_t delta;         /* new = old + delta */
+    bool pinned;
+} plug;
+
+/* ---------------------------------------------------------------- roots */
+typedef struct static_rec {
+    gcrt_obj *slot;         /* first: &rec->slot is handed out */
+    gcrt_type *owner;
+    char *field;
+    char *type_name;
+} static_rec;
+
+typedef struct tstatic_decl {
+    gcrt_type *owner;
+    char *field;
+    char *type_name;
+} tstatic_decl;
+
+struct gcrt_handle_s {
+    gcrt_obj *target;
+    gcrt_heap *heap;
+    uint8_t kind;
+    uint8_t in_use;
+    struct gcrt_handle_s *next_free;
+};
+
+struct gcrt_method_s {
+    char *name;
+    gcrt_delegate_fn fn;
+    uint32_t id;
+};
+
+#define CHUNK 256
+typedef struct static_chunk { struct static_chunk *next; size_t n; static_rec rec[CHUNK]; } static_chunk;
+typedef struct handle_chunk { struct handle_chunk *next; gcrt_handle h[CHUNK]; } handle_chunk;
+
+/* ---------------------------------------------------------------- threads */
+enum { TH_COOP = 0, TH_PREEMPTIVE = 1 };
+
+struct gcrt_thread_s {
+    gcrt_heap *heap;
+    struct gcrt_thread_s *next, *prev;
+    uint64_t id;
+    char *name;
+    pid_t os_tid;
+    int mode;               /* TH_COOP / TH_PREEMPTIVE, under heap->lock */
+    uint8_t *ac_ptr, *ac_limit; /* allocation context */
+    gcrt_frame *top;
+    gcrt_obj **tstatics;
+    size_t ntstatics;
+    bool is_finalizer;
+    gcrt_frame internal;    /* runtime's own frame for protected args */
+};
+
+/* ---------------------------------------------------------------- heap */
+typedef struct objvec { gcrt_obj **v; size_t n, cap; } objvec;
+typedef struct lohblock { uintptr_t addr; size_t size; } lohblock;
+
+struct gcrt_heap_s {
+    gcrt_config cfg;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;           /* thread parking and GC completion */
+    atomic_int gc_requested;       /* non-zero: cooperative threads must park */
+    gcrt_thread *world_owner;      /* thread that stopped the world */
+    atomic_int in_gc;              /* a collection is running */
+
+    gcrt_thread *threads;
+    uint64_t next_thread_id;
+    size_t nthreads;
+
+    seg **segs; size_t nsegs, segcap;
+    seg *eph;
+    seg **segmap[1u << SEGMAP_L1_BITS];
+    uintptr_t eph_low, eph_high;   /* barrier: values in here dirty a card */
+    uint64_t committed_total, reserved_total;
+
+    /* budgets: bytes allocated into each generation since its last GC */
+    uint64_t alloc0, alloc1, alloc2, alloc_loh;
+    uint64_t budget[3];
+    uint64_t gen0_base;            /* from the cache size */
+    uint64_t gen2_size_after;
+    uint64_t survived[3];          /* last GC of each gen: bytes of it that survived */
+    uint64_t free_gen[3], free_loh; /* bytes of free objects per generation */
+
+    lohblock *lohfree; size_t nlohfree, lohfreecap;
+
+    gcrt_type **types; size_t ntypes, typecap;
+    gcrt_type *builtin[GCRT_T__COUNT];
+
+    static_chunk *statics;
+    tstatic_decl *tdecls; size_t ntdecls, tdeclcap;
+    handle_chunk *handles;
+    gcrt_handle *free_handles;
+    pthread_mutex_t handle_lock;
+    gcrt_method **methods; size_t nmethods, methodcap;
+
+    objvec finq;                   /* registered for finalization */
+    objvec freach;                 /* ready to finalize (a root) */
+    size_t freach_head;
+    pthread_t fin_os;
+    bool fin_started, fin_stop;
+    gcrt_thread *fin_thread;
+    int fin_busy;
+    pthread_cond_t fin_cond;       /* finalizer thread wakes */
+    pthread_cond_t fin_done;       /* queue drained */
+    uint64_t finalizers_run;
+
+    /* GC scratch */
+    objvec mark_stack;
+    plug *plugs; size_t nplugs, plugcap;
+    uint64_t stress_count;
+    uint64_t promoted[3];
+
+    /* stats */
+    uint64_t gc_index;
+    uint64_t count[3];
+    uint64_t total_pause_ns, max_pause_ns;
+    uint64_t allocated_bytes;
+    gcrt_gc_info history[GCRT_GC_HISTORY];
+    size_t hist_n;
+
+    gcrt_oom_hook oom_hook;
+    void *oom_ud;
+    bool destroying;
+};
+
+/* ---------------------------------------------------------------- modules */
+/* errors (heap.c) */
+GCRT_INTERNAL gcrt_rc err_set(gcrt_rc rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+GCRT_INTERNAL void gc_fatal(gcrt_heap *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* segments (heap.c) */
+GCRT_INTERNAL seg *seg_new(gcrt_heap *h, gcrt_seg_kind kind, size_t size);
+GCRT_INTERNAL void seg_free(gcrt_heap *h, seg *s);
+GCRT_INTERNAL seg *seg_of(const gcrt_heap *h, uintptr_t addr);
+GCRT_INTERNAL bool seg_commit(gcrt_heap *h, seg *s, uint8_t *upto);
+GCRT_INTERNAL void seg_decommit_tail(gcrt_heap *h, seg *s);
+GCRT_INTERNAL void seg_set_cross(seg *s, uint8_t *obj, size_t size);
+GCRT_INTERNAL void seg_rebuild_cross(seg *s, uint8_t *from, uint8_t *to);
+GCRT_INTERNAL void objvec_push(objvec *v, gcrt_obj *o);
+GCRT_INTERNAL uint64_t now_ns(void);
+GCRT_INTERNAL char *xstrdup(const char *s);
+
+/* free objects (alloc.c) */
+GCRT_INTERNAL void make_free(gcrt_heap *h, uint8_t *at, size_t size);
+GCRT_INTERNAL void loh_free_rebuild(gcrt_heap *h);
+GCRT_INTERNAL void ac_retire(gcrt_thread *th);
+
+/* types (types.c) */
+GCRT_INTERNAL gcrt_rc types_init(gcrt_heap *h);
+GCRT_INTERNAL void types_fini(gcrt_heap *h);
+GCRT_INTERNAL bool type_valid(const gcrt_heap *h, const gcrt_type *t);
+
+/* threads (threads.c) */
+GCRT_INTERNAL void th_lock(gcrt_thread *th);          /* take heap lock, parking for a GC */
+GCRT_INTERNAL void th_unlock(gcrt_thread *th);
+GCRT_INTERNAL void world_stop(gcrt_thread *th);       /* with heap lock held */
+GCRT_INTERNAL void world_resume(gcrt_thread *th);     /* with heap lock held */
+GCRT_INTERNAL void th_park(gcrt_thread *th);          /* slow path of a safepoint */
+GCRT_INTERNAL gcrt_thread *th_attach_locked(gcrt_heap *h, const char *name);
+GCRT_INTERNAL void th_detach_locked(gcrt_thread *th);
+/* protect up to 4 objects across an allocation (threads.c) */
+typedef struct protect { gcrt_frame f; gcrt_obj *o[4]; } protect;
+GCRT_INTERNAL void protect_push(gcrt_thread *th, protect *p, gcrt_obj *a, gcrt_obj *b, gcrt_obj *c, gcrt_obj *d);
+GCRT_INTERNAL void protect_pop(gcrt_thread *th, protect *p);
+
+/* collector (gc.c), world stopped, heap lock held */
+GCRT_INTERNAL void gc_collect_locked(gcrt_thread *th, int gen, gcrt_gc_reason reason, unsigned flags);
+GCRT_INTERNAL int gc_gen_to_condemn(gcrt_heap *h);
+GCRT_INTERNAL int gen_of_addr(const gcrt_heap *h, uintptr_t a);
+GCRT_INTERNAL void gc_update_eph_range(gcrt_heap *h);
+GCRT_INTERNAL void gc_init_budgets(gcrt_heap *h);
+GCRT_INTERNAL gcrt_rc verify_locked(gcrt_heap *h, size_t *nerrors, char *first, size_t cap);
+
+/* finalization (finalize.c) */
+GCRT_INTERNAL gcrt_rc fin_start(gcrt_heap *h);
+GCRT_INTERNAL void fin_stop(gcrt_heap *h);
+GCRT_INTERNAL void fin_register(gcrt_heap *h, gcrt_obj *o);
+GCRT_INTERNAL void fin_signal(gcrt_heap *h);
+
+/* roots (roots.c) */
+GCRT_INTERNAL void roots_fini(gcrt_heap *h);
+typedef void (*slot_visit_fn)(gcrt_heap *h, gcrt_obj **slot, bool pinned, void *ud);
+GCRT_INTERNAL void roots_visit_strong(gcrt_heap *h, slot_visit_fn fn, void *ud);
+GCRT_INTERNAL void methods_fini(gcrt_heap *h);
+
+#endif /* GCRT_INT_H */

@@ -1,0 +1,527 @@
+/* heap.c - heap lifetime, configuration, errors and segments.
+ * Owns: gcrt_heap_create/destroy, GCRT_* environment, the segment map, commit accounting, statistics. */
+#include "gcrt_int.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ====================================================================
+ * Errors: a thread-local message, like errno; the rc is returned.
+ * ==================================================================== */
+static _Thread_local char err_buf[512];
+
+gcrt_rc err_set(gcrt_rc rc, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err_buf, sizeof err_buf, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+const char *gcrt_last_error(void) { return err_buf; }
+
+const char *gcrt_rc_name(gcrt_rc rc)
+{
+    switch (rc) {
+    case GCRT_OK: return "ok";
+    case GCRT_E_NOMEM: return "out of C memory";
+    case GCRT_E_OOM: return "managed heap out of memory";
+    case GCRT_E_INVAL: return "invalid argument";
+    case GCRT_E_STATE: return "invalid state";
+    case GCRT_E_CORRUPT: return "heap corrupt";
+    case GCRT_E_SYS: return "system call failed";
+    case GCRT_E_LIMIT: return "limit reached";
+    }
+    return "unknown error";
+}
+
+/* A broken heap cannot be trusted with another allocation: report and stop,
+ * unless the embedder installed its own handler. */
+void gc_fatal(gcrt_heap *h, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (h && h->cfg.on_fatal) {
+        h->cfg.on_fatal(h, msg, h->cfg.on_fatal_ud);
+        return;
+    }
+    fprintf(stderr, "gcrt: fatal: %s\n", msg);
+    abort();
+}
+
+uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+char *xstrdup(const char *s)
+{
+    if (!s)
+        return NULL;
+    size_t n = strlen(s) + 1;
+    char *p = malloc(n);
+    if (p)
+        memcpy(p, s, n);
+    return p;
+}
+
+void objvec_push(objvec *v, gcrt_obj *o)
+{
+    if (v->n == v->cap) {
+        size_t nc = v->cap ? v->cap * 2 : 256;
+        gcrt_obj **nv = realloc(v->v, nc * sizeof *nv);
+        if (!nv)
+            gc_fatal(NULL, "out of C memory growing a runtime vector (%zu entries)", nc);
+        v->v = nv;
+        v->cap = nc;
+    }
+    v->v[v->n++] = o;
+}
+
+/* ====================================================================
+ * Configuration
+ * ==================================================================== */
+#define MIB ((size_t)1 << 20)
+
+/* The gen0 budget comes from the largest CPU cache, as .NET derives its
+ * gen0 size from the cache size: 5/8 of it, within [256 KiB, 6 MiB] on a
+ * workstation heap (server: up to a quarter of a segment). */
+static size_t gen0_from_cache(const gcrt_config *c)
+{
+    long l3 = sysconf(_SC_LEVEL3_CACHE_SIZE), l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
+    size_t cache = (size_t)(l3 > l2 ? l3 : l2);
+    if ((long)cache <= 0)
+        cache = 1 * MIB;
+    size_t g = cache / 8 * 5;
+    size_t lo = 256 * 1024, hi = c->mode == GCRT_SERVER ? c->soh_segment_size / 4 : 6 * MIB;
+    if (hi > c->soh_segment_size / 4)
+        hi = c->soh_segment_size / 4;
+    if (hi < lo)
+        hi = lo;
+    if (g < lo)
+        g = lo;
+    if (g > hi)
+        g = hi;
+    return gc_align(g);
+}
+
+static int parse_size(const char *s, size_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 0);
+    if (errno || end == s)
+        return -1;
+    unsigned long long mul = 1;
+    switch (*end) {
+    case 'k': case 'K': mul = 1ull << 10; end++; break;
+    case 'm': case 'M': mul = 1ull << 20; end++; break;
+    case 'g': case 'G': mul = 1ull << 30; end++; break;
+    default: break;
+    }
+    if (*end == 'b' || *end == 'B')
+        end++;
+    if (*end || (mul > 1 && v > UINT64_MAX / mul))
+        return -1;
+    *out = (size_t)(v * mul);
+    return 0;
+}
+
+static gcrt_rc env_size(const char *name, size_t *dst)
+{
+    const char *v = getenv(name);
+    if (!v || !*v)
+        return GCRT_OK;
+    if (parse_size(v, dst) != 0)
+        return err_set(GCRT_E_INVAL, "%s=%s: not a size (use a number with an optional k, m or g suffix)", name, v);
+    return GCRT_OK;
+}
+
+static gcrt_rc env_bool(const char *name, int *dst)
+{
+    const char *v = getenv(name);
+    if (!v || !*v)
+        return GCRT_OK;
+    if (!strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "yes"))
+        *dst = 1;
+    else if (!strcmp(v, "0") || !strcmp(v, "false") || !strcmp(v, "no"))
+        *dst = 0;
+    else
+        return err_set(GCRT_E_INVAL, "%s=%s: expected 0 or 1", name, v);
+    return GCRT_OK;
+}
+
+gcrt_rc gcrt_config_from_env(gcrt_config *c)
+{
+    gcrt_rc rc;
+    int server = c->mode == GCRT_SERVER, fin = c->finalizer_thread >= 0;
+    if ((rc = env_bool("GCRT_SERVER", &server)))
+        return rc;
+    c->mode = server ? GCRT_SERVER : GCRT_WORKSTATION;
+    if ((rc = env_size("GCRT_SEGMENT_SIZE", &c->soh_segment_size)) ||
+        (rc = env_size("GCRT_LOH_SEGMENT_SIZE", &c->loh_segment_size)) ||
+        (rc = env_size("GCRT_GEN0SIZE", &c->gen0_budget)) ||
+        (rc = env_size("GCRT_LOH_THRESHOLD", &c->loh_threshold)) ||
+        (rc = env_size("GCRT_HEAP_HARD_LIMIT", &c->hard_limit)) ||
+        (rc = env_bool("GCRT_HEAPVERIFY", &c->heap_verify)) ||
+        (rc = env_bool("GCRT_GCSTRESS", &c->gc_stress)) ||
+        (rc = env_bool("GCRT_FINALIZER_THREAD", &fin)))
+        return rc;
+    c->finalizer_thread = fin ? 1 : -1;
+    return GCRT_OK;
+}
+
+gcrt_rc gcrt_config_default(gcrt_config *c)
+{
+    if (!c)
+        return err_set(GCRT_E_INVAL, "gcrt_config_default: NULL config");
+    memset(c, 0, sizeof *c);
+    c->finalizer_thread = 1;
+    gcrt_rc rc = gcrt_config_from_env(c);
+    if (rc)
+        return rc;
+    if (!c->soh_segment_size)
+        c->soh_segment_size = c->mode == GCRT_SERVER ? 64 * MIB : 32 * MIB;
+    if (!c->loh_segment_size)
+        c->loh_segment_size = 16 * MIB;
+    if (!c->loh_threshold)
+        c->loh_threshold = 85000;
+    if (!c->gen0_budget)
+        c->gen0_budget = gen0_from_cache(c);
+    return GCRT_OK;
+}
+
+/* Fill the zero fields of a caller's config and check it. */
+static gcrt_rc config_finish(gcrt_config *c)
+{
+    if (!c->soh_segment_size)
+        c->soh_segment_size = c->mode == GCRT_SERVER ? 64 * MIB : 32 * MIB;
+    if (!c->loh_segment_size)
+        c->loh_segment_size = 16 * MIB;
+    if (!c->loh_threshold)
+        c->loh_threshold = 85000;
+    c->soh_segment_size = (c->soh_segment_size + MIB - 1) & ~(MIB - 1);
+    c->loh_segment_size = (c->loh_segment_size + MIB - 1) & ~(MIB - 1);
+    if (c->soh_segment_size < MIB || c->soh_segment_size > ((size_t)1 << 32))
+        return err_set(GCRT_E_INVAL, "small object segment size %zu out of range [1 MiB, 4 GiB]", c->soh_segment_size);
+    if (c->loh_segment_size < MIB || c->loh_segment_size > ((size_t)1 << 32))
+        return err_set(GCRT_E_INVAL, "large object segment size %zu out of range [1 MiB, 4 GiB]", c->loh_segment_size);
+    if (c->loh_threshold < 1024 || c->loh_threshold > c->soh_segment_size / 4)
+        return err_set(GCRT_E_INVAL, "LOH threshold %zu out of range [1024, segment/4]", c->loh_threshold);
+    if (!c->gen0_budget)
+        c->gen0_budget = gen0_from_cache(c);
+    if (c->gen0_budget < 64 * 1024)
+        c->gen0_budget = 64 * 1024;
+    if (c->gen0_budget > c->soh_segment_size / 2)
+        c->gen0_budget = c->soh_segment_size / 2;
+    if (c->concurrent_gc)
+        return err_set(GCRT_E_INVAL, "concurrent GC is not supported");
+    return GCRT_OK;
+}
+
+/* ====================================================================
+ * Segments: 1 MiB aligned reservations, found by a two-level map.
+ * ==================================================================== */
+static seg **segmap_slot(gcrt_heap *h, uintptr_t a, bool create)
+{
+    uintptr_t g = a >> SEGMAP_SHIFT;
+    size_t i1 = (size_t)(g >> SEGMAP_L2_BITS), i2 = (size_t)(g & ((1u << SEGMAP_L2_BITS) - 1));
+    if (i1 >= (1u << SEGMAP_L1_BITS))
+        return NULL;
+    if (!h->segmap[i1]) {
+        if (!create)
+            return NULL;
+        h->segmap[i1] = calloc((size_t)1 << SEGMAP_L2_BITS, sizeof(seg *));
+        if (!h->segmap[i1])
+            return NULL;
+    }
+    return &h->segmap[i1][i2];
+}
+
+seg *seg_of(const gcrt_heap *h, uintptr_t a)
+{
+    uintptr_t g = a >> SEGMAP_SHIFT;
+    size_t i1 = (size_t)(g >> SEGMAP_L2_BITS), i2 = (size_t)(g & ((1u << SEGMAP_L2_BITS) - 1));
+    if (i1 >= (1u << SEGMAP_L1_BITS) || !h->segmap[i1])
+        return NULL;
+    seg *s = h->segmap[i1][i2];
+    if (s && a >= (uintptr_t)s->mem && a < (uintptr_t)seg_end(s))
+        return s;
+    return NULL;
+}
+
+seg *seg_new(gcrt_heap *h, gcrt_seg_kind kind, size_t size)
+{
+    size = (size + MIB - 1) & ~(MIB - 1);
+    size_t span = size + MIB;
+    uint8_t *raw = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (raw == MAP_FAILED) {
+        err_set(GCRT_E_SYS, "mmap of a %zu-byte segment failed: %s", size, strerror(errno));
+        return NULL;
+    }
+    uint8_t *mem = (uint8_t *)(((uintptr_t)raw + MIB - 1) & ~(uintptr_t)(MIB - 1));
+    if (mem > raw)
+        munmap(raw, (size_t)(mem - raw));
+    if (raw + span > mem + size)
+        munmap(mem + size, (size_t)(raw + span - (mem + size)));
+
+    seg *s = calloc(1, sizeof *s);
+    if (!s)
+        goto fail_map;
+    s->kind = kind;
+    s->mem = mem;
+    s->reserved = size;
+    s->alloc = s->committed = mem;
+    s->ncards = size >> CARD_SHIFT;
+    s->cards = calloc(s->ncards, 1);
+    if (!s->cards)
+        goto fail_seg;
+    if (kind == GCRT_SEG_SOH) {
+        s->cross = malloc(s->ncards * sizeof(uint32_t));
+        if (!s->cross)
+            goto fail_seg;
+        memset(s->cross, 0xff, s->ncards * sizeof(uint32_t));
+    }
+    for (uintptr_t a = (uintptr_t)mem; a < (uintptr_t)mem + size; a += MIB) {
+        seg **slot = segmap_slot(h, a, true);
+        if (!slot)
+            goto fail_seg;
+        *slot = s;
+    }
+    if (h->nsegs == h->segcap) {
+        size_t nc = h->segcap ? h->segcap * 2 : 8;
+        seg **ns = realloc(h->segs, nc * sizeof *ns);
+        if (!ns)
+            goto fail_map_entries;
+        h->segs = ns;
+        h->segcap = nc;
+    }
+    h->segs[h->nsegs++] = s;
+    h->reserved_total += size;
+    return s;
+
+fail_map_entries:
+    for (uintptr_t a = (uintptr_t)mem; a < (uintptr_t)mem + size; a += MIB) {
+        seg **slot = segmap_slot(h, a, false);
+        if (slot)
+            *slot = NULL;
+    }
+fail_seg:
+    if (s) {
+        free(s->cards);
+        free(s->cross);
+        free(s);
+    }
+    err_set(GCRT_E_NOMEM, "out of C memory for segment bookkeeping");
+fail_map:
+    munmap(mem, size);
+    if (!s)
+        err_set(GCRT_E_NOMEM, "out of C memory for a segment");
+    return NULL;
+}
+
+void seg_free(gcrt_heap *h, seg *s)
+{
+    for (uintptr_t a = (uintptr_t)s->mem; a < (uintptr_t)seg_end(s); a += MIB) {
+        seg **slot = segmap_slot(h, a, false);
+        if (slot && *slot == s)
+            *slot = NULL;
+    }
+    for (size_t i = 0; i < h->nsegs; i++)
+        if (h->segs[i] == s) {
+            memmove(&h->segs[i], &h->segs[i + 1], (h->nsegs - i - 1) * sizeof(seg *));
+            h->nsegs--;
+            break;
+        }
+    h->committed_total -= (uint64_t)(s->committed - s->mem);
+    h->reserved_total -= s->reserved;
+    munmap(s->mem, s->reserved);
+    free(s->cards);
+    free(s->cross);
+    free(s);
+}
+
+/* Commit accounting: memory is mapped NORESERVE, so "commit" is the
+ * bookkeeping that enforces the hard limit and that dumps report. */
+bool seg_commit(gcrt_heap *h, seg *s, uint8_t *upto)
+{
+    if (upto <= s->committed)
+        return true;
+    uintptr_t off = (uintptr_t)(upto - s->mem);
+    off = (off + COMMIT_STEP - 1) & ~(uintptr_t)(COMMIT_STEP - 1);
+    if (off > s->reserved)
+        off = s->reserved;
+    uint8_t *nc = s->mem + off;
+    uint64_t delta = (uint64_t)(nc - s->committed);
+    if (h->cfg.hard_limit && h->committed_total + delta > h->cfg.hard_limit)
+        return false;
+    h->committed_total += delta;
+    s->committed = nc;
+    return true;
+}
+
+/* Give back pages well past the allocated end (keeping a gen0 budget of
+ * slack on the ephemeral segment, so the next contexts need no syscall). */
+void seg_decommit_tail(gcrt_heap *h, seg *s)
+{
+    size_t slack = s->ephemeral ? (size_t)h->budget[0] + ALLOC_QUANTUM : 0;
+    uintptr_t keep = (uintptr_t)(s->alloc - s->mem) + slack;
+    keep = (keep + COMMIT_STEP - 1) & ~(uintptr_t)(COMMIT_STEP - 1);
+    if (keep >= (uintptr_t)(s->committed - s->mem))
+        return;
+    uint8_t *from = s->mem + keep;
+    madvise(from, (size_t)(s->committed - from), MADV_DONTNEED);
+    h->committed_total -= (uint64_t)(s->committed - from);
+    s->committed = from;
+}
+
+/* The crossing table: for each card, the offset of the object covering the
+ * card's first byte, so a dirty card can be scanned without walking from
+ * the segment start. Kept for every part of a segment older than gen0. */
+void seg_set_cross(seg *s, uint8_t *obj, size_t size)
+{
+    if (!s->cross)
+        return;
+    size_t off = (size_t)(obj - s->mem);
+    size_t c0 = (off + CARD_SIZE - 1) >> CARD_SHIFT, c1 = (off + size - 1) >> CARD_SHIFT;
+    for (size_t c = c0; c <= c1 && c < s->ncards; c++)
+        s->cross[c] = (uint32_t)off;
+}
+
+void seg_rebuild_cross(seg *s, uint8_t *from, uint8_t *to)
+{
+    for (uint8_t *p = from; p < to;) {
+        size_t sz = obj_size((gcrt_obj *)p);
+        seg_set_cross(s, p, sz);
+        p += sz;
+    }
+}
+
+/* ====================================================================
+ * Heap lifetime
+ * ==================================================================== */
+gcrt_rc gcrt_heap_create(const gcrt_config *cfg_in, gcrt_heap **out)
+{
+    gcrt_rc rc;
+    if (!out)
+        return err_set(GCRT_E_INVAL, "gcrt_heap_create: NULL out");
+    *out = NULL;
+    gcrt_config cfg;
+    if (cfg_in)
+        cfg = *cfg_in;
+    else if ((rc = gcrt_config_default(&cfg)))
+        return rc;
+    if ((rc = config_finish(&cfg)))
+        return rc;
+
+    gcrt_heap *h = calloc(1, sizeof *h);
+    if (!h)
+        return err_set(GCRT_E_NOMEM, "out of C memory for the heap");
+    h->cfg = cfg;
+    pthread_mutex_init(&h->lock, NULL);
+    pthread_mutex_init(&h->handle_lock, NULL);
+    pthread_cond_init(&h->cond, NULL);
+    pthread_cond_init(&h->fin_cond, NULL);
+    pthread_cond_init(&h->fin_done, NULL);
+    h->next_thread_id = 1;
+    gc_init_budgets(h);
+
+    if ((rc = types_init(h)))
+        goto fail;
+    h->eph = seg_new(h, GCRT_SEG_SOH, cfg.soh_segment_size);
+    if (!h->eph) {
+        rc = GCRT_E_SYS;
+        goto fail;
+    }
+    h->eph->ephemeral = true;
+    h->eph->gen1_start = h->eph->gen0_start = h->eph->mem;
+    gc_update_eph_range(h);
+    if (cfg.finalizer_thread >= 0 && (rc = fin_start(h)))
+        goto fail;
+    *out = h;
+    return GCRT_OK;
+fail:
+    {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", gcrt_last_error());
+        gcrt_heap_destroy(h);
+        return err_set(rc, "%s", msg);
+    }
+}
+
+void gcrt_heap_destroy(gcrt_heap *h)
+{
+    if (!h)
+        return;
+    h->destroying = true;
+    fin_stop(h);
+    pthread_mutex_lock(&h->lock);
+    while (h->threads)
+        th_detach_locked(h->threads);
+    pthread_mutex_unlock(&h->lock);
+    while (h->nsegs)
+        seg_free(h, h->segs[h->nsegs - 1]);
+    free(h->segs);
+    for (size_t i = 0; i < (1u << SEGMAP_L1_BITS); i++)
+        free(h->segmap[i]);
+    roots_fini(h);
+    methods_fini(h);
+    types_fini(h);
+    free(h->finq.v);
+    free(h->freach.v);
+    free(h->mark_stack.v);
+    free(h->plugs);
+    free(h->lohfree);
+    pthread_mutex_destroy(&h->lock);
+    pthread_mutex_destroy(&h->handle_lock);
+    pthread_cond_destroy(&h->cond);
+    pthread_cond_destroy(&h->fin_cond);
+    pthread_cond_destroy(&h->fin_done);
+    free(h);
+}
+
+const gcrt_config *gcrt_heap_config(const gcrt_heap *h) { return &h->cfg; }
+
+void gcrt_set_oom_hook(gcrt_heap *h, gcrt_oom_hook fn, void *ud)
+{
+    pthread_mutex_lock(&h->lock);
+    h->oom_hook = fn;
+    h->oom_ud = ud;
+    pthread_mutex_unlock(&h->lock);
+}
+
+int gcrt_gc_in_progress(const gcrt_heap *h) { return atomic_load(&((gcrt_heap *)h)->in_gc); }
+
+/* ====================================================================
+ * Segment queries (for walkers and dump writers)
+ * ==================================================================== */
+size_t gcrt_segment_count(const gcrt_heap *h) { return h->nsegs; }
+
+gcrt_rc gcrt_segment_get(const gcrt_heap *h, size_t i, gcrt_segment_info *o)
+{
+    if (i >= h->nsegs || !o)
+        return err_set(GCRT_E_INVAL, "segment index %zu out of range (%zu segments)", i, h->nsegs);
+    const seg *s = h->segs[i];
+    memset(o, 0, sizeof *o);
+    o->kind = s->kind;
+    o->begin = (uintptr_t)s->mem;
+    o->allocated = (uintptr_t)s->alloc;
+    o->committed = (uintptr_t)s->committed;
+    o->reserved = (uintptr_t)seg_end(s);
+    o->ephemeral = s->ephemeral;
+    if (s->ephemeral) {
+        o->gen1_start = (uintptr_t)s->gen1_start;
+        o->gen0_start = (uintptr_t)s->gen0_start;
+    }
+    return GCRT_OK;
+}

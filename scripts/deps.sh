@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# deps.sh - check that the Debian packages the build and tests need are installed.
+# Owns: the package list; installs what is missing when run as root, else prints the command.
+#
+# Run by make once per build tree (stamp BUILD/.deps-ok) and by `make deps`.
+# Environment: DEPS_PACKAGES_EXTRA="pkg ..." adds packages to the check (for
+# testing this script); DEPS_NO_INSTALL=1 never installs, only reports.
+set -euo pipefail
+
+# One package per line, with what uses it.
+PACKAGES=(
+    libzstd-dev    # dumpfmt/: zstd frames in dump files (libgcdump)
+    libelf-dev     # dumpfmt/heapdump: reading ELF core files
+    libcmocka-dev  # runtime/test and every other unit test (-lcmocka)
+    libedit-dev    # analyzer/gcanalyze: interactive prompt with history and completion
+    pkg-config     # finding libraries' flags; checking the installed gcrt.pc
+    zstd           # tests and docs: inspecting compressed dump frames by hand
+)
+# shellcheck disable=SC2206
+PACKAGES+=(${DEPS_PACKAGES_EXTRA:-})
+
+# The compiler toolchain (gcc, make, ar, libc headers, sanitizer runtimes)
+# comes with build-essential; checked by command so that any equivalent
+# setup passes.
+for tool in cc make ar; do
+    if ! command -v "$tool" >/dev/null 2>&1; then
+        PACKAGES+=(build-essential)
+        break
+    fi
+done
+
+if ! command -v dpkg-query >/dev/null 2>&1; then
+    echo "deps.sh: not a Debian system (no dpkg-query); make sure these are installed: ${PACKAGES[*]}" >&2
+    exit 0
+fi
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+    status=$(dpkg-query -W -f='${db:Status-Abbrev}' "$pkg" 2>/dev/null || true)
+    case $status in
+        ii*) ;;
+        *) missing+=("$pkg") ;;
+    esac
+done
+
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1 && [ "${DEPS_NO_INSTALL:-0}" != 1 ]; then
+    echo "deps.sh: installing ${missing[*]}" >&2
+    if apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"; then
+        exit 0
+    fi
+    echo "deps.sh: apt-get failed" >&2
+fi
+
+echo "missing Debian packages: ${missing[*]}" >&2
+echo "run: sudo apt-get install -y ${missing[*]}" >&2
+exit 1
