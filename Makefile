@@ -25,7 +25,7 @@ MAKEFLAGS += --no-builtin-rules
 # defined, e.g. testdata/ links libgcrt from runtime/). A directory joins the
 # build by having a module.mk; those not written yet are skipped.
 # ----------------------------------------------------------------------
-MODULES := runtime dumpfmt analyzer plugins testdata bench
+MODULES := dumpfmt runtime analyzer plugins testdata bench
 
 # ----------------------------------------------------------------------
 # Build tree and flags
@@ -52,7 +52,7 @@ CFLAGS ?= $(OPTFLAGS)
 WARNFLAGS := -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror)
 
 # The project's own flags come first; the user's CPPFLAGS/CFLAGS/LDFLAGS may add to them.
-ALL_CPPFLAGS = -D_GNU_SOURCE -Iruntime $(MODULE_CPPFLAGS) $(CPPFLAGS)
+ALL_CPPFLAGS = -D_GNU_SOURCE -Iruntime -Idumpfmt $(MODULE_CPPFLAGS) $(CPPFLAGS)
 ALL_CFLAGS = -std=c11 $(WARNFLAGS) -pthread $(SANFLAGS) -MMD -MP $(EXTRA_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS = -pthread $(SANFLAGS) $(LDFLAGS)
 BASE_LDLIBS := -lpthread -lm

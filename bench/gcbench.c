@@ -12,14 +12,24 @@
 /* ======================================================================
  * Parameters (the classic GCBench values)
  * ====================================================================== */
-enum {
-    STRETCH_DEPTH = 18,
-    LONG_LIVED_DEPTH = 16,
-    ARRAY_LEN = 500000,
-    MIN_DEPTH = 4,
-    MAX_DEPTH = 16,
-    NDEPTHS = (MAX_DEPTH - MIN_DEPTH) / 2 + 1
-};
+/* Overridable at compile time (-DSTRETCH_DEPTH=8 ...) for quick runs under
+ * GCRT_GCSTRESS; `make bench` uses the classic values. */
+#ifndef STRETCH_DEPTH
+#define STRETCH_DEPTH 18
+#endif
+#ifndef LONG_LIVED_DEPTH
+#define LONG_LIVED_DEPTH 16
+#endif
+#ifndef ARRAY_LEN
+#define ARRAY_LEN 500000
+#endif
+#ifndef MIN_DEPTH
+#define MIN_DEPTH 4
+#endif
+#ifndef MAX_DEPTH
+#define MAX_DEPTH 16
+#endif
+#define NDEPTHS ((MAX_DEPTH - MIN_DEPTH) / 2 + 1)
 
 /* Nodes in a complete tree of depth d (a single node has depth 0). */
 static long tree_nodes(int d) { return (1L << (d + 1)) - 1; }

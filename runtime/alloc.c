@@ -23,7 +23,9 @@ void ac_retire(gcrt_thread *th)
 {
     if (!th->ac_ptr)
         return;
-    make_free(th->heap, th->ac_ptr, (size_t)(th->ac_limit - th->ac_ptr) + GC_MIN_FREE);
+    size_t tail = (size_t)(th->ac_limit - th->ac_ptr) + GC_MIN_FREE;
+    make_free(th->heap, th->ac_ptr, tail);
+    th->heap->allocated_bytes -= tail;
     th->ac_ptr = th->ac_limit = NULL;
 }
 
@@ -124,9 +126,12 @@ static uint8_t *loh_new_segment(gcrt_heap *h, size_t size)
 static gcrt_obj *oom(gcrt_thread *th, size_t size, bool loh)
 {
     gcrt_heap *h = th->heap;
-    if (h->oom_hook) {
+    if (h->oom_hook || h->cfg.dump_on_oom) {
         world_stop(th);
-        h->oom_hook(th, size, loh, h->oom_ud);
+        if (h->cfg.dump_on_oom)
+            dump_on_oom(th, size, loh);
+        if (h->oom_hook)
+            h->oom_hook(th, size, loh, h->oom_ud);
         world_resume(th);
     }
     err_set(GCRT_E_OOM, "out of memory: cannot allocate %zu bytes on the %s (committed %llu bytes%s%llu)", size,
@@ -164,6 +169,7 @@ static bool ac_refill(gcrt_thread *th, size_t need)
     th->ac_limit = e->alloc + chunk - GC_MIN_FREE;
     e->alloc += chunk;
     h->alloc0 += chunk;
+    h->allocated_bytes += chunk;
     return true;
 }
 
@@ -172,6 +178,7 @@ static gcrt_obj *alloc_slow(gcrt_thread *th, gcrt_type *t, size_t size, uint64_t
     gcrt_heap *h = th->heap;
     bool loh = size >= h->cfg.loh_threshold;
     uint8_t *p = NULL;
+    assert(th->mode == TH_COOP && "allocation from a thread in native (preemptive) mode");
     th_lock(th);
     if (h->cfg.gc_stress) {
         uint64_t n = ++h->stress_count;
@@ -192,6 +199,7 @@ static gcrt_obj *alloc_slow(gcrt_thread *th, gcrt_type *t, size_t size, uint64_t
         }
         memset(p, 0, size);
         h->alloc_loh += size;
+        h->allocated_bytes += size;
     } else {
         if (!th->ac_ptr || (size_t)(th->ac_limit - th->ac_ptr) < size) {
             if (h->alloc0 >= h->budget[0])
@@ -217,7 +225,6 @@ static gcrt_obj *alloc_slow(gcrt_thread *th, gcrt_type *t, size_t size, uint64_t
         ((gcrt_array_hdr *)o)->length = len;
     if (t->flags & GCRT_TF_FINALIZABLE)
         fin_register(h, o);
-    h->allocated_bytes += size;
     th_unlock(th);
     return o;
 }

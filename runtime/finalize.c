@@ -84,6 +84,7 @@ gcrt_rc fin_start(gcrt_heap *h)
         return GCRT_E_NOMEM;
     }
     th->is_finalizer = true;
+    th->os_tid = 0; /* set by the thread itself when it starts */
     th->mode = TH_PREEMPTIVE;
     h->fin_thread = th;
     pthread_mutex_unlock(&h->lock);

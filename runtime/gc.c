@@ -20,7 +20,6 @@ typedef struct gcctx {
     bool card_needed;                      /* card pass: this card still points young */
     uint64_t survived[3];                  /* bytes of each old generation that survived */
     uint64_t gaps[3];                      /* free bytes left in each new generation (SOH) */
-    uint64_t loh_gaps;
     /* gaps to turn into free objects once everything moved */
     struct gap { uint8_t *at; size_t size; } *gapv;
     size_t ngaps, gapcap;
@@ -68,8 +67,8 @@ static void visit_refs_in(gcctx *c, gcrt_obj *o, uintptr_t lo, uintptr_t hi, ref
         return;
     if (is_ref_array(t)) {
         gcrt_obj **s = ARR_SLOTS(o), **e = s + obj_len(o);
-        if ((uintptr_t)s < lo)
-            s = (gcrt_obj **)(lo + ((lo - (uintptr_t)s) % sizeof(void *) ? sizeof(void *) - (lo - (uintptr_t)s) % sizeof(void *) : 0));
+        if ((uintptr_t)s < lo) /* lo is 8-aligned, as every slot is */
+            s = (gcrt_obj **)lo;
         if ((uintptr_t)e > hi)
             e = (gcrt_obj **)hi;
         for (; s < e; s++)
@@ -269,6 +268,12 @@ static void plan_segment(gcctx *c, seg *s, uint8_t *lo)
         gcrt_obj *o = (gcrt_obj *)p;
         size_t sz = obj_size(o);
         bool m = o->mtword & MTF_MARK, pn = o->mtword & MTF_PIN;
+        /* plugs never span a generation boundary: the new boundaries are
+         * where the first plug of each old generation lands */
+        if (in && s->ephemeral && (p == c->old_gen0_start || p == c->old_gen1_start)) {
+            plug_add(h, ps, (uintptr_t)p, pin);
+            in = false;
+        }
         if (m) {
             if (s->kind == GCRT_SEG_SOH)
                 c->survived[old_gen_of(c, s, p)] += sz;
@@ -498,7 +503,7 @@ static void update_budgets(gcrt_heap *h, const gcctx *c, uint64_t size_before[3]
     if (c->gen >= 1) {
         double s1 = size_before[1] ? (double)c->survived[1] / (double)size_before[1] : 0;
         uint64_t want = (uint64_t)((double)c->survived[1] * (2.0 + 4.0 * s1));
-        h->budget[1] = clampu(want, base, seg / 2);
+        h->budget[1] = clampu(want, base / 4, seg / 2);
     }
     if (c->gen >= 2) {
         double s2 = size_before[2] ? (double)c->survived[2] / (double)size_before[2] : 1;
@@ -512,7 +517,7 @@ void gc_init_budgets(gcrt_heap *h)
 {
     h->gen0_base = h->cfg.gen0_budget;
     h->budget[0] = h->gen0_base;
-    h->budget[1] = h->gen0_base;
+    h->budget[1] = h->gen0_base / 4;
     h->budget[2] = 4 * h->gen0_base;
 }
 
@@ -684,9 +689,7 @@ void gc_collect_locked(gcrt_thread *th, int gen, gcrt_gc_reason reason, unsigned
     for (size_t i = 0; i < c.ngaps; i++) {
         make_free(h, c.gapv[i].at, c.gapv[i].size);
         seg *s = seg_of(h, (uintptr_t)c.gapv[i].at);
-        if (s->kind == GCRT_SEG_LOH)
-            c.loh_gaps += c.gapv[i].size;
-        else
+        if (s->kind == GCRT_SEG_SOH) /* LOH free space is recounted below */
             c.gaps[new_gen_of(&c, s, c.gapv[i].at)] += c.gapv[i].size;
     }
     for (size_t i = 0; i < nplan; i++) {
@@ -703,8 +706,6 @@ void gc_collect_locked(gcrt_thread *th, int gen, gcrt_gc_reason reason, unsigned
         sweep_loh(&c);
     if (c.full)
         loh_free_rebuild(h);
-    else if (c.compact_loh)
-        h->free_loh = c.loh_gaps;
 
     /* 5. free-space accounting per generation */
     if (gen == 0) {
@@ -888,6 +889,9 @@ void gcrt_get_stats(gcrt_heap *h, gcrt_stats *o)
     o->total_pause_ns = h->total_pause_ns;
     o->max_pause_ns = h->max_pause_ns;
     o->allocated_bytes = h->allocated_bytes;
+    for (gcrt_thread *t = h->threads; t; t = t->next)
+        if (t->ac_ptr)
+            o->allocated_bytes -= (uint64_t)(t->ac_limit - t->ac_ptr) + GC_MIN_FREE;
     o->committed_bytes = h->committed_total;
     o->reserved_bytes = h->reserved_total;
     for (size_t i = 0; i < h->nsegs; i++) {

@@ -81,6 +81,14 @@ typedef struct gcrt_config {
     int gc_stress;             /* collect at every allocation */
     int finalizer_thread;      /* -1: none (finalizers run from gcrt_run_finalizers); 0/1: start one (default 1) */
     int concurrent_gc;         /* reserved; must be 0 */
+    /* Heap dumps (GCRT_DUMP_ON_CRASH, GCRT_DUMP_ON_OOM, GCRT_DUMP_PATH):
+     * write a dump on SIGSEGV/SIGBUS/SIGILL/SIGFPE/SIGABRT, or when an
+     * allocation fails with out-of-memory. dump_path is a pattern: %p pid,
+     * %e executable name, %t time (seconds since the epoch), %% a percent
+     * sign; NULL means "%e.%p.gcdump" in the working directory. */
+    int dump_on_crash;
+    int dump_on_oom;
+    const char *dump_path;
     /* Called for a fatal heap inconsistency (verification failure). Default:
      * message on stderr, then abort(). */
     void (*on_fatal)(gcrt_heap *heap, const char *message, void *ud);
@@ -501,6 +509,23 @@ typedef int (*gcrt_block_fn)(uintptr_t addr, size_t size, void *ud);
 GCRT_API int gcrt_walk_loh_free(gcrt_heap *heap, gcrt_block_fn fn, void *ud);
 /* Is a GC in progress (for crash handlers)? */
 GCRT_API int gcrt_gc_in_progress(const gcrt_heap *heap);
+
+/* ======================================================================
+ * Heap dumps (format: docs/format.md, reader: libgcdump)
+ * ====================================================================== */
+typedef struct gcrt_dump_opts {
+    int level;          /* zstd level, 0 = 1 */
+    int threads;        /* compression threads, 0 = 2 */
+    size_t frame_size;  /* bytes per compressed memory frame, 0 = 4 MiB */
+    const char *message;/* free text stored in the dump's reason record */
+} gcrt_dump_opts;
+
+/* Stop the world at a safepoint, write every segment and root to path
+ * (through path.tmp.PID, renamed when complete; an existing file at path is
+ * untouched if anything fails), resume. opts may be NULL. */
+GCRT_API gcrt_rc gcrt_dump(gcrt_thread *th, const char *path, const gcrt_dump_opts *opts);
+/* Expand a dump path pattern (%p, %e, %t, %%) for this process now. */
+GCRT_API gcrt_rc gcrt_dump_path(const gcrt_heap *heap, char *out, size_t cap);
 
 /* Hooks for later components (dump on OOM): called with the world stopped
  * when an allocation is about to fail with out-of-memory. */

@@ -228,6 +228,11 @@ struct gcrt_heap_s {
 
     gcrt_oom_hook oom_hook;
     void *oom_ud;
+
+    /* dumps (dump.c) */
+    char exe_path[4096], exe_name[256], hostname[256], dump_pattern[4096];
+    void *crash_ws;                /* reserved for the crash path */
+    size_t crash_ws_size;
     bool destroying;
 };
 
@@ -284,6 +289,12 @@ GCRT_INTERNAL gcrt_rc fin_start(gcrt_heap *h);
 GCRT_INTERNAL void fin_stop(gcrt_heap *h);
 GCRT_INTERNAL void fin_register(gcrt_heap *h, gcrt_obj *o);
 GCRT_INTERNAL void fin_signal(gcrt_heap *h);
+
+/* dumps (dump.c) */
+GCRT_INTERNAL void dump_init(gcrt_heap *h);
+GCRT_INTERNAL gcrt_rc dump_crash_enable(gcrt_heap *h);
+GCRT_INTERNAL void dump_crash_disable(gcrt_heap *h);
+GCRT_INTERNAL void dump_on_oom(gcrt_thread *th, size_t size, bool loh);
 
 /* roots (roots.c) */
 GCRT_INTERNAL void roots_fini(gcrt_heap *h);

@@ -119,6 +119,10 @@ static int parse_size(const char *s, size_t *out)
 {
     char *end;
     errno = 0;
+    while (*s == ' ')
+        s++;
+    if (*s < '0' || *s > '9') /* strtoull would take "-5" as a huge number */
+        return -1;
     unsigned long long v = strtoull(s, &end, 0);
     if (errno || end == s)
         return -1;
@@ -175,8 +179,13 @@ gcrt_rc gcrt_config_from_env(gcrt_config *c)
         (rc = env_size("GCRT_HEAP_HARD_LIMIT", &c->hard_limit)) ||
         (rc = env_bool("GCRT_HEAPVERIFY", &c->heap_verify)) ||
         (rc = env_bool("GCRT_GCSTRESS", &c->gc_stress)) ||
-        (rc = env_bool("GCRT_FINALIZER_THREAD", &fin)))
+        (rc = env_bool("GCRT_FINALIZER_THREAD", &fin)) ||
+        (rc = env_bool("GCRT_DUMP_ON_CRASH", &c->dump_on_crash)) ||
+        (rc = env_bool("GCRT_DUMP_ON_OOM", &c->dump_on_oom)))
         return rc;
+    const char *dp = getenv("GCRT_DUMP_PATH");
+    if (dp && *dp)
+        c->dump_path = dp;
     c->finalizer_thread = fin ? 1 : -1;
     return GCRT_OK;
 }
@@ -204,6 +213,8 @@ gcrt_rc gcrt_config_default(gcrt_config *c)
 /* Fill the zero fields of a caller's config and check it. */
 static gcrt_rc config_finish(gcrt_config *c)
 {
+    if (c->mode != GCRT_WORKSTATION && c->mode != GCRT_SERVER)
+        return err_set(GCRT_E_INVAL, "GC mode %d is neither workstation (0) nor server (1)", (int)c->mode);
     if (!c->soh_segment_size)
         c->soh_segment_size = c->mode == GCRT_SERVER ? 64 * MIB : 32 * MIB;
     if (!c->loh_segment_size)
@@ -445,7 +456,15 @@ gcrt_rc gcrt_heap_create(const gcrt_config *cfg_in, gcrt_heap **out)
     }
     h->eph->ephemeral = true;
     h->eph->gen1_start = h->eph->gen0_start = h->eph->mem;
+    /* like .NET, commit the start of the ephemeral segment up front */
+    if (!seg_commit(h, h->eph, h->eph->mem + COMMIT_STEP)) {
+        rc = err_set(GCRT_E_OOM, "hard limit %zu is too small for the first segment", cfg.hard_limit);
+        goto fail;
+    }
     gc_update_eph_range(h);
+    dump_init(h);
+    if (cfg.dump_on_crash && (rc = dump_crash_enable(h)))
+        goto fail;
     if (cfg.finalizer_thread >= 0 && (rc = fin_start(h)))
         goto fail;
     *out = h;
@@ -464,6 +483,7 @@ void gcrt_heap_destroy(gcrt_heap *h)
     if (!h)
         return;
     h->destroying = true;
+    dump_crash_disable(h);
     fin_stop(h);
     pthread_mutex_lock(&h->lock);
     while (h->threads)

@@ -19,17 +19,31 @@
  * event Clock.Tick (replacing, and unsubscribing, an older one), a
  * finalizable resource (half disposed), a large array (LOH).
  * ====================================================================== */
-#define DEFAULT_ITERS 150000L   /* per thread; argv[1] overrides */
+#define DEFAULT_ITERS 2000000L   /* per thread; argv[1] overrides */
 #define NWORKERS 2
+#ifndef RECENT_WIN
 #define RECENT_WIN 1024
+#endif
+#ifndef LONG_WIN
 #define LONG_WIN 2048
+#endif
 #define SUB_RING 16
 #define LOH_RING 3
+#ifndef RECENT_EVERY
+#define RECENT_EVERY 8
+#endif
+#ifndef LONG_EVERY
+#define LONG_EVERY 64
+#endif
 #define SUBSCRIBE_EVERY 256
 #define RESOURCE_EVERY 128
-#define LOH_EVERY 2048
+#ifndef LOH_EVERY
+#define LOH_EVERY 32768
+#endif
 #define TICK_EVERY 1024
+#ifndef CHECK_EVERY
 #define CHECK_EVERY 997
+#endif
 #define NVIP 64
 #define NPINNED 4
 #define PIN_BYTES 4096
@@ -254,18 +268,18 @@ static void run_workload(gcrt_thread *th, worker *w)
         w->customers++;
 
         /* Medium- and long-lived windows. */
-        if (i % 4 == 0) {
+        if (i % RECENT_EVERY == 0) {
             recent = gcrt_thread_static(th, d->recent);
-            gcrt_array_set(*recent, (uint64_t)((i / 4) % RECENT_WIN), L.cust);
+            gcrt_array_set(*recent, (uint64_t)((i / RECENT_EVERY) % RECENT_WIN), L.cust);
         }
-        if (i % 64 == 0)
-            gcrt_array_set(L.longwin, (uint64_t)((i / 64) % LONG_WIN), L.cust);
+        if (i % LONG_EVERY == 0)
+            gcrt_array_set(L.longwin, (uint64_t)((i / LONG_EVERY) % LONG_WIN), L.cust);
 
-        /* Every so often check an older customer from each window. */
+        /* Every so often check a customer of some age from each window. */
         if (i % CHECK_EVERY == 0) {
             recent = gcrt_thread_static(th, d->recent);
-            const gcrt_obj *probe[2] = { gcrt_array_get(*recent, (uint64_t)((i / 4 + 1) % RECENT_WIN)),
-                                         gcrt_array_get(L.longwin, (uint64_t)((i / 64 + 1) % LONG_WIN)) };
+            const gcrt_obj *probe[2] = { gcrt_array_get(*recent, (uint64_t)((i * 7919) % RECENT_WIN)),
+                                         gcrt_array_get(L.longwin, (uint64_t)((i * 7919) % LONG_WIN)) };
             for (int k = 0; k < 2; k++) {
                 int e;
                 if (probe[k] && (e = check_customer(d, probe[k])) != 0) {
@@ -450,14 +464,12 @@ static void print_settings(gcrt_heap *heap, const gcrt_stats *st)
     const gcrt_config *c = gcrt_heap_config(heap);
     printf("Heap settings\n");
     printf("  mode                 %s\n", c->mode == GCRT_SERVER ? "server" : "workstation");
-    printf("  SOH segment size     %.1f MiB%s\n", mib(c->soh_segment_size), c->soh_segment_size ? "" : " (default)");
-    printf("  LOH segment size     %.1f MiB%s\n", mib(c->loh_segment_size), c->loh_segment_size ? "" : " (default)");
-    if (c->gen0_budget)
-        printf("  gen0 budget          %.2f MiB (configured); now %.2f MiB\n", mib(c->gen0_budget),
-               mib(st->gen[0].budget));
-    else
-        printf("  gen0 budget          from the CPU cache size; now %.2f MiB\n", mib(st->gen[0].budget));
-    printf("  LOH threshold        %zu bytes%s\n", c->loh_threshold, c->loh_threshold ? "" : " (default)");
+    printf("  SOH segment size     %.1f MiB\n", mib(c->soh_segment_size));
+    printf("  LOH segment size     %.1f MiB\n", mib(c->loh_segment_size));
+    printf("  gen0 budget          %.2f MiB at start (%s), %.2f MiB now (adapted to survival)\n",
+           mib(c->gen0_budget), getenv("GCRT_GEN0SIZE") ? "GCRT_GEN0SIZE" : "from the CPU cache size",
+           mib(st->gen[0].budget));
+    printf("  LOH threshold        %zu bytes\n", c->loh_threshold);
     if (c->hard_limit)
         printf("  hard limit           %.1f MiB\n", mib(c->hard_limit));
     else
@@ -468,8 +480,11 @@ static void print_settings(gcrt_heap *heap, const gcrt_stats *st)
 
 static void print_gen(const char *name, const gcrt_gen_stats *g)
 {
-    printf("  %-5s %10.2f MiB  free %9.2f MiB  fragmentation %5.1f%%  budget %9.2f MiB\n", name, mib(g->size),
-           mib(g->free), g->size ? 100.0 * (double)g->free / (double)g->size : 0.0, mib(g->budget));
+    printf("  %-5s %10.2f MiB  free %9.2f MiB  fragmentation %5.1f%%", name, mib(g->size), mib(g->free),
+           g->size ? 100.0 * (double)g->free / (double)g->size : 0.0);
+    if (g->budget)
+        printf("  budget %8.2f MiB", mib(g->budget));
+    printf("\n");
 }
 
 /* "a:b:c" scaled so the rarest non-zero count is 1. */

@@ -78,20 +78,20 @@ static gcrt_type *res_type(gcrt_heap *h)
     return t;
 }
 
-/* A Res with a child node; returned unrooted (the caller roots it or drops it). */
+/* A Res with a child node; returned unrooted (the caller roots it or drops
+ * it). The Res is allocated last, so it is in gen0 even under GC stress. */
 static gcrt_obj *new_res(gcrt_thread *th, int64_t id)
 {
     gcrt_heap *h = gcrt_thread_heap(th);
-    struct { gcrt_obj *r; } L = { 0 };
+    struct { gcrt_obj *c; } L = { 0 };
     gcrt_frame F;
-    GCRT_FRAME_PUSH(th, F, "new_res", L, "r");
-    L.r = gcrt_alloc(th, gcrt_type_find(h, "Fin.Resource"));
-    assert_non_null(L.r);
-    ((Res *)(void *)L.r)->id = id;
-    ((Res *)(void *)L.r)->check = ~id;
-    gcrt_obj *c = tu_new_node(th, gcrt_type_find(h, "Test.Node"), id + 1000);
-    GCRT_SET(L.r, Res, child, c);
-    gcrt_obj *r = L.r;
+    GCRT_FRAME_PUSH(th, F, "new_res", L, "c");
+    L.c = tu_new_node(th, gcrt_type_find(h, "Test.Node"), id + 1000);
+    gcrt_obj *r = gcrt_alloc(th, gcrt_type_find(h, "Fin.Resource"));
+    assert_non_null(r);
+    ((Res *)(void *)r)->id = id;
+    ((Res *)(void *)r)->check = ~id;
+    GCRT_SET(r, Res, child, L.c);
     GCRT_FRAME_POP(th, F);
     return r;
 }
@@ -191,7 +191,7 @@ static void test_survives_first_gc(void **state)
     assert_non_null(o);
     assert_int_equal(gcrt_get_generation(h, o), 1);
     assert_non_null(gcrt_handle_get(wc)); /* what it refers to survives with it */
-    assert_int_equal(gcrt_get_generation(h, gcrt_handle_get(wc)), 1);
+    assert_true(gcrt_get_generation(h, gcrt_handle_get(wc)) >= 1);
     gcrt_get_stats(h, &s);
     assert_int_equal(s.freachable_queue, 1);
     assert_int_equal(s.finalization_queue, s0.finalization_queue);
@@ -221,6 +221,8 @@ static void test_survives_first_gc(void **state)
     assert_true(g >= 1);
     tu_collect(th, g);
     assert_null(gcrt_handle_get(wl));
+    if (tu_stress() && gcrt_handle_get(wc)) /* under GC stress the child may be older */
+        tu_collect(th, 2);
     assert_null(gcrt_handle_get(wc));
     assert_int_equal(atomic_load(&runs[1]), 1);
 

@@ -1,0 +1,126 @@
+/* test_budget.c - tests of allocation budgets and the resulting .NET-style GC mix.
+ * Owns: a steady workload (short-lived garbage plus a ring of longer-lived objects) producing
+ * count0 > count1 > count2 >= 1 from the budgets alone; budgets reported > 0. */
+#include "testutil.h"
+
+#define RING 1000
+
+static void test_steady_workload(void **state)
+{
+    (void)state;
+    uint64_t seed = tu_seed("test_steady_workload");
+    tu_rng r;
+    tu_rng_init(&r, seed);
+    gcrt_config cfg = tu_config();
+    /* a small gen0 budget, so that hundreds of gen0 GCs take little allocation */
+    cfg.gen0_budget = 512 * TU_KIB;
+    gcrt_heap *h = tu_heap(&cfg);
+    gcrt_thread *th = tu_attach(h, "main");
+    gcrt_type *nt = tu_node_type(h);
+    gcrt_type *u8 = gcrt_builtin_type(h, GCRT_T_U8_ARRAY);
+    struct { gcrt_obj *ring, *tmp; } L = { 0 };
+    gcrt_frame F;
+    GCRT_FRAME_PUSH(th, F, "test_steady_workload", L, "ring,tmp");
+    L.ring = gcrt_alloc_array(th, gcrt_builtin_type(h, GCRT_T_OBJECT_ARRAY), RING);
+    assert_non_null(L.ring);
+
+    const int stress = tu_stress();
+    const uint64_t want_gen0 = stress ? 0 : 400;
+    const uint64_t max_iters = stress ? 3000 : 20000000;
+    uint64_t c0 = gcrt_collection_count(h, 0), c1 = gcrt_collection_count(h, 1), c2 = gcrt_collection_count(h, 2);
+    uint64_t it = 0, replaced = 0;
+    for (; it < max_iters; it++) {
+        if (!stress && gcrt_collection_count(h, 0) - c0 >= want_gen0)
+            break;
+        /* short-lived: dies young */
+        L.tmp = tu_new_node(th, nt, (int64_t)it);
+        if (tu_below(&r, 4) == 0)
+            L.tmp = tu_bytes(th, 16 + tu_below(&r, 200));
+        /* longer-lived: a ring entry replaced at random, 1 in 8 iterations */
+        if (tu_below(&r, 8) == 0) {
+            L.tmp = tu_bytes(th, 512 + tu_below(&r, 1024));
+            ((unsigned char *)gcrt_array_data(L.tmp))[0] = (unsigned char)it;
+            gcrt_array_set(L.ring, tu_below(&r, RING), L.tmp);
+            replaced++;
+        }
+        (void)u8;
+    }
+    L.tmp = NULL;
+    uint64_t n0 = gcrt_collection_count(h, 0) - c0;
+    uint64_t n1 = gcrt_collection_count(h, 1) - c1;
+    uint64_t n2 = gcrt_collection_count(h, 2) - c2;
+    gcrt_stats s;
+    gcrt_get_stats(h, &s);
+    print_message("%" PRIu64 " iterations, %" PRIu64 " ring replacements, %" PRIu64 " MiB allocated\n", it, replaced,
+                  s.allocated_bytes >> 20);
+    print_message("GC counts (cumulative, .NET-style) gen0:gen1:gen2 = %" PRIu64 ":%" PRIu64 ":%" PRIu64
+                  " (ratio %.1f : %.1f : 1)\n",
+                  n0, n1, n2, n2 ? (double)n0 / (double)n2 : 0.0, n2 ? (double)n1 / (double)n2 : 0.0);
+    print_message("budgets: gen0 %" PRIu64 ", gen1 %" PRIu64 ", gen2 %" PRIu64 ", loh %" PRIu64 "\n",
+                  s.gen[0].budget, s.gen[1].budget, s.gen[2].budget, s.loh.budget);
+    for (int g = 0; g < 3; g++)
+        assert_true(s.gen[g].budget > 0);
+    assert_true(n0 >= 1);
+    if (!stress) {
+        /* the collections came from the budgets: nothing was induced */
+        for (size_t i = 0; i < s.history_count; i++)
+            assert_true(s.history[i].reason != GCRT_REASON_INDUCED);
+        assert_true(n0 >= want_gen0);
+        assert_true(n0 > n1);
+        assert_true(n1 > n2);
+        assert_true(n2 >= 1);
+    }
+    /* the ring is intact */
+    for (uint64_t i = 0; i < RING; i++) {
+        gcrt_obj *o = gcrt_array_get(L.ring, i);
+        if (o) {
+            assert_ptr_equal(gcrt_typeof(o), u8);
+            assert_true(gcrt_array_length(o) >= 512 && gcrt_array_length(o) < 512 + 1024);
+        }
+    }
+    GCRT_FRAME_POP(th, F);
+    tu_verify(th);
+    gcrt_heap_destroy(h);
+}
+
+/* The gen0 budget bounds how much is allocated between gen0 GCs. */
+static void test_gen0_budget_triggers(void **state)
+{
+    (void)state;
+    if (tu_stress()) {
+        /* every allocation collects under GC stress: nothing to measure */
+        skip();
+    }
+    gcrt_config cfg = tu_config();
+    cfg.gen0_budget = 1 * TU_MIB;
+    gcrt_heap *h = tu_heap(&cfg);
+    gcrt_thread *th = tu_attach(h, "main");
+    gcrt_type *nt = tu_node_type(h);
+    gcrt_stats s0, s1;
+    gcrt_get_stats(h, &s0);
+    uint64_t c0 = gcrt_collection_count(h, 0);
+    /* allocate 16 MiB of garbage */
+    size_t node = 0;
+    for (int i = 0; node < 16 * TU_MIB; i++) {
+        gcrt_obj *o = tu_new_node(th, nt, i);
+        node += gcrt_object_size(o);
+    }
+    gcrt_get_stats(h, &s1);
+    uint64_t n = gcrt_collection_count(h, 0) - c0;
+    print_message("16 MiB with a 1 MiB gen0 budget: %" PRIu64 " gen0 GCs\n", n);
+    assert_true(n >= 4);   /* the budget triggers GCs (it may adapt, but not to 16x) */
+    assert_true(n <= 64);  /* and not at every allocation */
+    for (size_t i = 0; i < s1.history_count; i++)
+        assert_int_equal(s1.history[i].reason, GCRT_REASON_ALLOC_SOH);
+    assert_true(s1.allocated_bytes - s0.allocated_bytes >= 16 * TU_MIB);
+    gcrt_heap_destroy(h);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_steady_workload),
+        cmocka_unit_test(test_gen0_budget_triggers),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,310 @@
+/* test_threads.c - tests of several mutator threads and of native (preemptive) mode.
+ * Owns: four threads mutating a shared graph while GCs run (seeded), a GC not waiting for a thread in native code. */
+#include "testutil.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#define NTHREADS 4
+#define NSLOTS 64
+
+typedef struct Holder { gcrt_obj hdr; int64_t x; } Holder;
+
+typedef struct {
+    gcrt_heap *h;
+    gcrt_obj **shared;      /* static slot holding the Object[NSLOTS] */
+    gcrt_type *nt;
+    int index;
+    uint64_t seed;
+    size_t iters;
+    atomic_int *errors;
+    char *first_error;      /* NTHREADS * 256 */
+    uint64_t allocated;
+} worker_args;
+
+static void worker_error(worker_args *a, const char *what, int64_t id)
+{
+    if (atomic_fetch_add(a->errors, 1) == 0)
+        snprintf(a->first_error, 256, "thread %d: %s (id %" PRId64 ")", a->index, what, id);
+}
+
+/* A node is sane if its type and check word are right and its id names a
+ * thread (0 = main, 1..NTHREADS) and a counter it could have produced. */
+static int id_sane(int64_t id, size_t max_counter)
+{
+    int64_t t = id >> 32, c = id & 0xffffffff;
+    return t >= 0 && t <= NTHREADS && (uint64_t)c < max_counter;
+}
+
+static void *worker(void *p)
+{
+    worker_args *a = p;
+    char name[32];
+    snprintf(name, sizeof name, "worker-%d", a->index);
+    gcrt_thread *th = gcrt_thread_attach(a->h, name);
+    if (!th) {
+        worker_error(a, "attach failed", 0);
+        return NULL;
+    }
+    tu_rng r;
+    tu_rng_init(&r, a->seed ^ (0x51ed27u * (uint64_t)(a->index + 1)));
+    struct { gcrt_obj *n, *g; } L = { 0 };
+    gcrt_frame F;
+    GCRT_FRAME_PUSH(th, F, "worker", L, "n,g");
+    gcrt_type *u8 = gcrt_builtin_type(a->h, GCRT_T_U8_ARRAY);
+    for (size_t i = 0; i < a->iters; i++) {
+        int64_t id = ((int64_t)(a->index + 1) << 32) | (int64_t)i;
+        L.n = gcrt_alloc(th, a->nt);
+        if (!L.n) {
+            worker_error(a, "allocation failed", id);
+            break;
+        }
+        tu_node *n = (tu_node *)(void *)L.n;
+        n->id = id;
+        n->check = ~id;
+        uint64_t s = tu_below(&r, NSLOTS), o = tu_below(&r, NSLOTS);
+        gcrt_obj *arr = *a->shared; /* re-read: it moves */
+        gcrt_obj *other = gcrt_array_get(arr, o);
+        if (other && !tu_node_sane(other, a->nt))
+            worker_error(a, "corrupt node in the shared array", tu_node_id(other));
+        GCRT_SET(L.n, tu_node, next, other);
+        gcrt_array_set(arr, s, L.n);
+        /* garbage of random size drives allocation-triggered GCs */
+        L.g = gcrt_alloc_array(th, u8, 16 + tu_below(&r, 600));
+        if (!L.g)
+            worker_error(a, "garbage allocation failed", id);
+        a->allocated++;
+        /* walk a few links of what this thread just built */
+        gcrt_obj *q = L.n;
+        for (int k = 0; k < 8 && q; k++) {
+            if (!tu_node_sane(q, a->nt) || !id_sane(tu_node_id(q), a->iters + NSLOTS)) {
+                worker_error(a, "corrupt node on a chain", tu_node_id(q));
+                break;
+            }
+            q = GCRT_GET(q, tu_node, next);
+        }
+        if (i % 500 == 499) {
+            gcrt_rc rc = gcrt_collect(th, (int)tu_below(&r, 3));
+            if (rc != GCRT_OK)
+                worker_error(a, "gcrt_collect failed", (int64_t)rc);
+        }
+        if (i % 97 == 0)
+            gcrt_safepoint(th);
+    }
+    GCRT_FRAME_POP(th, F);
+    gcrt_thread_detach(th);
+    return NULL;
+}
+
+/* Walk every chain from the shared array; returns the number of problems. */
+static size_t check_graph(gcrt_obj *arr, gcrt_type *nt, size_t max_counter, size_t max_steps, size_t *nodes)
+{
+    size_t bad = 0;
+    *nodes = 0;
+    for (uint64_t s = 0; s < NSLOTS; s++) {
+        size_t steps = 0;
+        for (gcrt_obj *q = gcrt_array_get(arr, s); q; q = GCRT_GET(q, tu_node, next)) {
+            if (!tu_node_sane(q, nt) || !id_sane(tu_node_id(q), max_counter)) {
+                print_error("slot %" PRIu64 ", step %zu: corrupt node %p\n", s, steps, (void *)q);
+                bad++;
+                break;
+            }
+            if (++steps > max_steps) {
+                print_error("slot %" PRIu64 ": chain longer than every node allocated (a cycle?)\n", s);
+                bad++;
+                break;
+            }
+            /* chains run from newer to older nodes of any thread; ids of one thread decrease */
+            gcrt_obj *nx = GCRT_GET(q, tu_node, next);
+            if (nx && tu_node_sane(nx, nt) && (tu_node_id(nx) >> 32) == (tu_node_id(q) >> 32) &&
+                tu_node_id(nx) >= tu_node_id(q)) {
+                print_error("slot %" PRIu64 ": node %" PRId64 " points at a newer node %" PRId64 "\n", s,
+                            tu_node_id(q), tu_node_id(nx));
+                bad++;
+                break;
+            }
+        }
+        *nodes += steps;
+    }
+    return bad;
+}
+
+static void test_shared_graph(void **state)
+{
+    (void)state;
+    uint64_t seed = tu_seed("test_shared_graph");
+    gcrt_heap *h = tu_heap(NULL);
+    gcrt_thread *th = tu_attach(h, "main");
+    gcrt_type *nt = tu_node_type(h);
+    gcrt_type *holder = gcrt_type_define(h, "Threads.Holder", sizeof(Holder), NULL, 0, NULL, 0);
+    assert_non_null(holder);
+    gcrt_obj **shared = gcrt_static_define(h, holder, "Shared", "System.Object[]");
+    assert_non_null(shared);
+    gcrt_obj *arr = gcrt_alloc_array(th, gcrt_builtin_type(h, GCRT_T_OBJECT_ARRAY), NSLOTS);
+    assert_non_null(arr);
+    *shared = arr;
+    for (uint64_t i = 0; i < NSLOTS; i++) {
+        gcrt_obj *n = tu_new_node(th, nt, (int64_t)i);
+        gcrt_array_set(*shared, i, n);
+    }
+
+    const size_t iters = tu_scale(20000, 600);
+    atomic_int errors = 0;
+    char first_error[NTHREADS][256];
+    memset(first_error, 0, sizeof first_error);
+    worker_args args[NTHREADS];
+    pthread_t pt[NTHREADS];
+    uint64_t c0 = gcrt_collection_count(h, 0);
+
+    /* A deadlock (a GC waiting for a thread in native code) ends the test by SIGALRM. */
+    alarm(300);
+    gcrt_enter_native(th); /* main blocks in pthread_join: GCs must not wait for it */
+    for (int i = 0; i < NTHREADS; i++) {
+        args[i] = (worker_args){ h, shared, nt, i, seed, iters, &errors, first_error[i], 0 };
+        assert_int_equal(pthread_create(&pt[i], NULL, worker, &args[i]), 0);
+    }
+    for (int i = 0; i < NTHREADS; i++)
+        pthread_join(pt[i], NULL);
+    gcrt_leave_native(th);
+    alarm(0);
+
+    for (int i = 0; i < NTHREADS; i++)
+        if (first_error[i][0])
+            print_error("%s\n", first_error[i]);
+    assert_int_equal(atomic_load(&errors), 0);
+    for (int i = 0; i < NTHREADS; i++)
+        assert_int_equal(args[i].allocated, iters);
+    uint64_t c1 = gcrt_collection_count(h, 0);
+    print_message("%" PRIu64 " GCs while %d threads ran %zu iterations each\n", c1 - c0, NTHREADS, iters);
+    assert_true(c1 > c0);
+
+    size_t nodes = 0, max_steps = NTHREADS * iters + NSLOTS;
+    assert_int_equal(check_graph(*shared, nt, iters + NSLOTS, max_steps, &nodes), 0);
+    tu_verify(th);
+    tu_collect(th, 2);
+    size_t nodes2 = 0;
+    assert_int_equal(check_graph(*shared, nt, iters + NSLOTS, max_steps, &nodes2), 0);
+    assert_int_equal(nodes, nodes2);
+    print_message("graph: %zu node visits over %d chains\n", nodes, NSLOTS);
+    tu_verify(th);
+    gcrt_heap_destroy(h);
+}
+
+/* ---------------------------------------------------------------- native mode */
+
+typedef struct {
+    gcrt_heap *h;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int in_native;          /* sleeper -> main */
+    int collected;          /* main -> sleeper: set only after the GC returned */
+    int saw_collected;
+    int node_ok, moved;
+    int failed;
+} native_args;
+
+static void *sleeper(void *p)
+{
+    native_args *a = p;
+    gcrt_thread *th = gcrt_thread_attach(a->h, "sleeper");
+    if (!th) {
+        a->failed = 1;
+        pthread_mutex_lock(&a->mu);
+        a->in_native = 1;
+        pthread_cond_broadcast(&a->cv);
+        pthread_mutex_unlock(&a->mu);
+        return NULL;
+    }
+    gcrt_type *nt = gcrt_type_find(a->h, "Test.Node");
+    struct { gcrt_obj *g, *n; } L = { 0 };
+    gcrt_frame F;
+    GCRT_FRAME_PUSH(th, F, "sleeper", L, "g,n");
+    L.g = gcrt_alloc_array(th, gcrt_builtin_type(a->h, GCRT_T_U8_ARRAY), 4000);
+    L.n = gcrt_alloc(th, nt);
+    if (!L.g || !L.n)
+        a->failed = 1;
+    else {
+        ((tu_node *)(void *)L.n)->id = 4242;
+        ((tu_node *)(void *)L.n)->check = ~(int64_t)4242;
+    }
+    uintptr_t before = (uintptr_t)L.n;
+    L.g = NULL; /* garbage below the node: a compacting GC moves it */
+
+    gcrt_enter_native(th);
+    /* "blocked in native code": wait for main, which signals only after its GC returned */
+    pthread_mutex_lock(&a->mu);
+    a->in_native = 1;
+    pthread_cond_broadcast(&a->cv);
+    while (!a->collected)
+        pthread_cond_wait(&a->cv, &a->mu);
+    a->saw_collected = a->collected;
+    pthread_mutex_unlock(&a->mu);
+    gcrt_leave_native(th);
+
+    a->node_ok = L.n && tu_node_sane(L.n, nt) && tu_node_id(L.n) == 4242;
+    a->moved = (uintptr_t)L.n != before;
+    GCRT_FRAME_POP(th, F);
+    gcrt_thread_detach(th);
+    return NULL;
+}
+
+static void test_native_does_not_block_gc(void **state)
+{
+    (void)state;
+    gcrt_heap *h = tu_heap(NULL);
+    gcrt_thread *th = tu_attach(h, "main");
+    gcrt_type *nt = tu_node_type(h);
+    native_args a;
+    memset(&a, 0, sizeof a);
+    a.h = h;
+    pthread_mutex_init(&a.mu, NULL);
+    pthread_cond_init(&a.cv, NULL);
+
+    pthread_t pt;
+    gcrt_enter_native(th); /* while the sleeper attaches and allocates */
+    assert_int_equal(pthread_create(&pt, NULL, sleeper, &a), 0);
+    pthread_mutex_lock(&a.mu);
+    while (!a.in_native)
+        pthread_cond_wait(&a.cv, &a.mu);
+    pthread_mutex_unlock(&a.mu);
+    gcrt_leave_native(th);
+    assert_false(a.failed);
+
+    /* A deadlock here (the GC waiting for the sleeper) ends the test by SIGALRM. */
+    alarm(120);
+    uint64_t c2 = gcrt_collection_count(h, 2);
+    tu_collect(th, 2);
+    assert_int_equal(gcrt_collection_count(h, 2), c2 + 1);
+    /* and an allocation-triggered one */
+    uint64_t c0 = gcrt_collection_count(h, 0);
+    for (int i = 0; i < 1000000 && gcrt_collection_count(h, 0) == c0; i++)
+        (void)tu_new_node(th, nt, i);
+    assert_true(gcrt_collection_count(h, 0) > c0);
+    alarm(0);
+
+    pthread_mutex_lock(&a.mu);
+    assert_int_equal(a.collected, 0); /* the sleeper is still waiting in native code */
+    a.collected = 1;
+    pthread_cond_broadcast(&a.cv);
+    pthread_mutex_unlock(&a.mu);
+
+    gcrt_enter_native(th);
+    pthread_join(pt, NULL);
+    gcrt_leave_native(th);
+    assert_int_equal(a.saw_collected, 1);
+    assert_true(a.node_ok);  /* its frame was updated while it sat in native code */
+    assert_true(a.moved);
+    pthread_mutex_destroy(&a.mu);
+    pthread_cond_destroy(&a.cv);
+    tu_verify(th);
+    gcrt_heap_destroy(h);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_shared_graph),
+        cmocka_unit_test(test_native_does_not_block_gc),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
