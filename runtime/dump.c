@@ -275,7 +275,7 @@ static void emit_meta(gcrt_heap *h, gcd_writer *w, const dump_reason *r, uint64_
         for (size_t i = 0; i < t->ntstatics && i < h->ntdecls; i++) {
             gcd_put_u64(w, (uint64_t)(uintptr_t)h->tdecls[i].owner);
             gcd_put_u64(w, t->id);
-            gcd_put_u64(w, (uint64_t)(uintptr_t)t->tstatics[i]);
+            gcd_put_u64(w, (uint64_t)(uintptr_t)*ts_slot(t, i));
             gcd_put_str(w, h->tdecls[i].field);
             gcd_put_str(w, h->tdecls[i].type_name);
             gcd_record_end(w);

@@ -143,6 +143,8 @@ typedef struct handle_chunk { struct handle_chunk *next; gcrt_handle h[CHUNK]; }
 
 /* ---------------------------------------------------------------- threads */
 enum { TH_COOP = 0, TH_PREEMPTIVE = 1 };
+#define TS_BLOCK 64u
+#define TS_MAX_BLOCKS 1024u   /* 65,536 thread statics */
 
 struct gcrt_thread_s {
     gcrt_heap *heap;
@@ -153,11 +155,13 @@ struct gcrt_thread_s {
     int mode;               /* TH_COOP / TH_PREEMPTIVE, under heap->lock */
     uint8_t *ac_ptr, *ac_limit; /* allocation context */
     gcrt_frame *top;
-    gcrt_obj **tstatics;
-    size_t ntstatics;
+    gcrt_obj **tsblocks[TS_MAX_BLOCKS]; /* thread-static slots, in blocks that never move */
+    size_t ntstatics;                   /* slots available (blocks * TS_BLOCK) */
     bool is_finalizer;
     gcrt_frame internal;    /* runtime's own frame for protected args */
 };
+
+static inline gcrt_obj **ts_slot(gcrt_thread *th, size_t i) { return &th->tsblocks[i / TS_BLOCK][i % TS_BLOCK]; }
 
 /* ---------------------------------------------------------------- heap */
 typedef struct objvec { gcrt_obj **v; size_t n, cap; } objvec;

@@ -79,23 +79,32 @@ gcrt_obj **gcrt_thread_static(gcrt_thread *th, gcrt_tstatic id)
         err_set(GCRT_E_INVAL, "thread static id %u is not defined", id);
         return NULL;
     }
+    if (id >= TS_BLOCK * TS_MAX_BLOCKS) {
+        err_set(GCRT_E_LIMIT, "thread static id %u is beyond the limit of %u", id, TS_BLOCK * TS_MAX_BLOCKS);
+        return NULL;
+    }
     if (id >= th->ntstatics) {
-        /* Grow under the lock: the GC reads this array. */
-        th_lock(th);
-        size_t n = h->ntdecls;
-        gcrt_obj **nv = realloc(th->tstatics, n * sizeof *nv);
-        if (nv) {
-            memset(nv + th->ntstatics, 0, (n - th->ntstatics) * sizeof *nv);
-            th->tstatics = nv;
-            th->ntstatics = n;
+        /* a new block under the lock (the GC reads the blocks); earlier
+         * slots never move, so pointers handed out stay valid */
+        gcrt_obj **blk = calloc(TS_BLOCK, sizeof *blk);
+        if (!blk) {
+            err_set(GCRT_E_NOMEM, "out of C memory for thread statics");
+            return NULL;
         }
+        th_lock(th);
+        while (id >= th->ntstatics && blk) {
+            th->tsblocks[th->ntstatics / TS_BLOCK] = blk;
+            th->ntstatics += TS_BLOCK;
+            blk = id >= th->ntstatics ? calloc(TS_BLOCK, sizeof *blk) : NULL;
+        }
+        bool ok = id < th->ntstatics;
         th_unlock(th);
-        if (!nv) {
+        if (!ok) {
             err_set(GCRT_E_NOMEM, "out of C memory for thread statics");
             return NULL;
         }
     }
-    return &th->tstatics[id];
+    return ts_slot(th, id);
 }
 
 /* ====================================================================
@@ -250,8 +259,8 @@ void roots_visit_strong(gcrt_heap *h, slot_visit_fn fn, void *ud)
                 if (f->slots[i])
                     fn(h, &f->slots[i], i < 32 && (f->pinned >> i & 1), ud);
         for (size_t i = 0; i < t->ntstatics; i++)
-            if (t->tstatics[i])
-                fn(h, &t->tstatics[i], false, ud);
+            if (*ts_slot(t, i))
+                fn(h, ts_slot(t, i), false, ud);
     }
     for (static_chunk *c = h->statics; c; c = c->next)
         for (size_t i = 0; i < c->n; i++)
@@ -289,7 +298,7 @@ int gcrt_walk_roots(gcrt_heap *h, gcrt_root_fn fn, void *ud)
         for (size_t i = 0; i < t->ntstatics && i < h->ntdecls; i++) {
             memset(&r, 0, sizeof r);
             r.kind = GCRT_ROOT_THREAD_STATIC;
-            r.object = t->tstatics[i];
+            r.object = *ts_slot(t, i);
             r.thread = t;
             r.owner = h->tdecls[i].owner;
             r.field = h->tdecls[i].field;

@@ -161,7 +161,8 @@ void th_detach_locked(gcrt_thread *th)
         th->next->prev = th->prev;
     h->nthreads--;
     pthread_cond_broadcast(&h->cond);
-    free(th->tstatics);
+    for (size_t b = 0; b < th->ntstatics / TS_BLOCK; b++)
+        free(th->tsblocks[b]);
     free(th->name);
     free(th);
 }

@@ -400,12 +400,47 @@ static void test_thread_static_per_thread(void **state)
     gcrt_heap_destroy(h);
 }
 
+/* A thread-static slot pointer stays valid when later thread statics are
+ * defined and first used (their storage grows without moving old slots). */
+static void test_thread_static_slots_stable(void **state)
+{
+    (void)state;
+    gcrt_heap *h = tu_heap(NULL);
+    gcrt_thread *th = tu_attach(h, "main");
+    gcrt_type *nt = tu_node_type(h);
+    gcrt_tstatic first = gcrt_thread_static_define(h, nt, "First", "Test.Node");
+    assert_int_not_equal(first, GCRT_TSTATIC_NONE);
+    gcrt_obj **slot = gcrt_thread_static(th, first);
+    assert_non_null(slot);
+    *slot = tu_new_node(th, nt, 42);
+    gcrt_handle *w = tu_weak(h, *slot);
+    gcrt_tstatic last = first;
+    char name[32];
+    for (int i = 0; i < 300; i++) {
+        snprintf(name, sizeof name, "Field%d", i);
+        last = gcrt_thread_static_define(h, nt, name, "Test.Node");
+        assert_int_not_equal(last, GCRT_TSTATIC_NONE);
+    }
+    gcrt_obj **far = gcrt_thread_static(th, last);
+    assert_non_null(far);
+    *far = tu_new_node(th, nt, 7);
+    assert_ptr_equal(gcrt_thread_static(th, first), slot);
+    tu_collect(th, 2);
+    assert_non_null(*slot);
+    assert_int_equal(tu_node_id(*slot), 42);
+    assert_ptr_equal(gcrt_handle_get(w), *slot);
+    assert_int_equal(tu_node_id(*gcrt_thread_static(th, last)), 7);
+    gcrt_handle_free(w);
+    gcrt_heap_destroy(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_each_root_kind),
         cmocka_unit_test(test_walk_roots),
         cmocka_unit_test(test_thread_static_per_thread),
+        cmocka_unit_test(test_thread_static_slots_stable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
