@@ -4,7 +4,7 @@
 #   make                 build libraries and programs into build/
 #   make check           build, then run every test (runtime tests also under
 #                        GCRT_HEAPVERIFY=1 and GCRT_GCSTRESS=1); TESTS=name filters
-#   make demo            build and run build/testdata/demo_heap
+#   make demo            build everything and run scripts/demo.sh (heap, crash, dump)
 #   make bench           build and run every program of bench/
 #   make install         PREFIX=/usr/local DESTDIR= ; make uninstall
 #   make deps            check (as root: install) the Debian packages the build needs
@@ -180,13 +180,9 @@ check: all $(CHECK_BINS)
 	    --env GCRT_HEAPVERIFY=1 $(HEAPVERIFY_BINS) \
 	    --env GCRT_GCSTRESS=1 $(GCSTRESS_BINS)
 
-ifneq ($(wildcard testdata/demo_heap.c),)
-demo: $(BUILD)/testdata/demo_heap
-	$(Q)$(BUILD)/testdata/demo_heap
-else
-demo:
-	@echo "make demo: testdata/demo_heap.c does not exist yet" >&2; exit 1
-endif
+# The whole story: the heap at work, a crash that leaves a dump, the dump read back.
+demo: all
+	$(Q)scripts/demo.sh $(BUILD)
 
 bench: $(BENCH_PROGS)
 	$(Q)$(SHELL) scripts/run-bench.sh $(BENCH_PROGS)

@@ -328,9 +328,8 @@ size_t gcrt_object_size(const gcrt_obj *o) { return obj_size(o); }
  * The write barrier: a store of an ephemeral reference dirties the card
  * of the slot, as .NET's barrier does with its ephemeral range.
  * ==================================================================== */
-static inline void barrier(gcrt_obj **slot, gcrt_obj *v)
+void card_mark(gcrt_obj **slot, gcrt_obj *v)
 {
-    *slot = v;
     if (!v)
         return;
     gcrt_heap *h = obj_type(v)->heap;
@@ -338,8 +337,15 @@ static inline void barrier(gcrt_obj **slot, gcrt_obj *v)
     if (a < h->eph_low || a >= h->eph_high)
         return;
     seg *s = seg_of(h, (uintptr_t)slot);
+    /* several threads may dirty one card at once: a relaxed atomic store */
     if (s)
-        s->cards[((uintptr_t)slot - (uintptr_t)s->mem) >> CARD_SHIFT] = 1;
+        __atomic_store_n(&s->cards[((uintptr_t)slot - (uintptr_t)s->mem) >> CARD_SHIFT], 1, __ATOMIC_RELAXED);
+}
+
+static inline void barrier(gcrt_obj **slot, gcrt_obj *v)
+{
+    *slot = v;
+    card_mark(slot, v);
 }
 
 void gcrt_set_ref(gcrt_obj *obj, size_t off, gcrt_obj *value)

@@ -153,62 +153,68 @@ void gcrt_delegate_invoke(gcrt_thread *th, gcrt_obj *d, void *arg)
 }
 
 /* ====================================================================
- * Events
+ * Events. Add and remove are compare-exchange loops, as .NET's field-like
+ * events are: combine from the value read, store only if the field still
+ * holds it (relocated, if a GC ran meanwhile), else start again.
  * ==================================================================== */
+typedef gcrt_obj *(*event_op)(gcrt_thread *th, gcrt_obj *a, gcrt_obj *b);
+
+/* slot is a static slot (pub NULL) or a field of the publisher in p->o[0]. */
+static gcrt_rc event_update(gcrt_thread *th, protect *p, gcrt_obj **static_slot, size_t off, event_op op)
+{
+    for (;;) {
+        gcrt_obj **slot = static_slot ? static_slot : (gcrt_obj **)((char *)p->o[0] + off);
+        p->o[2] = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+        size_t before = gcrt_delegate_count(p->o[2]);
+        gcrt_obj *d = op(th, p->o[2], p->o[1]);
+        if (!d && op == gcrt_delegate_combine)
+            return GCRT_E_OOM;
+        if (!d && op == gcrt_delegate_remove && before > gcrt_delegate_count(p->o[1]))
+            return GCRT_E_OOM;
+        /* the allocation may have moved the publisher and the old value */
+        slot = static_slot ? static_slot : (gcrt_obj **)((char *)p->o[0] + off);
+        gcrt_obj *expect = p->o[2];
+        if (__atomic_compare_exchange_n(slot, &expect, d, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+            if (!static_slot)
+                card_mark(slot, d); /* what the write barrier would have done */
+            return GCRT_OK;
+        }
+    }
+}
+
+static gcrt_rc event_run(gcrt_thread *th, gcrt_obj **slot, gcrt_obj *pub, size_t off, gcrt_obj *handler, event_op op)
+{
+    protect p;
+    protect_push(th, &p, pub, handler, NULL, NULL);
+    gcrt_rc rc = event_update(th, &p, slot, off, op);
+    protect_pop(th, &p);
+    return rc;
+}
+
 gcrt_rc gcrt_event_add_static(gcrt_thread *th, gcrt_obj **slot, gcrt_obj *handler)
 {
     if (!th || !slot)
         return err_set(GCRT_E_INVAL, "gcrt_event_add_static: NULL argument");
-    if (!handler)
-        return GCRT_OK;
-    gcrt_obj *d = gcrt_delegate_combine(th, *slot, handler);
-    if (!d)
-        return GCRT_E_OOM;
-    *slot = d;
-    return GCRT_OK;
+    return handler ? event_run(th, slot, NULL, 0, handler, gcrt_delegate_combine) : GCRT_OK;
 }
 
 gcrt_rc gcrt_event_remove_static(gcrt_thread *th, gcrt_obj **slot, gcrt_obj *handler)
 {
     if (!th || !slot)
         return err_set(GCRT_E_INVAL, "gcrt_event_remove_static: NULL argument");
-    size_t before = gcrt_delegate_count(*slot);
-    gcrt_obj *d = gcrt_delegate_remove(th, *slot, handler);
-    if (!d && before > gcrt_delegate_count(handler) && handler)
-        return GCRT_E_OOM;
-    *slot = d;
-    return GCRT_OK;
+    return handler ? event_run(th, slot, NULL, 0, handler, gcrt_delegate_remove) : GCRT_OK;
 }
 
 gcrt_rc gcrt_event_add(gcrt_thread *th, gcrt_obj *pub, size_t off, gcrt_obj *handler)
 {
     if (!th || !pub || off < sizeof(gcrt_obj) || off % 8)
         return err_set(GCRT_E_INVAL, "gcrt_event_add: bad publisher or field offset");
-    if (!handler)
-        return GCRT_OK;
-    protect p;
-    protect_push(th, &p, pub, NULL, NULL, NULL);
-    gcrt_obj *d = gcrt_delegate_combine(th, gcrt_get_ref(pub, off), handler);
-    if (d)
-        gcrt_set_ref(p.o[0], off, d);
-    protect_pop(th, &p);
-    return d ? GCRT_OK : GCRT_E_OOM;
+    return handler ? event_run(th, NULL, pub, off, handler, gcrt_delegate_combine) : GCRT_OK;
 }
 
 gcrt_rc gcrt_event_remove(gcrt_thread *th, gcrt_obj *pub, size_t off, gcrt_obj *handler)
 {
     if (!th || !pub || off < sizeof(gcrt_obj) || off % 8)
         return err_set(GCRT_E_INVAL, "gcrt_event_remove: bad publisher or field offset");
-    protect p;
-    protect_push(th, &p, pub, NULL, NULL, NULL);
-    gcrt_obj *cur = gcrt_get_ref(pub, off);
-    size_t before = gcrt_delegate_count(cur);
-    gcrt_obj *d = gcrt_delegate_remove(th, cur, handler);
-    gcrt_rc rc = GCRT_OK;
-    if (!d && handler && before > gcrt_delegate_count(handler))
-        rc = GCRT_E_OOM;
-    else
-        gcrt_set_ref(p.o[0], off, d);
-    protect_pop(th, &p);
-    return rc;
+    return handler ? event_run(th, NULL, pub, off, handler, gcrt_delegate_remove) : GCRT_OK;
 }

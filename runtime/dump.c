@@ -68,7 +68,7 @@ static size_t put_u(char *o, size_t cap, size_t at, uint64_t v)
     return at;
 }
 
-static bool expand(const gcrt_heap *h, char *out, size_t cap)
+static bool expand(const gcrt_heap *h, pid_t pid, char *out, size_t cap)
 {
     size_t at = 0;
     struct timespec ts;
@@ -77,7 +77,7 @@ static bool expand(const gcrt_heap *h, char *out, size_t cap)
         if (*p == '%' && p[1]) {
             p++;
             if (*p == 'p')
-                at = put_u(out, cap, at, (uint64_t)getpid());
+                at = put_u(out, cap, at, (uint64_t)pid);
             else if (*p == 'e')
                 at = put_s(out, cap, at, h->exe_name);
             else if (*p == 't')
@@ -96,7 +96,7 @@ gcrt_rc gcrt_dump_path(const gcrt_heap *h, char *out, size_t cap)
 {
     if (!h || !out || !cap)
         return err_set(GCRT_E_INVAL, "gcrt_dump_path: NULL argument");
-    if (!expand(h, out, cap))
+    if (!expand(h, getpid(), out, cap))
         return err_set(GCRT_E_INVAL, "dump path pattern %s expands to nothing or too long", h->dump_pattern);
     return GCRT_OK;
 }
@@ -123,10 +123,10 @@ static void kv_str(gcd_writer *w, const char *k, const char *v)
     gcd_record_end(w);
 }
 
-static void emit_meta(gcrt_heap *h, gcd_writer *w, const dump_reason *r, uint64_t created)
+static void emit_meta(gcrt_heap *h, gcd_writer *w, const dump_reason *r, uint64_t created, uint32_t pid)
 {
     gcd_list_begin(w, GCD_K_PROCESS);
-    gcd_put_u32(w, (uint32_t)getpid());
+    gcd_put_u32(w, pid);
     gcd_put_u32(w, 0);
     gcd_put_u64(w, created);
     gcd_put_str(w, h->exe_name);
@@ -363,7 +363,7 @@ static gcrt_rc dump_locked(gcrt_heap *h, const char *path, const gcrt_dump_opts 
     if (rc)
         return err_set(rc == GCD_E_NOMEM ? GCRT_E_NOMEM : GCRT_E_SYS, "cannot start a dump at %s: %s (%s)", path,
                        gcd_rc_name(rc), strerror(errno));
-    emit_meta(h, w, r, hf.created_ns);
+    emit_meta(h, w, r, hf.created_ns, hf.pid);
     if (!(rc = emit_memory(h, w)))
         rc = gcd_writer_finish(w);
     if (rc) {
@@ -410,7 +410,7 @@ void dump_on_oom(gcrt_thread *th, size_t size, bool loh)
 {
     gcrt_heap *h = th->heap;
     char path[PATH_MAX], msg[160];
-    if (!expand(h, path, sizeof path))
+    if (!expand(h, getpid(), path, sizeof path))
         return;
     snprintf(msg, sizeof msg, "out of memory allocating %zu bytes on the %s", size, loh ? "LOH" : "SOH");
     dump_reason r = {2, 0, 0, th->id, (uint32_t)th->os_tid, size, loh ? 1u : 0u, msg};
@@ -436,10 +436,10 @@ static int crash_installed;
 static atomic_int crash_busy;
 static pthread_mutex_t crash_mu = PTHREAD_MUTEX_INITIALIZER;
 
-static void crash_write(gcrt_heap *h, int sig, siginfo_t *si, pid_t tid, int idx)
+static void crash_write(gcrt_heap *h, int sig, siginfo_t *si, pid_t pid, pid_t tid, int idx)
 {
     char path[PATH_MAX];
-    if (!expand(h, path, sizeof path))
+    if (!expand(h, pid, path, sizeof path))
         return;
     if (idx > 0) {
         size_t n = strlen(path);
@@ -458,11 +458,11 @@ static void crash_write(gcrt_heap *h, int sig, siginfo_t *si, pid_t tid, int idx
         if (t->os_tid == tid)
             r.thread_id = t->id;
     gcd_writer_opts wo = {1, 1, 0, 0};
-    gcd_header_fields hf = {atomic_load(&h->in_gc) ? GCD_HF_INCONSISTENT : 0, (uint32_t)getpid(), wall_ns()};
+    gcd_header_fields hf = {atomic_load(&h->in_gc) ? GCD_HF_INCONSISTENT : 0, (uint32_t)pid, wall_ns()};
     gcd_writer *w;
     if (gcd_writer_open_static(h->crash_ws, h->crash_ws_size, path, &wo, &hf, &w) != GCD_OK)
         return;
-    emit_meta(h, w, &r, hf.created_ns);
+    emit_meta(h, w, &r, hf.created_ns, hf.pid);
     if (emit_memory(h, w) == GCD_OK && gcd_writer_finish(w) == GCD_OK) {
         static const char m1[] = "gcrt: crash: heap dump written to ";
         ssize_t ig = write(2, m1, sizeof m1 - 1);
@@ -478,14 +478,14 @@ static void crash_handler(int sig, siginfo_t *si, void *uc)
 {
     (void)uc;
     if (atomic_exchange(&crash_busy, 1) == 0) {
-        pid_t tid = (pid_t)syscall(SYS_gettid); /* the crashed thread, not the child's */
+        pid_t pid = getpid(), tid = (pid_t)syscall(SYS_gettid); /* the crashed process and thread, not the child's */
         pid_t child = _Fork();
         if (child == 0) {
             int idx = 0;
             for (int i = 0; i < MAX_CRASH_HEAPS; i++) {
                 gcrt_heap *h = atomic_load(&crash_heaps[i]);
                 if (h)
-                    crash_write(h, sig, si, tid, idx++);
+                    crash_write(h, sig, si, pid, tid, idx++);
             }
             _exit(0);
         } else if (child > 0) {

@@ -261,6 +261,8 @@ GCRT_INTERNAL char *xstrdup(const char *s);
 GCRT_INTERNAL void make_free(gcrt_heap *h, uint8_t *at, size_t size);
 GCRT_INTERNAL void loh_free_rebuild(gcrt_heap *h);
 GCRT_INTERNAL void ac_retire(gcrt_thread *th);
+/* the barrier's card marking, for stores made another way (compare-exchange) */
+GCRT_INTERNAL void card_mark(gcrt_obj **slot, gcrt_obj *value);
 
 /* types (types.c) */
 GCRT_INTERNAL gcrt_rc types_init(gcrt_heap *h);

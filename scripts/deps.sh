@@ -14,7 +14,7 @@ PACKAGES=(
     libcmocka-dev  # runtime/test and every other unit test (-lcmocka)
     libedit-dev    # analyzer/gcanalyze: interactive prompt with history and completion
     pkg-config     # finding libraries' flags; checking the installed gcrt.pc
-    zstd           # tests and docs: inspecting compressed dump frames by hand
+    zstd           # bench/dump_speed.c: the `zstd -1 -T2` peer; also handy to inspect dump frames
 )
 # shellcheck disable=SC2206
 PACKAGES+=(${DEPS_PACKAGES_EXTRA:-})

@@ -383,6 +383,80 @@ static void test_delegate_targets_move(void **state)
     gcrt_heap_destroy(e.h);
 }
 
+/* Concurrent subscribers: add and remove are compare-exchange loops, so no
+ * subscription is lost when threads race (and GCs move things meanwhile). */
+#include <pthread.h>
+#define SUB_THREADS 4
+typedef struct sub_arg {
+    gcrt_heap *h;
+    gcrt_obj **ev;
+    gcrt_method *m;
+    int n, removes, failed;
+} sub_arg;
+
+static void count_tick(gcrt_thread *th, gcrt_obj *target, void *arg)
+{
+    (void)th;
+    (void)target;
+    (*(int *)arg)++;
+}
+
+static void *subscriber(void *p)
+{
+    sub_arg *a = p;
+    gcrt_thread *th = gcrt_thread_attach(a->h, "subscriber");
+    struct { gcrt_obj *d; } L = {0};
+    gcrt_frame F;
+    GCRT_FRAME_PUSH(th, F, "subscriber", L, "d");
+    for (int i = 0; i < a->n; i++) {
+        L.d = gcrt_delegate_new(th, NULL, a->m);
+        if (!L.d || gcrt_event_add_static(th, a->ev, L.d) != GCRT_OK)
+            a->failed++;
+        /* take every other one back out again */
+        if (i % 2 && gcrt_event_remove_static(th, a->ev, L.d) != GCRT_OK)
+            a->failed++;
+        else if (i % 2)
+            a->removes++;
+    }
+    GCRT_FRAME_POP(th, F);
+    gcrt_thread_detach(th);
+    return NULL;
+}
+
+static void test_concurrent_subscribers(void **state)
+{
+    (void)state;
+    gcrt_heap *h = tu_heap(NULL);
+    gcrt_thread *th = tu_attach(h, "main");
+    gcrt_type *owner = gcrt_type_define(h, "Clock", sizeof(gcrt_obj) + 8, NULL, 0, NULL, 0);
+    gcrt_obj **ev = gcrt_static_define(h, owner, "Tick", "System.EventHandler");
+    gcrt_method *m = gcrt_method_register(h, "Counter.OnTick", count_tick);
+    const int n = (int)tu_scale(300, 40);
+    sub_arg args[SUB_THREADS];
+    pthread_t tids[SUB_THREADS];
+    gcrt_enter_native(th); /* the main thread must not hold up the GCs the subscribers cause */
+    for (int i = 0; i < SUB_THREADS; i++) {
+        args[i] = (sub_arg){h, ev, m, n, 0, 0};
+        assert_int_equal(pthread_create(&tids[i], NULL, subscriber, &args[i]), 0);
+    }
+    for (int i = 0; i < SUB_THREADS; i++)
+        pthread_join(tids[i], NULL);
+    gcrt_leave_native(th);
+    int removed = 0;
+    for (int i = 0; i < SUB_THREADS; i++) {
+        assert_int_equal(args[i].failed, 0);
+        removed += args[i].removes;
+    }
+    /* every delegate is equal to every other (same target NULL, same method),
+     * so what matters is the count: adds minus removes */
+    assert_int_equal(gcrt_delegate_count(*ev), (size_t)(SUB_THREADS * n - removed));
+    int calls = 0;
+    gcrt_delegate_invoke(th, *ev, &calls);
+    assert_int_equal(calls, SUB_THREADS * n - removed);
+    tu_verify(th);
+    gcrt_heap_destroy(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -391,6 +465,7 @@ int main(void)
         cmocka_unit_test(test_static_event),
         cmocka_unit_test(test_instance_event),
         cmocka_unit_test(test_delegate_targets_move),
+        cmocka_unit_test(test_concurrent_subscribers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -534,6 +534,9 @@ static void run_crash(int during_gc)
     gcd_reader *r = open_dump(path);
     const gcd_header_info *hi = gcd_header(r);
     assert_true(hi->complete);
+    /* the crashed process's pid, not the forked writer's */
+    assert_int_equal(hi->pid, (uint32_t)pid);
+    assert_int_equal(gcd_process_info(r)->pid, (uint32_t)pid);
     const gcd_reason *why = gcd_reason_info(r);
     assert_non_null(why);
     assert_int_equal(why->kind, 1);
