@@ -13,37 +13,44 @@
 
 /* ======================================================================
  * Workload shape. Per thread and iteration: one customer with 1..4 orders
- * and a name (short-lived); every 4th is kept in a rolling window of
- * RECENT_WIN (medium-lived, a thread static), every 64th in a window of
- * LONG_WIN (long-lived, dies in gen2). Rarer: a subscriber to the static
- * event Clock.Tick (replacing, and unsubscribing, an older one), a
- * finalizable resource (half disposed), a large array (LOH).
+ * and a name (short-lived); every RECENT_EVERY-th is kept in a rolling
+ * window of RECENT_WIN (medium-lived, a thread static), every
+ * LONG_EVERY-th in a window of LONG_WIN (long-lived, dies in gen2). Rarer:
+ * a subscriber to the static event Clock.Tick (replacing, and
+ * unsubscribing, an older one), a finalizable resource (half disposed), a
+ * large array (LOH, a ring of LOH_RING per thread). The knobs in #ifndef
+ * can be set with -D for quick runs under GCRT_GCSTRESS, e.g.
+ * -DLOH_EVERY=256 -DCHECK_EVERY=13 and an iteration count of 2000.
  * ====================================================================== */
-#define DEFAULT_ITERS 2000000L   /* per thread; argv[1] overrides */
+#ifndef DEFAULT_ITERS
+#define DEFAULT_ITERS 2000000L /* per thread; argv[1] overrides */
+#endif
+#ifndef NWORKERS
 #define NWORKERS 2
+#endif
 #ifndef RECENT_WIN
 #define RECENT_WIN 1024
 #endif
 #ifndef LONG_WIN
 #define LONG_WIN 2048
 #endif
-#define SUB_RING 16
-#define LOH_RING 3
 #ifndef RECENT_EVERY
 #define RECENT_EVERY 8
 #endif
 #ifndef LONG_EVERY
 #define LONG_EVERY 64
 #endif
-#define SUBSCRIBE_EVERY 256
-#define RESOURCE_EVERY 128
 #ifndef LOH_EVERY
 #define LOH_EVERY 32768
 #endif
-#define TICK_EVERY 1024
 #ifndef CHECK_EVERY
 #define CHECK_EVERY 997
 #endif
+#define SUB_RING 16
+#define LOH_RING 3
+#define SUBSCRIBE_EVERY 256
+#define RESOURCE_EVERY 128
+#define TICK_EVERY 1024
 #define NVIP 64
 #define NPINNED 4
 #define PIN_BYTES 4096
