@@ -503,7 +503,7 @@ static void update_budgets(gcrt_heap *h, const gcctx *c, uint64_t size_before[3]
     if (c->gen >= 1) {
         double s1 = size_before[1] ? (double)c->survived[1] / (double)size_before[1] : 0;
         uint64_t want = (uint64_t)((double)c->survived[1] * (2.0 + 4.0 * s1));
-        h->budget[1] = clampu(want, base / 4, seg / 2);
+        h->budget[1] = clampu(want, base / 2, seg / 2);
     }
     if (c->gen >= 2) {
         double s2 = size_before[2] ? (double)c->survived[2] / (double)size_before[2] : 1;
@@ -517,7 +517,7 @@ void gc_init_budgets(gcrt_heap *h)
 {
     h->gen0_base = h->cfg.gen0_budget;
     h->budget[0] = h->gen0_base;
-    h->budget[1] = h->gen0_base / 4;
+    h->budget[1] = h->gen0_base / 2;
     h->budget[2] = 4 * h->gen0_base;
 }
 
