@@ -149,7 +149,7 @@ static void collect(gcrt_thread *th, int gen, gcrt_gc_reason why)
 
 /* Carve a new context (or an exact block for a mid-size object) out of the
  * ephemeral segment. */
-static bool ac_refill(gcrt_thread *th, size_t need)
+static bool ac_refill(gcrt_thread *th, size_t need, uint8_t **fresh, size_t *fresh_len)
 {
     gcrt_heap *h = th->heap;
     seg *e = h->eph;
@@ -164,7 +164,8 @@ static bool ac_refill(gcrt_thread *th, size_t need)
     if (!seg_commit(h, e, e->alloc + chunk))
         return false;
     ac_retire(th);
-    memset(e->alloc, 0, chunk);
+    *fresh = e->alloc; /* zeroed by the caller, outside the heap lock */
+    *fresh_len = chunk;
     th->ac_ptr = e->alloc;
     th->ac_limit = e->alloc + chunk - GC_MIN_FREE;
     e->alloc += chunk;
@@ -177,7 +178,8 @@ static gcrt_obj *alloc_slow(gcrt_thread *th, gcrt_type *t, size_t size, uint64_t
 {
     gcrt_heap *h = th->heap;
     bool loh = size >= h->cfg.loh_threshold;
-    uint8_t *p = NULL;
+    uint8_t *p = NULL, *fresh = NULL;
+    size_t fresh_len = 0;
     assert(th->mode == TH_COOP && "allocation from a thread in native (preemptive) mode");
     th_lock(th);
     if (h->cfg.gc_stress) {
@@ -197,18 +199,19 @@ static gcrt_obj *alloc_slow(gcrt_thread *th, gcrt_type *t, size_t size, uint64_t
             th_unlock(th);
             return r;
         }
-        memset(p, 0, size);
+        fresh = p;
+        fresh_len = size;
         h->alloc_loh += size;
         h->allocated_bytes += size;
     } else {
         if (!th->ac_ptr || (size_t)(th->ac_limit - th->ac_ptr) < size) {
             if (h->alloc0 >= h->budget[0])
                 collect(th, gc_gen_to_condemn(h), GCRT_REASON_ALLOC_SOH);
-            if (!ac_refill(th, size)) {
+            if (!ac_refill(th, size, &fresh, &fresh_len)) {
                 collect(th, 1, GCRT_REASON_LOW_EPHEMERAL);
-                if (!ac_refill(th, size)) {
+                if (!ac_refill(th, size, &fresh, &fresh_len)) {
                     collect(th, 2, GCRT_REASON_OOM);
-                    if (!ac_refill(th, size)) {
+                    if (!ac_refill(th, size, &fresh, &fresh_len)) {
                         gcrt_obj *r = oom(th, size, false);
                         th_unlock(th);
                         return r;
@@ -219,13 +222,23 @@ static gcrt_obj *alloc_slow(gcrt_thread *th, gcrt_type *t, size_t size, uint64_t
         p = th->ac_ptr;
         th->ac_ptr += size;
     }
+    /* Zero the new memory without the lock, so threads do not queue behind
+     * one memset: it is this thread's alone, and no GC or heap walk can
+     * start before this thread reaches its next safepoint. Finalizable
+     * objects keep the lock: they enter the finalization queue. */
+    bool fin = t->flags & GCRT_TF_FINALIZABLE;
+    if (!fin)
+        th_unlock(th);
+    if (fresh_len)
+        memset(fresh, 0, fresh_len);
     gcrt_obj *o = (gcrt_obj *)p;
     o->mtword = (uintptr_t)t;
     if (t->flags & (GCRT_TF_ARRAY | GCRT_TF_STRING))
         ((gcrt_array_hdr *)o)->length = len;
-    if (t->flags & GCRT_TF_FINALIZABLE)
+    if (fin) {
         fin_register(h, o);
-    th_unlock(th);
+        th_unlock(th);
+    }
     return o;
 }
 
