@@ -82,11 +82,18 @@ static const char *signal_name(uint32_t sig)
     return "signal";
 }
 
-/* Report a failure to open as one line; GCD_E_IO and friends mean the file
- * could not be read at all. */
-static void open_error(const char *file, const char *msg)
+/* One error line on stderr: "heapdump: FILE: message". The file name is
+ * the user's, but may still hold control bytes; they are escaped. */
+static void file_error(const char *file, const char *msg)
 {
-    fprintf(stderr, "%s: %s: %s\n", prog, file, msg[0] ? msg : "cannot open");
+    fprintf(stderr, "%s: ", prog);
+    for (const unsigned char *p = (const unsigned char *)file; *p; p++) {
+        if (*p < 32 || *p == 127)
+            fprintf(stderr, "\\x%02x", *p);
+        else
+            fputc(*p, stderr);
+    }
+    fprintf(stderr, ": %s\n", msg[0] ? msg : "cannot read");
 }
 
 /* ====================================================================
@@ -289,7 +296,7 @@ static int mode_info(const char *file)
     gcd_reader *r;
     gcd_rc rc = gcd_open(file, NULL, &r, err, sizeof err);
     if (rc != GCD_OK) {
-        open_error(file, err);
+        file_error(file, err);
         return HD_ERROR;
     }
     const gcd_header_info *h = gcd_header(r);
@@ -362,7 +369,7 @@ static int mode_verify(const char *file)
     gcd_reader *r;
     gcd_rc rc = gcd_open(file, NULL, &r, err, sizeof err);
     if (rc != GCD_OK) {
-        open_error(file, err);
+        file_error(file, err);
         /* A file that cannot be read is exit 2; one that reads but is not
          * a valid dump has failed verification. */
         return rc == GCD_E_IO || rc == GCD_E_NOMEM || rc == GCD_E_INVAL ? HD_ERROR : HD_FAILED;
@@ -372,7 +379,7 @@ static int mode_verify(const char *file)
     size_t chunks = gcd_chunk_count(r);
     gcd_close(r);
     if (rc != GCD_OK) {
-        fprintf(stderr, "%s: %s: %s\n", prog, file, err);
+        file_error(file, err);
         return rc == GCD_E_IO || rc == GCD_E_NOMEM ? HD_ERROR : HD_FAILED;
     }
     printf("OK: %zu chunks, %" PRIu64 " objects verified\n", chunks, n);
@@ -399,8 +406,11 @@ static const hd_mode modes[] = {
 static void usage(FILE *f)
 {
     fprintf(f, "usage: %s MODE FILE\n", prog);
-    for (size_t i = 0; i < NMODES; i++)
-        fprintf(f, "  %s %-6s %s\n", modes[i].opt, modes[i].arg, modes[i].help);
+    for (size_t i = 0; i < NMODES; i++) {
+        char opt[32];
+        snprintf(opt, sizeof opt, "%s %s", modes[i].opt, modes[i].arg);
+        fprintf(f, "  %-15s %s\n", opt, modes[i].help);
+    }
     fprintf(f, "  -h, --help      this text\n");
     fprintf(f, "  -V, --version   the version of heapdump and of the dump format\n");
     fprintf(f, "exit status: 0 ok, 1 verification failed, 2 cannot read the file or usage error\n");

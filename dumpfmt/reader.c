@@ -189,6 +189,15 @@ static const char *rd_kind_str(unsigned kind, char *buf, size_t cap)
  * Errors and warnings. Every message is one line without the path: the
  * caller names the file.
  * ==================================================================== */
+/* Names from the file may hold any byte: every message is made one line
+ * here, where it is stored, whatever went into it. */
+static void rd_oneline(char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 32 || *s == 127)
+            *s = '?';
+}
+
 __attribute__((format(printf, 3, 4)))
 static gcd_rc rd_fail(gcd_reader *r, gcd_rc rc, const char *fmt, ...)
 {
@@ -196,6 +205,7 @@ static gcd_rc rd_fail(gcd_reader *r, gcd_rc rc, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(r->err, sizeof r->err, fmt, ap);
     va_end(ap);
+    rd_oneline(r->err);
     return rc;
 }
 
@@ -227,6 +237,7 @@ static gcd_rc rd_wrap(gcd_reader *r, gcd_rc rc, const char *fmt, ...)
         memcpy(r->err + n, ": ", 3);
         rd_strcpy(r->err + n + 2, sizeof r->err - n - 2, old);
     }
+    rd_oneline(r->err);
     return rc;
 }
 
@@ -244,6 +255,7 @@ static void rd_warn(gcd_reader *r, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
+    rd_oneline(buf);
     if (!r->warnings) {
         r->warnings = calloc(RD_MAX_WARNINGS + 1, sizeof *r->warnings);
         if (!r->warnings)
@@ -347,11 +359,12 @@ static void *rd_alloc(gcd_reader *r, size_t n)
  * ==================================================================== */
 
 /* Decode and check one chunk header at off; the chunk, padding included,
- * must end by limit. On failure why says what is wrong. */
+ * must end by limit. @return 1 if valid; 0 if the tag or the header CRC
+ * is wrong (nothing in it can be trusted); -1 if a decoded field is wrong
+ * (c->info is filled, so the kind can be named). why says what is wrong. */
 static int rd_parse_header(const unsigned char *h, uint64_t off, uint64_t limit, rd_chunk *c, char *why,
                            size_t whycap)
 {
-    char kb[32];
     assert(off + RD_CHUNK_HDR <= limit);
     if (memcmp(h, rd_tag, 4) != 0) {
         snprintf(why, whycap, "bad chunk tag");
@@ -369,40 +382,37 @@ static int rd_parse_header(const unsigned char *h, uint64_t off, uint64_t limit,
     c->info.aux = le64(h + 24);
     c->info.offset = off;
     c->payload_crc = le32(h + 32);
-    const char *kn = rd_kind_str(c->info.kind, kb, sizeof kb);
     uint64_t room = limit - off - RD_CHUNK_HDR;
     uint64_t stored = c->info.stored_size, raw = c->info.raw_size;
     if (c->info.flags & ~1u) {
-        snprintf(why, whycap, "%s chunk has unknown flags 0x%x", kn, c->info.flags);
-        return 0;
+        snprintf(why, whycap, "unknown flags 0x%x", c->info.flags);
+        return -1;
     }
     if (stored > room || align8(stored) > room) {
-        snprintf(why, whycap, "%s payload of %llu bytes runs past the end of the file (%llu bytes left)", kn,
-                 (ull)stored, (ull)room);
-        return 0;
+        snprintf(why, whycap, "payload of %llu bytes runs past the end of the file (%llu bytes left)", (ull)stored,
+                 (ull)room);
+        return -1;
     }
     uint64_t lim = c->info.kind == GCD_K_MEMORY ? RD_MEMORY_LIMIT : RD_META_LIMIT;
     if (raw > lim) {
-        snprintf(why, whycap, "%s raw size %llu exceeds the limit of %llu bytes", kn, (ull)raw, (ull)lim);
-        return 0;
+        snprintf(why, whycap, "raw size %llu exceeds the limit of %llu bytes", (ull)raw, (ull)lim);
+        return -1;
     }
     if (!(c->info.flags & 1u) && raw != stored) {
-        snprintf(why, whycap, "uncompressed %s payload has stored size %llu but raw size %llu", kn, (ull)stored,
-                 (ull)raw);
-        return 0;
+        snprintf(why, whycap, "uncompressed payload has stored size %llu but raw size %llu", (ull)stored, (ull)raw);
+        return -1;
     }
     if ((c->info.flags & 1u) && stored > ZSTD_compressBound((size_t)raw)) {
-        snprintf(why, whycap, "%s stored size %llu exceeds the zstd bound for %llu raw bytes", kn, (ull)stored,
-                 (ull)raw);
-        return 0;
+        snprintf(why, whycap, "stored size %llu exceeds the zstd bound for %llu raw bytes", (ull)stored, (ull)raw);
+        return -1;
     }
     if (c->info.kind != GCD_K_MEMORY && c->info.aux != 0) {
-        snprintf(why, whycap, "%s chunk has nonzero aux 0x%llx", kn, (ull)c->info.aux);
-        return 0;
+        snprintf(why, whycap, "nonzero aux 0x%llx", (ull)c->info.aux);
+        return -1;
     }
     if (c->info.kind == GCD_K_MEMORY && c->info.aux + raw < c->info.aux) {
-        snprintf(why, whycap, "MEMORY range 0x%llx + %llu wraps around", (ull)c->info.aux, (ull)raw);
-        return 0;
+        snprintf(why, whycap, "address range 0x%llx + %llu wraps around", (ull)c->info.aux, (ull)raw);
+        return -1;
     }
     return 1;
 }
@@ -540,13 +550,22 @@ static gcd_rc rd_add_chunk(gcd_reader *r, const rd_chunk *c)
  * else a scan from offset 64 that stops at the first bad chunk.
  * ==================================================================== */
 
+/* What a rejected index still tells the scan: how many chunks it lists
+ * (0: unknown) and the offset of the chunk it found damaged. */
+typedef struct rd_ixnote {
+    uint64_t listed;
+    uint64_t bad_off;
+} rd_ixnote;
+
 /* Try the trailer and the INDEX chunk: *found = 1 with r->chunks filled,
  * or 0 with why saying what is wrong (r->chunks empty). @return GCD_OK, or
  * a hard error (out of memory, I/O) with r->err set. */
-static gcd_rc rd_try_index(gcd_reader *r, char *why, size_t whycap, int *found)
+static gcd_rc rd_try_index(gcd_reader *r, char *why, size_t whycap, int *found, rd_ixnote *note)
 {
     gcd_rc rc;
     *found = 0;
+    note->listed = 0;
+    note->bad_off = UINT64_MAX;
     unsigned char t[RD_TRAILER_SIZE], h[RD_CHUNK_HDR];
     uint64_t fsz = r->file_size;
     if (fsz < RD_HEADER_SIZE + RD_CHUNK_HDR + RD_TRAILER_SIZE) {
@@ -577,7 +596,7 @@ static gcd_rc rd_try_index(gcd_reader *r, char *why, size_t whycap, int *found)
         return rc;
     rd_chunk ix;
     char hw[256];
-    if (!rd_parse_header(h, ix_off, tr_off, &ix, hw, sizeof hw)) {
+    if (rd_parse_header(h, ix_off, tr_off, &ix, hw, sizeof hw) != 1) {
         snprintf(why, whycap, "INDEX chunk at offset %llu: %s", (ull)ix_off, hw);
         return GCD_OK;
     }
@@ -601,6 +620,7 @@ static gcd_rc rd_try_index(gcd_reader *r, char *why, size_t whycap, int *found)
                  (ull)ix_off, (ull)count, (ull)raw);
         goto out;
     }
+    note->listed = count + 1; /* the INDEX chunk itself too */
     uint64_t expect = RD_HEADER_SIZE;
     for (uint64_t i = 0; i < count; i++) {
         const unsigned char *e = p + 8 + i * RD_INDEX_REC;
@@ -618,8 +638,12 @@ static gcd_rc rd_try_index(gcd_reader *r, char *why, size_t whycap, int *found)
         }
         if ((rc = rd_pread(r, h, sizeof h, expect)) != GCD_OK)
             goto hard;
-        if (!rd_parse_header(h, expect, ix_off, &got, hw, sizeof hw)) {
-            snprintf(why, whycap, "INDEX entry %llu: chunk at offset %llu: %s", (ull)i, (ull)expect, hw);
+        int hv = rd_parse_header(h, expect, ix_off, &got, hw, sizeof hw);
+        if (hv != 1) {
+            char kb[32];
+            snprintf(why, whycap, "index entry %llu: %s%schunk at offset %llu: %s", (ull)i,
+                     hv ? rd_kind_str(got.info.kind, kb, sizeof kb) : "", hv ? " " : "", (ull)expect, hw);
+            note->bad_off = expect;
             goto out;
         }
         if (got.info.kind != want.info.kind || got.info.flags != want.info.flags ||
@@ -654,7 +678,7 @@ hard:
 
 /* Walk chunks from offset 64 until the end of the file, the INDEX chunk or
  * the first invalid chunk; everything before it is usable. */
-static gcd_rc rd_scan(gcd_reader *r, const char *trailer_why)
+static gcd_rc rd_scan(gcd_reader *r, const char *trailer_why, const rd_ixnote *note)
 {
     unsigned char h[RD_CHUNK_HDR];
     char why[384] = "", kb[32];
@@ -679,7 +703,10 @@ static gcd_rc rd_scan(gcd_reader *r, const char *trailer_why)
             free(buf);
             return rc;
         }
-        if (!rd_parse_header(h, off, r->file_size, &c, why, sizeof why))
+        int hv = rd_parse_header(h, off, r->file_size, &c, why, sizeof why);
+        if (hv == -1)
+            kind = rd_kind_str(c.info.kind, kb, sizeof kb);
+        if (hv != 1)
             break;
         kind = rd_kind_str(c.info.kind, kb, sizeof kb);
         rc = rd_check_stream(r, &c, buf, why, sizeof why);
@@ -701,21 +728,27 @@ static gcd_rc rd_scan(gcd_reader *r, const char *trailer_why)
         }
     }
     free(buf);
+    const char *s = r->nchunks == 1 ? "" : "s";
     if (at_index) {
         if (strcmp(trailer_why, "index and trailer absent") == 0)
             trailer_why = "trailer missing or damaged";
         rd_warn(r, "dump damaged: %s; all %zu chunks were found by scanning", trailer_why, r->nchunks);
     } else if (off == r->file_size && strcmp(why, "end of file") == 0) {
-        rd_warn(r, "dump truncated at offset %llu (after chunk %zu): %s; read %zu chunks", (ull)off, r->nchunks,
-                trailer_why, r->nchunks);
+        rd_warn(r, "dump truncated at offset %llu (end of file after chunk %zu): %s; read %zu whole chunk%s", (ull)off,
+                r->nchunks, trailer_why, r->nchunks, s);
     } else {
-        char what[64];
+        char what[64], total[64] = "";
         if (kind)
             snprintf(what, sizeof what, "chunk %zu, %s", r->nchunks + 1, kind);
         else
             snprintf(what, sizeof what, "chunk %zu", r->nchunks + 1);
-        rd_warn(r, "dump truncated or damaged at offset %llu (%s): %s; %s; read %zu chunks before it", (ull)off, what,
-                why, trailer_why, r->nchunks);
+        /* An index that found the same damage adds nothing but its count. */
+        if (note->bad_off == off) {
+            trailer_why = "the index lists it but cannot be used";
+            snprintf(total, sizeof total, " of %llu", (ull)note->listed);
+        }
+        rd_warn(r, "dump truncated or damaged at offset %llu (%s): %s; %s; read %zu%s chunk%s", (ull)off, what, why,
+                trailer_why, r->nchunks, total, total[0] || r->nchunks != 1 ? "s" : "");
     }
     return GCD_OK;
 }
@@ -1195,6 +1228,13 @@ static gcd_rc rd_parse_list(gcd_reader *r, const rd_chunk *ch)
 /* ====================================================================
  * Cross-checks and indexes built once every chunk is parsed.
  * ==================================================================== */
+/* qsort, which must not see a NULL array even when it is empty. */
+static void rd_qsort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+    if (n > 1)
+        qsort(base, n, size, cmp);
+}
+
 static int cmp_u64(uint64_t a, uint64_t b) { return a < b ? -1 : a > b; }
 static int cmp_seg(const void *a, const void *b)
 {
@@ -1225,7 +1265,7 @@ static rd_key *rd_make_index(gcd_reader *r, size_t n, const void *base, size_t e
         memcpy(&k[i].key, (const unsigned char *)base + i * elsize + keyoff, sizeof k[i].key);
         k[i].idx = i;
     }
-    qsort(k, n, sizeof *k, cmp_key);
+    rd_qsort(k, n, sizeof *k, cmp_key);
     return k;
 }
 
@@ -1270,7 +1310,7 @@ static gcd_rc rd_index_types(gcd_reader *r)
 
 static gcd_rc rd_index_segments(gcd_reader *r)
 {
-    qsort(r->segs, r->nsegs, sizeof *r->segs, cmp_seg);
+    rd_qsort(r->segs, r->nsegs, sizeof *r->segs, cmp_seg);
     for (size_t i = 1; i < r->nsegs; i++) {
         const gcd_segment *a = &r->segs[i - 1], *b = &r->segs[i];
         if (b->begin < a->reserved_end)
@@ -1293,7 +1333,7 @@ static gcd_rc rd_index_frames(gcd_reader *r)
             tmp[i].f = r->frames[i];
             tmp[i].seq = i;
         }
-        qsort(tmp, r->nframes, sizeof *tmp, cmp_frame);
+        rd_qsort(tmp, r->nframes, sizeof *tmp, cmp_frame);
         for (size_t i = 0; i < r->nframes; i++)
             r->frames[i] = tmp[i].f;
         free(tmp);
@@ -1356,7 +1396,7 @@ static gcd_rc rd_index_memory(gcd_reader *r)
         rd_mem m = { c->info.aux, c->info.aux + c->info.raw_size, i, 0 };
         r->mem[r->nmem++] = m;
     }
-    qsort(r->mem, r->nmem, sizeof *r->mem, cmp_mem);
+    rd_qsort(r->mem, r->nmem, sizeof *r->mem, cmp_mem);
     size_t k = 0;
     for (size_t i = 0; i < r->nmem; i++) {
         rd_mem m = r->mem[i];
@@ -1408,6 +1448,36 @@ static void rd_report_missing(gcd_reader *r)
             rd_warn(r, "segment %zu (%s 0x%llx): %llu of %llu bytes missing", i, s->kind ? "LOH" : "SOH",
                     (ull)s->begin, (ull)s->missing_bytes, (ull)(s->allocated - s->begin));
     }
+}
+
+/* The invariants everything after gcd_open relies on: segments sorted and
+ * disjoint, MEMORY chunks sorted, disjoint and inside their segment, the
+ * type index sorted and unique, frames grouped by thread. @return 1. */
+static int rd_check(const gcd_reader *r)
+{
+    for (size_t i = 0; i < r->nsegs; i++) {
+        const gcd_segment *s = &r->segs[i];
+        assert(s->begin <= s->allocated && s->allocated <= s->committed && s->committed <= s->reserved_end);
+        assert(s->missing_bytes <= s->allocated - s->begin);
+        assert(i == 0 || r->segs[i - 1].reserved_end <= s->begin);
+        (void)s;
+    }
+    for (size_t i = 0; i < r->nmem; i++) {
+        const rd_mem *m = &r->mem[i];
+        assert(m->addr < m->end && m->seg < r->nsegs);
+        assert(m->addr >= r->segs[m->seg].begin && m->end <= r->segs[m->seg].allocated);
+        assert(i == 0 || r->mem[i - 1].end <= m->addr);
+        assert(m->chunk < r->nchunks && r->chunks[m->chunk].info.kind == GCD_K_MEMORY);
+        (void)m;
+    }
+    for (size_t i = 1; i < r->ntypes; i++)
+        assert(r->type_order[i - 1].key < r->type_order[i].key);
+    for (size_t i = 1; i < r->nframes; i++)
+        assert(r->frames[i - 1].thread_id <= r->frames[i].thread_id);
+    for (size_t i = 0; i < r->nthreads; i++)
+        assert(r->threads[i].nframes == 0 || r->threads[i].frames);
+    (void)r;
+    return 1;
 }
 
 /* ====================================================================
@@ -1472,10 +1542,11 @@ static gcd_rc rd_open(gcd_reader *r, const char *path)
 
     char why[512];
     int ix;
-    if ((rc = rd_try_index(r, why, sizeof why, &ix)) != GCD_OK)
+    rd_ixnote note;
+    if ((rc = rd_try_index(r, why, sizeof why, &ix, &note)) != GCD_OK)
         return rc;
     r->hdr.used_index = r->hdr.complete = ix;
-    if (!ix && (rc = rd_scan(r, why)) != GCD_OK)
+    if (!ix && (rc = rd_scan(r, why, &note)) != GCD_OK)
         return rc;
 
     for (size_t i = 0; i < r->nchunks; i++) {
@@ -1487,14 +1558,17 @@ static gcd_rc rd_open(gcd_reader *r, const char *path)
         (rc = rd_index_frames(r)) != GCD_OK || (rc = rd_index_memory(r)) != GCD_OK)
         return rc;
     rd_report_missing(r);
+    assert(rd_check(r));
 
-    if (r->verify_payloads) {
-        for (size_t i = 0; i < r->nmem; i++) {
-            unsigned char *p;
-            if ((rc = rd_load(r, &r->chunks[r->mem[i].chunk], &p)) != GCD_OK)
-                return rc;
-            free(p);
-        }
+    /* Metadata was checked as it was parsed; the rest only on request. */
+    for (size_t i = 0; r->verify_payloads && i < r->nchunks; i++) {
+        unsigned k = r->chunks[i].info.kind;
+        if (k > 0 && k < RD_NMETA)
+            continue;
+        unsigned char *p;
+        if ((rc = rd_load(r, &r->chunks[i], &p)) != GCD_OK)
+            return rc;
+        free(p);
     }
     size_t ns = r->cache_frames;
     if (ns > r->nmem)

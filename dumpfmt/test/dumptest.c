@@ -692,3 +692,10 @@ unsigned char *dt_rebuild(const dt_chunk *c, size_t n, int compress, uint16_t ma
 }
 
 void dt_fix_header_crc(unsigned char *file) { dt_put32(file + 60, gcd_crc32c(0, file, 60)); }
+
+void dt_fix_chunk_crc(unsigned char *file, size_t off)
+{
+    unsigned char *h = file + off;
+    dt_put32(h + 32, gcd_crc32c(0, h + 40, (size_t)dt_get64(h + 8)));
+    dt_put32(h + 36, gcd_crc32c(0, h, 36));
+}

@@ -86,8 +86,10 @@ void dt_chunks_free(dt_chunk *c, size_t n);
 /* A complete file from chunks: every CRC, the index and the trailer
  * recomputed; payloads compressed when compress is set. */
 unsigned char *dt_rebuild(const dt_chunk *c, size_t n, int compress, uint16_t major, uint16_t minor, size_t *outlen);
-/* Recompute a chunk's header CRC, payload CRC, and the file header CRC in place. */
+/* Recompute the file header's CRC in place. */
 void dt_fix_header_crc(unsigned char *file);
+/* Recompute the payload and header CRCs of the chunk at off in place. */
+void dt_fix_chunk_crc(unsigned char *file, size_t off);
 
 void dt_put32(unsigned char *p, uint32_t v);
 void dt_put64(unsigned char *p, uint64_t v);

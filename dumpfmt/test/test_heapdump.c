@@ -1,0 +1,269 @@
+/* test_heapdump.c - tests of the heapdump program (run as a child process).
+ * Owns: heapdump's options, its --info report, --verify results and exit codes (0 ok, 1 failed, 2 cannot read / usage). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "dumptest.h"
+
+static char heapdump[PATH_MAX];  /* BUILD/bin/heapdump, found from argv[0] */
+static dt_heap heap;
+static char *dir, *good;
+
+static int setup(void **state)
+{
+    (void)state;
+    dt_heap_build(&heap);
+    dir = dt_tmpdir();
+    good = dt_path(dir, "good.gcdump");
+    dt_opts o = { 0 };
+    return dt_write(good, &heap, &o) == GCD_OK ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    free(good);
+    dt_rmtree(dir);
+    free(dir);
+    dt_heap_free(&heap);
+    return 0;
+}
+
+/* Output of one run. */
+typedef struct run {
+    int status;
+    char *out, *err;
+} run;
+
+static char *slurp(const char *path)
+{
+    size_t len;
+    unsigned char *b = dt_read_file(path, &len);
+    assert_non_null(b);
+    char *s = malloc(len + 1);
+    assert_non_null(s);
+    memcpy(s, b, len);
+    s[len] = 0;
+    free(b);
+    return s;
+}
+
+/* Run heapdump with up to two arguments (NULL ends the list). */
+static run hd(const char *a1, const char *a2)
+{
+    char *out = dt_path(dir, "stdout"), *err = dt_path(dir, "stderr");
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (!freopen(out, "w", stdout) || !freopen(err, "w", stderr))
+            _exit(127);
+        execl(heapdump, "heapdump", a1, a2, (char *)NULL);
+        _exit(127);
+    }
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st)); /* never a crash */
+    run r = { WEXITSTATUS(st), slurp(out), slurp(err) };
+    free(out);
+    free(err);
+    return r;
+}
+
+static void run_free(run *r)
+{
+    free(r->out);
+    free(r->err);
+}
+
+/* stderr holds exactly one line starting "heapdump: ". */
+static void assert_one_error_line(const char *err)
+{
+    assert_true(strncmp(err, "heapdump: ", 10) == 0);
+    const char *nl = strchr(err, '\n');
+    assert_non_null(nl);
+    assert_true(nl[1] == 0);
+}
+
+static void test_usage(void **state)
+{
+    (void)state;
+    run r = hd("--help", NULL);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "--info"));
+    assert_non_null(strstr(r.out, "--verify"));
+    run_free(&r);
+    r = hd("--version", NULL);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, GCD_LIB_VERSION));
+    run_free(&r);
+    r = hd(NULL, NULL);
+    assert_int_equal(r.status, 2);
+    assert_one_error_line(r.err);
+    run_free(&r);
+    r = hd("--bogus", good);
+    assert_int_equal(r.status, 2);
+    assert_one_error_line(r.err);
+    assert_non_null(strstr(r.err, "--bogus"));
+    run_free(&r);
+    r = hd("--info", NULL);
+    assert_int_equal(r.status, 2);
+    assert_one_error_line(r.err);
+    run_free(&r);
+}
+
+static void test_info(void **state)
+{
+    (void)state;
+    run r = hd("--info", good);
+    if (r.status != 0)
+        fail_msg("heapdump --info: %s", r.err);
+    assert_string_equal(r.err, "");
+    static const char *const want[] = {
+        "format:      1.0",
+        "writer:      libgcdump",
+        "created:     2023-11-14T22:13:20.123Z",
+        "pid:         4242",
+        "heap may be inconsistent",
+        "complete:    yes",
+        "crash: SIGSEGV (signal 11), fault address 0xdead0, thread 2 (os tid 777)",
+        "message:     segfault in worker",
+        "exe sample (/opt/sample/bin/sample), host host-1, runtime libgcrt 0.1.0",
+        "handles          300:",
+        "finalization     5 queued, 2 f-reachable",
+        "threads          3 (4 frames)",
+        "methods          3",
+        "LOH free blocks  1 (8192 bytes)",
+        "segments:    3",
+        "(ephemeral)",
+        "MEMORY",
+        "GC_HISTORY",
+        "compression: memory",
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        if (!strstr(r.out, want[i]))
+            fail_msg("--info output lacks \"%s\":\n%s", want[i], r.out);
+    /* The object count matches the synthetic heap (free objects apart). */
+    uint64_t objs = 0, frees = 0;
+    for (int s = 0; s < 3; s++)
+        for (size_t i = 0; i < heap.seg[s].nobjs; i++)
+            (heap.seg[s].objs[i].mtword & ~(uint64_t)15) == DT_MT_FREE ? frees++ : objs++;
+    char line[128];
+    snprintf(line, sizeof line, "objects          %" PRIu64 " (", objs);
+    assert_non_null(strstr(r.out, line));
+    snprintf(line, sizeof line, "free objects %" PRIu64 " (", frees);
+    assert_non_null(strstr(r.out, line));
+    run_free(&r);
+}
+
+static void test_verify(void **state)
+{
+    (void)state;
+    run r = hd("--verify", good);
+    assert_int_equal(r.status, 0);
+    uint64_t total = heap.seg[0].nobjs + heap.seg[1].nobjs + heap.seg[2].nobjs;
+    char want[128];
+    snprintf(want, sizeof want, " chunks, %" PRIu64 " objects verified\n", total);
+    assert_true(strncmp(r.out, "OK: ", 4) == 0);
+    assert_non_null(strstr(r.out, want));
+    run_free(&r);
+
+    /* Truncated: --verify fails with the warning; --info still reports. */
+    size_t len;
+    unsigned char *b = dt_read_file(good, &len);
+    char *cut = dt_path(dir, "cut.gcdump");
+    dt_write_file(cut, b, len * 2 / 3);
+    r = hd("--verify", cut);
+    assert_int_equal(r.status, 1);
+    assert_one_error_line(r.err);
+    assert_non_null(strstr(r.err, "truncated"));
+    assert_string_equal(r.out, "");
+    run_free(&r);
+    r = hd("--info", cut);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "complete:    no"));
+    assert_non_null(strstr(r.out, "bytes missing"));
+    run_free(&r);
+
+    /* A damaged metadata payload: the dump does not open; verification failed. */
+    size_t at = 64 + 40 + 2; /* inside the PROCESS payload */
+    b[at] ^= 0x10;
+    dt_write_file(cut, b, len);
+    r = hd("--verify", cut);
+    assert_int_equal(r.status, 1);
+    assert_one_error_line(r.err);
+    assert_non_null(strstr(r.err, "PROCESS chunk at offset 64"));
+    run_free(&r);
+    r = hd("--info", cut);
+    assert_int_equal(r.status, 2);
+    assert_one_error_line(r.err);
+    run_free(&r);
+    b[at] ^= 0x10;
+
+    /* Damaged memory: opens, verification fails naming the chunk. */
+    dt_chunk *c;
+    size_t n = dt_chunks(b, len, &c);
+    size_t k = 0; /* the chunk holding the LOH's first object */
+    while (k < n && !(c[k].kind == GCD_K_MEMORY && c[k].aux == DT_SEG_LOH))
+        k++;
+    assert_true(k < n);
+    b[c[k].off + 40 + c[k].stored / 2] ^= 1;
+    dt_write_file(cut, b, len);
+    r = hd("--verify", cut);
+    assert_int_equal(r.status, 1);
+    assert_one_error_line(r.err);
+    assert_non_null(strstr(r.err, "MEMORY chunk at offset"));
+    run_free(&r);
+    r = hd("--info", cut); /* the walk problem is a warning in the report */
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "warning:     segment 2: object at 0x"));
+    run_free(&r);
+    dt_chunks_free(c, n);
+
+    /* Cannot read: exit 2. */
+    char *none = dt_path(dir, "none.gcdump");
+    r = hd("--verify", none);
+    assert_int_equal(r.status, 2);
+    assert_one_error_line(r.err);
+    run_free(&r);
+    free(none);
+    free(cut);
+    free(b);
+}
+
+int main(int argc, char **argv)
+{
+    (void)argc;
+    /* BUILD/test/dumpfmt/test_heapdump -> BUILD/bin/heapdump */
+    char self[PATH_MAX];
+    if (!realpath(argv[0], self)) {
+        perror(argv[0]);
+        return 1;
+    }
+    char *slash = strrchr(self, '/');
+    *slash = 0;
+    if (strlen(self) + sizeof "/../../bin/heapdump" > sizeof heapdump)
+        return 1;
+    strcpy(heapdump, self);
+    strcat(heapdump, "/../../bin/heapdump");
+    if (access(heapdump, X_OK) != 0) {
+        fprintf(stderr, "test_heapdump: %s is not built (make builds it with `all`)\n", heapdump);
+        return 1;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_usage),
+        cmocka_unit_test(test_info),
+        cmocka_unit_test(test_verify),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
