@@ -296,6 +296,10 @@ GCRT_INTERNAL void fin_stop(gcrt_heap *h);
 GCRT_INTERNAL void fin_register(gcrt_heap *h, gcrt_obj *o);
 GCRT_INTERNAL void fin_signal(gcrt_heap *h);
 
+/* the contract descriptor's heap registry (contract.c) */
+GCRT_INTERNAL void contract_register(gcrt_heap *h);
+GCRT_INTERNAL void contract_unregister(gcrt_heap *h);
+
 /* dumps (dump.c) */
 GCRT_INTERNAL void dump_init(gcrt_heap *h);
 GCRT_INTERNAL gcrt_rc dump_crash_enable(gcrt_heap *h);

@@ -467,6 +467,7 @@ gcrt_rc gcrt_heap_create(const gcrt_config *cfg_in, gcrt_heap **out)
         goto fail;
     if (cfg.finalizer_thread >= 0 && (rc = fin_start(h)))
         goto fail;
+    contract_register(h);
     *out = h;
     return GCRT_OK;
 fail:
@@ -483,6 +484,7 @@ void gcrt_heap_destroy(gcrt_heap *h)
     if (!h)
         return;
     h->destroying = true;
+    contract_unregister(h);
     dump_crash_disable(h);
     fin_stop(h);
     pthread_mutex_lock(&h->lock);
