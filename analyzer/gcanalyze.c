@@ -1,0 +1,507 @@
+/* gcanalyze.c - the gcanalyze program: options, telling the dump from the command, -c scripts, the prompt.
+ * Owns: main, the command-line rules and exit codes, the interactive prompt (libedit: history, completion). */
+
+#include "host_int.h"
+
+#include <errno.h>
+#include <histedit.h>
+#include <locale.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <wchar.h>
+
+#define PROMPT "gca> "
+#define HISTORY_FILE ".gcanalyze_history"
+#define HISTORY_SIZE 1000
+
+static const char usage_text[] =
+    "usage: gcanalyze [OPTIONS] DUMP [COMMAND [ARGS...]]\n"
+    "       gcanalyze [OPTIONS] DUMP -c CMD [-c CMD]...\n"
+    "       gcanalyze [OPTIONS] [-d DUMP] COMMAND [ARGS...]\n"
+    "       gcanalyze [OPTIONS] [DUMP]          (interactive prompt)\n"
+    "\n"
+    "Options (before the command; what follows the command is its own):\n"
+    "  -c, --command CMD  run the command line CMD; repeatable, run in order\n"
+    "  -d, --dump FILE    the dump to analyze (default: $GCANALYZE_DUMP)\n"
+    "  -j, --json         one JSON document per command, one per line\n"
+    "  -q, --quiet        no progress, no load warnings, no banner\n"
+    "      --plugins      list the plugins loaded (and refused) and exit\n"
+    "  -V, --version      print the version and exit\n"
+    "  -h, --help         print this help and exit\n"
+    "\n"
+    "Exit status: 0 done, 1 a command failed or an assertion is false,\n"
+    "2 usage error, 3 the dump cannot be read.\n"
+    "'gcanalyze help' lists the commands; 'gcanalyze help COMMAND' shows one.\n";
+
+typedef struct options {
+    const char *dump_opt;      /* -d FILE */
+    const char *dump_pos;      /* DUMP as the first argument */
+    char **cmds;               /* -c CMD ... */
+    size_t ncmds;
+    char **cmdv;               /* COMMAND ARGS... (points into argv) */
+    int cmdc;
+    int json, quiet, list_plugins;
+} options;
+
+/* ======================================================================
+ * Command line
+ * ====================================================================== */
+static int usage_error(const char *fmt, const char *arg)
+{
+    fputs("gcanalyze: ", stderr);
+    fprintf(stderr, fmt, arg);
+    fputs("\nTry 'gcanalyze --help'.\n", stderr);
+    return GCA_EXIT_USAGE;
+}
+
+static int add_cmd(options *o, char *cmd)
+{
+    char **c = realloc(o->cmds, (o->ncmds + 1) * sizeof *c);
+    if (!c) {
+        fputs("gcanalyze: out of memory\n", stderr);
+        return GCA_EXIT_FAIL;
+    }
+    o->cmds = c;
+    o->cmds[o->ncmds++] = cmd;
+    return -1;
+}
+
+/* One option at argv[*i]. @return -1 to go on, or an exit code. */
+static int parse_option(options *o, int argc, char **argv, int *i)
+{
+    char *a = argv[*i];
+    if (a[1] == '-') {
+        const char *name = a + 2;
+        char *val = strchr(a, '=');
+        size_t nlen = val ? (size_t)(val - name) : strlen(name);
+        if (val)
+            val++;
+#define IS(s) (nlen == strlen(s) && strncmp(name, s, nlen) == 0)
+        if (IS("command") || IS("dump")) {
+            if (!val) {
+                if (*i + 1 >= argc)
+                    return usage_error("option '%s' needs an argument", a);
+                val = argv[++*i];
+            }
+            if (IS("dump")) {
+                o->dump_opt = val;
+                return -1;
+            }
+            return add_cmd(o, val);
+        }
+        if (val)
+            return usage_error("option '%s' takes no argument", a);
+        if (IS("json")) {
+            o->json = 1;
+        } else if (IS("quiet")) {
+            o->quiet = 1;
+        } else if (IS("plugins")) {
+            o->list_plugins = 1;
+        } else if (IS("version")) {
+            printf("gcanalyze %s (plugin ABI %d)\n", GCA_VERSION_STRING, GCA_PLUGIN_ABI);
+            return GCA_EXIT_OK;
+        } else if (IS("help")) {
+            fputs(usage_text, stdout);
+            return GCA_EXIT_OK;
+        } else {
+            return usage_error("unknown option '%s'", a);
+        }
+#undef IS
+        return -1;
+    }
+    for (const char *p = a + 1; *p; p++) {
+        switch (*p) {
+        case 'j': o->json = 1; break;
+        case 'q': o->quiet = 1; break;
+        case 'V':
+            printf("gcanalyze %s (plugin ABI %d)\n", GCA_VERSION_STRING, GCA_PLUGIN_ABI);
+            return GCA_EXIT_OK;
+        case 'h': fputs(usage_text, stdout); return GCA_EXIT_OK;
+        case 'c':
+        case 'd': {
+            char *val = p[1] ? (char *)p + 1 : NULL;
+            if (!val) {
+                if (*i + 1 >= argc) {
+                    char opt[3] = {'-', *p, '\0'};
+                    return usage_error("option '%s' needs an argument", opt);
+                }
+                val = argv[++*i];
+            }
+            if (*p == 'd') {
+                o->dump_opt = val;
+                return -1;
+            }
+            return add_cmd(o, val);
+        }
+        default: {
+            char opt[3] = {'-', *p, '\0'};
+            return usage_error("unknown option '%s'", opt);
+        }
+        }
+    }
+    return -1;
+}
+
+static int file_exists(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0;
+}
+
+/* The first argument that is not an option: the dump or the command?
+ *   - with -d FILE, it is the command;
+ *   - a known command name (without a '/') is the command; the dump is
+ *     then -d or GCANALYZE_DUMP. Write ./NAME for a dump named like a command;
+ *   - otherwise it is the dump if it exists, or looks like a path (has a
+ *     '/' or a '.'), and the command follows;
+ *   - otherwise it is an unknown command: a usage error with suggestions.
+ * @return 1 dump, 0 command, or an exit code + 10 (error printed). */
+static int is_dump_argument(gca_host *h, const options *o, const char *a)
+{
+    if (o->dump_opt)
+        return 0;
+    if (!strchr(a, '/') && gcaH_find(h, a))
+        return 0;
+    if (file_exists(a) || strchr(a, '/') || strchr(a, '.'))
+        return 1;
+    const char *sug[4];
+    size_t n = gcaH_suggest(h, a, sug, 4);
+    fprintf(stderr, "gcanalyze: '%s' is neither a file nor a command", a);
+    for (size_t i = 0; i < n; i++)
+        fprintf(stderr, "%s'%s'", i == 0 ? "; did you mean " : i + 1 == n ? " or " : ", ", sug[i]);
+    fputs(n ? "?\n" : "\n", stderr);
+    return 10 + GCA_EXIT_USAGE;
+}
+
+/* ======================================================================
+ * Running commands
+ * ====================================================================== */
+typedef struct session {
+    gca_host *h;
+    const char *dump;   /* named, not opened yet */
+    int opened;
+} session;
+
+/* Opens the named dump before the first command that can use it.
+ * @return 0, or GCA_EXIT_NODUMP (message printed). */
+static int ensure_dump(session *s, const char *command)
+{
+    if (s->opened || !s->dump || !gcaH_uses_dump(s->h, command))
+        return 0;
+    char err[1024];
+    if (gcaH_open_dump(s->h, s->dump, err, sizeof err) != GCA_OK) {
+        gcaO_sb esc = {0};
+        gcaO_escape_text(&esc, err, strlen(err));
+        fprintf(stderr, "gcanalyze: %s\n", gcaO_sb_str(&esc));
+        gcaO_sb_free(&esc);
+        return GCA_EXIT_NODUMP;
+    }
+    s->opened = 1;
+    return 0;
+}
+
+/* Splits and runs one command line. @return its exit code (0 for an empty line). */
+static int run_line(session *s, const char *line)
+{
+    int argc;
+    char **argv;
+    char err[128];
+    if (gcaH_split(line, &argc, &argv, err, sizeof err) != 0) {
+        fprintf(stderr, "gcanalyze: %s\n", err);
+        return GCA_EXIT_USAGE;
+    }
+    int rc = 0;
+    if (argc > 0) {
+        rc = ensure_dump(s, argv[0]);
+        if (rc == 0)
+            rc = gcaH_run(s->h, argc, argv);
+    }
+    gcaH_free_argv(argv);
+    return rc;
+}
+
+/* Commands from a file that is not a terminal: one per line, no prompt.
+ * @return the highest exit code. */
+static int run_stream(session *s, FILE *in)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    int worst = 0;
+    while (!gcaH_quit_requested(s->h) && getline(&line, &cap, in) >= 0) {
+        int rc = run_line(s, line);
+        if (rc > worst)
+            worst = rc;
+        if (rc == GCA_EXIT_NODUMP)
+            break;
+    }
+    free(line);
+    return worst;
+}
+
+/* ======================================================================
+ * The interactive prompt
+ * ====================================================================== */
+static char *prompt(EditLine *el)
+{
+    (void)el;
+    return (char *)PROMPT;
+}
+
+/* ~/.gcanalyze_history, or NULL. */
+static char *history_path(void)
+{
+    const char *home = getenv("HOME");
+    if (!home || !*home) {
+        struct passwd *pw = getpwuid(getuid());
+        home = pw ? pw->pw_dir : NULL;
+    }
+    if (!home)
+        return NULL;
+    size_t n = strlen(home) + sizeof HISTORY_FILE + 2;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s/%s", home, HISTORY_FILE);
+    return p;
+}
+
+/* Tab: completes a command name as the first word, and after "help". */
+static unsigned char complete(EditLine *el, int ch)
+{
+    (void)ch;
+    gca_host *h = NULL;
+    if (el_get(el, EL_CLIENTDATA, &h) != 0 || !h)
+        return CC_ERROR;
+    const LineInfo *li = el_line(el);
+    const char *start = li->buffer, *cur = li->cursor;
+    const char *ws = cur;
+    while (ws > start && ws[-1] != ' ' && ws[-1] != '\t')
+        ws--;
+    int index = 0;
+    char first[80] = "";
+    for (const char *p = start; p < ws;) {
+        while (p < ws && (*p == ' ' || *p == '\t'))
+            p++;
+        if (p >= ws)
+            break;
+        const char *q = p;
+        while (p < ws && *p != ' ' && *p != '\t')
+            p++;
+        if (index == 0 && (size_t)(p - q) < sizeof first) {
+            memcpy(first, q, (size_t)(p - q));
+            first[p - q] = '\0';
+        }
+        index++;
+    }
+    if (!(index == 0 || (index == 1 && strcmp(first, "help") == 0)))
+        return CC_ERROR;
+    size_t plen = (size_t)(cur - ws);
+    const char *const *names;
+    size_t n = gcaH_names(h, &names), nmatch = 0, common = 0;
+    const char *m0 = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (strncmp(names[i], ws, plen) != 0)
+            continue;
+        if (!m0) {
+            m0 = names[i];
+            common = strlen(m0);
+        } else {
+            size_t k = plen;
+            while (k < common && names[i][k] == m0[k])
+                k++;
+            common = k;
+        }
+        nmatch++;
+    }
+    if (nmatch == 0)
+        return CC_ERROR;
+    char buf[80];
+    if (common > plen) {
+        size_t k = common - plen < sizeof buf - 2 ? common - plen : sizeof buf - 2;
+        memcpy(buf, m0 + plen, k);
+        buf[k] = '\0';
+        if (nmatch == 1)
+            strcat(buf, " ");
+        el_insertstr(el, buf);
+        return CC_REFRESH;
+    }
+    if (nmatch == 1) {
+        el_insertstr(el, " ");
+        return CC_REFRESH;
+    }
+    /* several names share what was typed: list them */
+    fputc('\n', stdout);
+    size_t col = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (strncmp(names[i], ws, plen) != 0)
+            continue;
+        size_t w = strlen(names[i]) + 2;
+        if (col && col + w > 78) {
+            fputc('\n', stdout);
+            col = 0;
+        }
+        printf("%s  ", names[i]);
+        col += w;
+    }
+    fputc('\n', stdout);
+    fflush(stdout);
+    return CC_REDISPLAY;
+}
+
+static int interactive(session *s, int quiet)
+{
+    if (!isatty(STDIN_FILENO))
+        return run_stream(s, stdin);
+    setlocale(LC_CTYPE, ""); /* libedit: UTF-8 input; numbers stay in the C locale */
+    if (!quiet) {
+        printf("gcanalyze %s", GCA_VERSION_STRING);
+        gca_model *m = gcaH_model(s->h);
+        if (m)
+            printf(" - %s: %llu objects", gcaH_dump_path(s->h), (unsigned long long)gca_object_count(m));
+        else
+            printf(" - no dump open");
+        printf(". 'help' lists the commands, 'quit' leaves.\n");
+    }
+    EditLine *el = el_init("gcanalyze", stdin, stdout, stderr);
+    History *hist = history_init();
+    if (!el || !hist) {
+        if (el)
+            el_end(el);
+        if (hist)
+            history_end(hist);
+        return run_stream(s, stdin);
+    }
+    HistEvent ev;
+    history(hist, &ev, H_SETSIZE, HISTORY_SIZE);
+    history(hist, &ev, H_SETUNIQUE, 1);
+    char *hpath = history_path();
+    if (hpath)
+        history(hist, &ev, H_LOAD, hpath); /* best effort: a missing file is fine */
+    el_set(el, EL_EDITOR, "emacs");
+    el_set(el, EL_SIGNAL, 1);
+    el_set(el, EL_PROMPT, prompt);
+    el_set(el, EL_HIST, history, hist);
+    el_set(el, EL_CLIENTDATA, s->h);
+    /* the wide form: the narrow EL_ADDFN copies both strings and never frees them */
+    el_wset(el, EL_ADDFN, L"gca-complete", L"Complete a command name", complete);
+    el_set(el, EL_BIND, "^I", "gca-complete", NULL);
+    el_source(el, NULL); /* ~/.editrc */
+    while (!gcaH_quit_requested(s->h)) {
+        int count = 0;
+        const char *line = el_gets(el, &count);
+        if (!line || count <= 0) {
+            fputc('\n', stdout);
+            break;
+        }
+        size_t n = strlen(line);
+        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+            n--;
+        char *copy = strndup(line, n);
+        if (!copy)
+            break;
+        if (strspn(copy, " \t") < n)
+            history(hist, &ev, H_ENTER, copy);
+        int rc = run_line(s, copy);
+        free(copy);
+        fflush(stdout);
+        if (rc != 0)
+            fprintf(stderr, "[exit %d]\n", rc);
+    }
+    if (hpath)
+        history(hist, &ev, H_SAVE, hpath);
+    free(hpath);
+    history_end(hist);
+    el_end(el);
+    return GCA_EXIT_OK;
+}
+
+/* ======================================================================
+ * main
+ * ====================================================================== */
+/* The host with every plugin found; warnings about plugins go to stderr once. */
+static gca_host *make_host(void)
+{
+    gcaH_opts ho = {NULL, NULL, 0, 0};
+    gca_host *h = gcaH_new(&ho);
+    if (!h) {
+        fputs("gcanalyze: out of memory\n", stderr);
+        return NULL;
+    }
+    gcaH_load_default(h, NULL, getenv("GCA_PLUGIN_PATH"));
+    return h;
+}
+
+int main(int argc, char **argv)
+{
+    options o = {0};
+    gca_host *h = NULL;
+    int rc = -1, only_positional = 0;
+    for (int i = 1; i < argc && rc < 0; i++) {
+        char *a = argv[i];
+        if (!only_positional && strcmp(a, "--") == 0) {
+            only_positional = 1;
+            continue;
+        }
+        if (!only_positional && a[0] == '-' && a[1]) {
+            rc = parse_option(&o, argc, argv, &i);
+            continue;
+        }
+        if (!h && !(h = make_host())) { /* the command names decide what the argument is */
+            rc = GCA_EXIT_FAIL;
+            break;
+        }
+        int d = o.dump_pos ? 0 : is_dump_argument(h, &o, a);
+        if (d >= 10) {
+            rc = d - 10;
+        } else if (d == 1) {
+            o.dump_pos = a;
+        } else {
+            o.cmdv = argv + i;
+            o.cmdc = argc - i;
+            break;
+        }
+    }
+    if (rc >= 0)
+        goto done;
+    if (o.ncmds && o.cmdc) {
+        rc = usage_error("give either -c CMD or a COMMAND, not both (near '%s')", o.cmdv[0]);
+        goto done;
+    }
+    if (!h && !(h = make_host())) {
+        rc = GCA_EXIT_FAIL;
+        goto done;
+    }
+    gcaH_set_mode(h, o.json, o.quiet);
+    if (o.list_plugins) {
+        char *pv[] = {"plugins", NULL};
+        rc = gcaH_run(h, 1, pv);
+        goto done;
+    }
+    const char *env = getenv("GCANALYZE_DUMP");
+    session s = {h, o.dump_pos ? o.dump_pos : o.dump_opt ? o.dump_opt : env && *env ? env : NULL, 0};
+    if (o.cmdc) {
+        rc = ensure_dump(&s, o.cmdv[0]);
+        if (rc == 0)
+            rc = gcaH_run(h, o.cmdc, o.cmdv);
+    } else if (o.ncmds) {
+        rc = 0;
+        for (size_t i = 0; i < o.ncmds && !gcaH_quit_requested(h); i++) {
+            int r = run_line(&s, o.cmds[i]);
+            if (r > rc)
+                rc = r;
+            if (r == GCA_EXIT_NODUMP)
+                break;
+        }
+    } else {
+        /* the prompt opens a named dump at once ("" counts as a command that uses it) */
+        if (s.dump && (rc = ensure_dump(&s, "")) != 0)
+            goto done;
+        rc = interactive(&s, o.quiet);
+    }
+done:
+    gcaH_free(h);
+    free(o.cmds);
+    return rc < 0 ? 0 : rc;
+}

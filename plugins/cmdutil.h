@@ -1,0 +1,351 @@
+/* cmdutil.h - helpers shared by the SOS-style command plugins (header only: every plugins/NAME.c is its own .so).
+ * Owns: option matching, object lookup from an argument, type statistics, growable arrays, value formatting. */
+#ifndef GCA_CMDUTIL_H
+#define GCA_CMDUTIL_H
+
+#include "gca_plugin.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#if defined(__GNUC__)
+#define CU_UNUSED __attribute__((unused))
+#else
+#define CU_UNUSED
+#endif
+
+/* ======================================================================
+ * Options. SOS options are case-insensitive words after one dash
+ * (-stat, -allReady); a second dash is accepted too (--stat).
+ * ====================================================================== */
+
+/* Is arg the option `name` (given without dashes)? */
+static CU_UNUSED int cu_is_opt(const char *arg, const char *name)
+{
+    if (arg[0] != '-')
+        return 0;
+    arg += arg[1] == '-' ? 2 : 1;
+    return strcasecmp(arg, name) == 0;
+}
+
+/* Does arg look like an option (a dash and a letter)? Negative numbers are not. */
+static CU_UNUSED int cu_looks_opt(const char *arg)
+{
+    return arg[0] == '-' && (isalpha((unsigned char)arg[1]) || arg[1] == '-');
+}
+
+/* The value after option argv[*i]; NULL (and a usage error) if missing. */
+static CU_UNUSED const char *cu_opt_arg(gca_ctx *ctx, int argc, char **argv, int *i, int *rc)
+{
+    if (*i + 1 >= argc) {
+        *rc = gca_ctx_usage(ctx, "option %s needs a value", argv[*i]);
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+/* A plain unsigned decimal count ("10"). @return 0 on success. */
+static CU_UNUSED int cu_parse_count(const char *s, uint64_t *out)
+{
+    char *end;
+    if (!s || !isdigit((unsigned char)*s))
+        return -1;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (*end || errno)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* Resolve an object address argument. Not an address: usage error (exit 2);
+ * an address that is not an object start: gca_ctx_not_object (exit 1).
+ * @return GCA_EXIT_OK and *oid, or the exit code to return. */
+static CU_UNUSED int cu_object_arg(gca_ctx *ctx, gca_model *m, const char *arg, gca_oid *oid, uint64_t *addr_out)
+{
+    uint64_t addr;
+    if (gca_parse_addr(arg, &addr) != 0)
+        return gca_ctx_usage(ctx, "'%s' is not an address", arg);
+    if (addr_out)
+        *addr_out = addr;
+    gca_oid o = gca_find(m, addr);
+    if (o == GCA_NONE || gca_obj_is_free(m, o))
+        return gca_ctx_not_object(ctx, addr);
+    *oid = o;
+    return GCA_EXIT_OK;
+}
+
+/* ======================================================================
+ * Names
+ * ====================================================================== */
+static CU_UNUSED const char *cu_type_name(const gca_model *m, gca_tid t)
+{
+    const gca_type *ty = t == GCA_NO_TYPE ? NULL : gca_type_get(m, t);
+    return ty && ty->name ? ty->name : "<unknown type>";
+}
+
+static CU_UNUSED const char *cu_obj_type_name(const gca_model *m, gca_oid o)
+{
+    return cu_type_name(m, gca_obj_type(m, o));
+}
+
+static CU_UNUSED uint64_t cu_type_mt(const gca_model *m, gca_tid t)
+{
+    const gca_type *ty = t == GCA_NO_TYPE ? NULL : gca_type_get(m, t);
+    return ty ? ty->mt : 0;
+}
+
+/* "0", "1", "2", "LOH" for gca_obj_gen values. */
+static CU_UNUSED const char *cu_gen_name(int g)
+{
+    static const char *const names[] = {"0", "1", "2", "LOH"};
+    return g >= 0 && g <= 3 ? names[g] : "?";
+}
+
+/* The CLR name of a field kind (libgcrt gcrt_kind values). */
+static CU_UNUSED const char *cu_kind_clr(uint32_t kind)
+{
+    static const char *const names[] = {
+        "?",             "System.Object", "System.Boolean", "System.Char",   "System.SByte",
+        "System.Byte",   "System.Int16",  "System.UInt16",  "System.Int32",  "System.UInt32",
+        "System.Int64",  "System.UInt64", "System.Single",  "System.Double", "System.IntPtr",
+        "System.ValueType",
+    };
+    return kind < sizeof names / sizeof names[0] ? names[kind] : "?";
+}
+
+/* Bytes of a field kind (struct: 0, the field says). */
+static CU_UNUSED uint32_t cu_kind_size(uint32_t kind)
+{
+    static const uint8_t sizes[] = {0, 8, 1, 2, 1, 1, 2, 2, 4, 4, 8, 8, 4, 8, 8, 0};
+    return kind < sizeof sizes ? sizes[kind] : 0;
+}
+
+/* An address as text inside a string cell: 00007f.. in text, 0x7f.. in JSON
+ * (the same forms gca_out_addr uses). */
+static CU_UNUSED const char *cu_addr_str(const gca_out *o, uint64_t a, char *buf, size_t cap)
+{
+    if (gca_out_is_json(o))
+        snprintf(buf, cap, "0x%" PRIx64, a);
+    else
+        snprintf(buf, cap, "%016" PRIx64, a);
+    return buf;
+}
+
+/* Decode a scalar of `kind` from raw bytes into text. */
+static CU_UNUSED const char *cu_scalar_str(const gca_model *m, uint32_t kind, const unsigned char *p, uint32_t size,
+                                           char *buf, size_t cap)
+{
+    union { uint8_t u8; int8_t i8; uint16_t u16; int16_t i16; uint32_t u32; int32_t i32; uint64_t u64; int64_t i64;
+            float f32; double f64; } v;
+    memset(&v, 0, sizeof v);
+    uint32_t ks = cu_kind_size(kind);
+    if (ks && ks <= sizeof v)
+        memcpy(&v, p, ks);
+    switch (kind) {
+    case 2: snprintf(buf, cap, "%s", v.u8 ? "true" : "false"); break;
+    case 3:
+        if (v.u16 >= 0x20 && v.u16 < 0x7f)
+            snprintf(buf, cap, "'%c' (U+%04X)", (char)v.u16, (unsigned)v.u16);
+        else
+            snprintf(buf, cap, "U+%04X", (unsigned)v.u16);
+        break;
+    case 4: snprintf(buf, cap, "%d", (int)v.i8); break;
+    case 5: snprintf(buf, cap, "%u", (unsigned)v.u8); break;
+    case 6: snprintf(buf, cap, "%d", (int)v.i16); break;
+    case 7: snprintf(buf, cap, "%u", (unsigned)v.u16); break;
+    case 8: snprintf(buf, cap, "%" PRId32, v.i32); break;
+    case 9: snprintf(buf, cap, "%" PRIu32, v.u32); break;
+    case 10: snprintf(buf, cap, "%" PRId64, v.i64); break;
+    case 11: snprintf(buf, cap, "%" PRIu64, v.u64); break;
+    case 12: snprintf(buf, cap, "%.9g", (double)v.f32); break;
+    case 13: snprintf(buf, cap, "%.17g", v.f64); break;
+    case 14: {
+        const gca_method *me = m ? gca_method_by_address(m, v.u64) : NULL;
+        if (me && me->name)
+            snprintf(buf, cap, "0x%" PRIx64 " (%s)", v.u64, me->name);
+        else
+            snprintf(buf, cap, "0x%" PRIx64, v.u64);
+        break;
+    }
+    default: {
+        /* opaque bytes, in hex */
+        size_t n = 0;
+        uint32_t show = size > 16 ? 16 : size;
+        buf[0] = 0;
+        for (uint32_t i = 0; i < show && n + 3 < cap; i++)
+            n += (size_t)snprintf(buf + n, cap - n, "%02x", p[i]);
+        if (size > show && n + 4 < cap)
+            snprintf(buf + n, cap - n, "...");
+        break;
+    }
+    }
+    return buf;
+}
+
+/* ======================================================================
+ * Growable arrays (a failure to grow is reported by the caller)
+ * ====================================================================== */
+static CU_UNUSED int cu_grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return 0;
+    size_t nc = *cap ? *cap : 64;
+    while (nc < need) {
+        if (nc > SIZE_MAX / 2 / elem)
+            return -1;
+        nc *= 2;
+    }
+    void *np = realloc(*p, nc * elem);
+    if (!np)
+        return -1;
+    *p = np;
+    *cap = nc;
+    return 0;
+}
+
+/* A bit per object. */
+typedef struct cu_bits { uint64_t *w; uint64_t n; } cu_bits;
+static CU_UNUSED int cu_bits_init(cu_bits *b, uint64_t n)
+{
+    b->n = n;
+    b->w = calloc((size_t)(n / 64 + 1), sizeof(uint64_t));
+    return b->w ? 0 : -1;
+}
+static CU_UNUSED int cu_bit(const cu_bits *b, uint64_t i) { return (int)((b->w[i >> 6] >> (i & 63)) & 1u); }
+static CU_UNUSED void cu_bit_set(cu_bits *b, uint64_t i) { b->w[i >> 6] |= (uint64_t)1 << (i & 63); }
+static CU_UNUSED void cu_bits_free(cu_bits *b) { free(b->w); b->w = NULL; }
+
+/* ======================================================================
+ * Statistics by type: Count and TotalSize per type, printed SOS style
+ * (sorted by TotalSize ascending, then by Count and name).
+ * ====================================================================== */
+typedef struct cu_stat { uint64_t count, size; } cu_stat;
+typedef struct cu_stats { cu_stat *by_type; size_t ntypes; uint64_t count, size; } cu_stats;
+
+static CU_UNUSED int cu_stats_init(cu_stats *s, const gca_model *m)
+{
+    s->ntypes = gca_type_count(m);
+    s->by_type = calloc(s->ntypes + 1, sizeof *s->by_type); /* last slot: unknown types */
+    s->count = s->size = 0;
+    return s->by_type ? 0 : -1;
+}
+
+static CU_UNUSED void cu_stats_add(cu_stats *s, gca_tid t, uint64_t size)
+{
+    size_t i = t < s->ntypes ? t : s->ntypes;
+    s->by_type[i].count++;
+    s->by_type[i].size += size;
+    s->count++;
+    s->size += size;
+}
+
+/* A stable sort of indexes with a comparison that takes a context (qsort
+ * has none in C11, and plugins keep no global state): bottom-up merge sort.
+ * @return 0, or -1 when out of memory. */
+typedef int (*cu_cmp_fn)(size_t a, size_t b, const void *ctx);
+static CU_UNUSED int cu_sort(size_t *idx, size_t n, cu_cmp_fn cmp, const void *ctx)
+{
+    if (n < 2)
+        return 0;
+    size_t *tmp = malloc(n * sizeof *tmp);
+    if (!tmp)
+        return -1;
+    size_t *src = idx, *dst = tmp;
+    for (size_t w = 1; w < n; w *= 2) {
+        for (size_t lo = 0; lo < n; lo += 2 * w) {
+            size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+            size_t i = lo, j = mid, k = lo;
+            while (i < mid && j < hi)
+                dst[k++] = cmp(src[j], src[i], ctx) < 0 ? src[j++] : src[i++];
+            while (i < mid)
+                dst[k++] = src[i++];
+            while (j < hi)
+                dst[k++] = src[j++];
+        }
+        size_t *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != idx)
+        memcpy(idx, src, n * sizeof *idx);
+    free(tmp);
+    return 0;
+}
+
+typedef struct cu_stat_sort { const gca_model *m; const cu_stats *s; } cu_stat_sort;
+static CU_UNUSED int cu_stat_cmp(size_t x, size_t y, const void *ctx)
+{
+    const cu_stat_sort *c = ctx;
+    const cu_stat *sx = &c->s->by_type[x], *sy = &c->s->by_type[y];
+    if (sx->size != sy->size)
+        return sx->size < sy->size ? -1 : 1;
+    if (sx->count != sy->count)
+        return sx->count < sy->count ? -1 : 1;
+    const char *nx = x < c->s->ntypes ? cu_type_name(c->m, (gca_tid)x) : "<unknown type>";
+    const char *ny = y < c->s->ntypes ? cu_type_name(c->m, (gca_tid)y) : "<unknown type>";
+    return strcmp(nx, ny);
+}
+
+/* Emit the Statistics table under `key` (MT, Count, TotalSize, Class Name).
+ * @return 0, or -1 when out of memory. */
+static CU_UNUSED int cu_stats_emit(gca_out *o, const gca_model *m, const cu_stats *s, const char *key)
+{
+    static const gca_column cols[] = {
+        {"mt", "MT", GCA_COL_ADDR},
+        {"count", "Count", GCA_COL_U64},
+        {"total_size", "TotalSize", GCA_COL_U64},
+        {"type", "Class Name", GCA_COL_STR},
+    };
+    size_t n = 0, *idx = malloc((s->ntypes + 1) * sizeof *idx);
+    if (!idx)
+        return -1;
+    for (size_t i = 0; i <= s->ntypes; i++)
+        if (s->by_type[i].count)
+            idx[n++] = i;
+    cu_stat_sort sc = {m, s};
+    if (cu_sort(idx, n, cu_stat_cmp, &sc) != 0) {
+        free(idx);
+        return -1;
+    }
+    gca_out_table_begin(o, key, cols, 4);
+    for (size_t k = 0; k < n; k++) {
+        size_t i = idx[k];
+        gca_out_row_begin(o);
+        gca_out_cell_addr(o, i < s->ntypes ? cu_type_mt(m, (gca_tid)i) : 0);
+        gca_out_cell_u64(o, s->by_type[i].count);
+        gca_out_cell_u64(o, s->by_type[i].size);
+        gca_out_cell_str(o, i < s->ntypes ? cu_type_name(m, (gca_tid)i) : "<unknown type>");
+        gca_out_row_end(o);
+    }
+    gca_out_table_end(o);
+    free(idx);
+    return 0;
+}
+
+/* "Total N objects, M bytes": a line in text, the object `key`
+ * {objects, bytes} in JSON (a template would print "key: ..."). */
+static CU_UNUSED void cu_total_emit(gca_out *o, const char *key, uint64_t count, uint64_t bytes)
+{
+    if (!gca_out_is_json(o)) {
+        gca_out_heading(o, "Total %" PRIu64 " objects, %" PRIu64 " bytes", count, bytes);
+        return;
+    }
+    gca_out_begin_object(o, key);
+    gca_out_u64(o, "objects", count);
+    gca_out_u64(o, "bytes", bytes);
+    gca_out_end_object(o);
+}
+
+static CU_UNUSED void cu_stats_free(cu_stats *s)
+{
+    free(s->by_type);
+    s->by_type = NULL;
+}
+
+#endif /* GCA_CMDUTIL_H */
