@@ -9,22 +9,27 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 /* ======================================================================
- * The heap: NOBJ nodes in two shapes, half each.
+ * The heap: NOBJ nodes in two shapes, half each, every node also
+ * referring to one Bench.Config (the static Bench.Program.Config).
  *   Bench.Program.Table: an Object[CHAINS] of chains of CHAIN_LEN nodes
  *     (gcroot of a chain's tail visits one chain: ~CHAIN_LEN objects);
  *   Bench.Program.List: one list of NOBJ/2 nodes (gcroot of its tail
- *     walks back over every one of them: the worst case of the search).
- * Each is timed with gcanalyze: loading alone (a command that needs no
+ *     walks back over all of them and prints a path as long);
+ *   gcroot of the Bench.Config visits every object of the heap to find
+ *     all its roots, with short paths: the worst case of the search.
+ * Each target is timed with gcanalyze: loading alone (a command that needs no
  * reverse references), the first gcroot (which also builds the incoming
  * reference index), and further gcroot runs in the same process (the
- * difference of runs with 1 and 6 commands, over 5). Each figure is the
- * best of three runs (other work on the machine only adds time).
+ * difference of runs with 1 and 6 commands, over 5). Each figure is CPU
+ * time (user + system of gcanalyze), the best of three runs: wall time on
+ * a shared machine varies too much to subtract.
  * ====================================================================== */
 #ifndef NOBJ
 #define NOBJ 10000000L
@@ -78,7 +83,9 @@ static uintptr_t tail_of(gcrt_obj *n)
     return (uintptr_t)n;
 }
 
-/* Run gcanalyze -q DUMP with -c CMD for each command; @return seconds, or -1. */
+/* Run gcanalyze -q DUMP with -c CMD for each command; @return the CPU
+ * seconds it used (user + system: other work on the machine does not
+ * count, unlike wall time), or -1. */
 static double run_gca(const char *gca, const char *dump, const char *cmd, int times)
 {
     char *argv[32];
@@ -91,7 +98,6 @@ static double run_gca(const char *gca, const char *dump, const char *cmd, int ti
         argv[n++] = (char *)cmd;
     }
     argv[n] = NULL;
-    double t0 = now_s();
     pid_t pid = fork();
     if (pid < 0)
         return -1;
@@ -103,14 +109,16 @@ static double run_gca(const char *gca, const char *dump, const char *cmd, int ti
         _exit(127);
     }
     int st;
-    while (waitpid(pid, &st, 0) < 0)
+    struct rusage ru;
+    while (wait4(pid, &st, 0, &ru) < 0)
         if (errno != EINTR)
             return -1;
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
         fprintf(stderr, "gcroot_speed: gcanalyze %s -c '%s' failed (status %d)\n", dump, cmd, st);
         return -1;
     }
-    return now_s() - t0;
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+           (double)ru.ru_stime.tv_usec / 1e6;
 }
 
 /* The best of a few runs (the machine may be busy). */
@@ -204,8 +212,10 @@ int main(void)
     snprintf(cmd, sizeof cmd, "gcwhere 0x%" PRIxPTR, shared);
     double load = best_of(gca, dump, cmd, 1);
     int rc = load < 0;
-    if (!rc)
+    if (!rc) {
+        printf("CPU time (user + system, best of 3):\n");
         printf("gcanalyze -q DUMP gcwhere (open the dump, one trivial command): %.3f s\n", load);
+    }
     for (int k = 0; k < 3 && !rc; k++) {
         snprintf(cmd, sizeof cmd, "gcroot 0x%" PRIxPTR, tg[k].addr);
         double t1 = best_of(gca, dump, cmd, 1), t6 = best_of(gca, dump, cmd, 6);

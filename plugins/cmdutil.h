@@ -329,7 +329,10 @@ static CU_UNUSED int cu_stats_emit(gca_out *o, const gca_model *m, const cu_stat
 }
 
 /* "Total N objects, M bytes": a line in text, the object `key`
- * {objects, bytes} in JSON (a template would print "key: ..."). */
+ * {objects, bytes} in JSON. SOS prints such summary lines bare, while the
+ * output layer prints a record (or a templated object) in the result as
+ * "Label: ..."; so these few lines are headings in text and records in
+ * JSON (gcroot's paths and verifyheap's verdict do the same). */
 static CU_UNUSED void cu_total_emit(gca_out *o, const char *key, uint64_t count, uint64_t bytes)
 {
     if (!gca_out_is_json(o)) {

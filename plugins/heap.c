@@ -9,8 +9,8 @@
 static const char eeheap_usage[] =
     "eeheap [-gc]\n"
     "\n"
-    "  The GC heap: generation boundaries, every small object heap segment and\n"
-    "  large object heap segment (begin, allocated, committed, sizes), totals.\n"
+    "The GC heap: generation boundaries, every small object heap segment and\n"
+    "large object heap segment (begin, allocated, committed, sizes), totals.\n"
     "  -gc   only the GC heap (the default and the only heap there is)\n"
     "Example: eeheap -gc";
 
@@ -148,9 +148,9 @@ static const char dumpheap_usage[] =
     "dumpheap [-stat] [-type SUBSTR] [-mt MT] [-min SIZE] [-max SIZE] [-gen 0|1|2|loh]\n"
     "         [-live | -dead] [-strings] [-short] [START [END]]\n"
     "\n"
-    "  Every object of the heap (Address, MT, Size, Class Name; free space as \"Free\"),\n"
-    "  then the Statistics table (MT, Count, TotalSize, Class Name; by TotalSize ascending)\n"
-    "  and \"Total N objects, M bytes\".\n"
+    "Every object of the heap (Address, MT, Size, Class Name; free space as \"Free\"),\n"
+    "then the Statistics table (MT, Count, TotalSize, Class Name; by TotalSize ascending)\n"
+    "and \"Total N objects, M bytes\".\n"
     "  -stat          only the Statistics table\n"
     "  -type SUBSTR   only types whose name contains SUBSTR (case-sensitive)\n"
     "  -mt MT         only objects of the type with this method table\n"
@@ -164,7 +164,7 @@ static const char dumpheap_usage[] =
     "  START [END]    only objects at addresses in [START, END)\n"
     "Examples: dumpheap -stat\n"
     "          dumpheap -type Shop.Order -live\n"
-    "          dumpheap -mt 00007f3a2c001040 -min 1k -short\n"
+    "          dumpheap -mt 000055e130225280 -min 1k -short\n"
     "          dumpheap -gen loh -stat";
 
 typedef struct str_group { char *value; uint64_t count, size; } str_group;
@@ -460,14 +460,14 @@ static int cmd_dumpheap(gca_ctx *ctx, int argc, char **argv)
 static const char dumpobj_usage[] =
     "dumpobj [-nofields] [-length N] ADDR\n"
     "\n"
-    "  One object: Name, MethodTable, Size, Generation, then the Fields table\n"
-    "  (Offset, Type, VT, Attr, Value, Name): references as addresses (a string's\n"
-    "  value after it), scalars decoded by kind. Strings show their value; arrays\n"
-    "  their element type, length and first elements.\n"
+    "One object: Name, MethodTable, Size, Generation, then the Fields table\n"
+    "(Offset, Type, VT, Attr, Value, Name): references as addresses (a string's\n"
+    "value after it), scalars decoded by kind. Strings show their value; arrays\n"
+    "their element type, length and first elements.\n"
     "  -nofields   leave out the fields / elements\n"
     "  -length N   show the first N elements of an array (default 16)\n"
-    "Examples: dumpobj 00007f3a2c0a1d8\n"
-    "          do -length 100 0x7f3a2c0a1d8";
+    "Examples: dumpobj 00007f3a2c0a1d80\n"
+    "          do -length 100 0x7f3a2c0a1d80";
 
 #define DO_DEFAULT_ELEMS 16
 #define DO_STR_MAX (1u << 20)
@@ -669,10 +669,10 @@ static int cmd_dumpobj(gca_ctx *ctx, int argc, char **argv)
 static const char gcwhere_usage[] =
     "gcwhere ADDR\n"
     "\n"
-    "  Where an address lies in the GC heap: generation, segment (begin,\n"
-    "  allocated, size). For an address inside an object, the object that\n"
-    "  contains it (address, type, offset).\n"
-    "Example: gcwhere 00007f3a2c0a1d8";
+    "Where an address lies in the GC heap: generation, segment (begin,\n"
+    "allocated, size). For an address inside an object, the object that\n"
+    "contains it (address, type, offset).\n"
+    "Example: gcwhere 00007f3a2c0a1d80";
 
 /* The generation of an address in segment s (0, 1, 2, 3 for the LOH). */
 static int addr_gen(const gca_segment *s, uint64_t a)
@@ -757,9 +757,9 @@ static int cmd_gcwhere(gca_ctx *ctx, int argc, char **argv)
 static const char objsize_usage[] =
     "objsize ADDR\n"
     "\n"
-    "  The number and total size of the objects reachable from ADDR (itself\n"
-    "  included): what it keeps alive at most.\n"
-    "Example: objsize 00007f3a2c0a1d8";
+    "The number and total size of the objects reachable from ADDR (itself\n"
+    "included): what it keeps alive at most.\n"
+    "Example: objsize 00007f3a2c0a1d80";
 
 static int cmd_objsize(gca_ctx *ctx, int argc, char **argv)
 {
@@ -832,8 +832,8 @@ static int cmd_objsize(gca_ctx *ctx, int argc, char **argv)
 static const char heapstat_usage[] =
     "heapstat [-iu]\n"
     "\n"
-    "  Per generation and the LOH: size (free space included), free space,\n"
-    "  rooted (reachable from a strong root) and unrooted bytes, and totals.\n"
+    "Per generation and the LOH: size (free space included), free space,\n"
+    "rooted (reachable from a strong root) and unrooted bytes, and totals.\n"
     "  -iu, -inclUnrooted   accepted for SOS habits: unrooted bytes are always shown\n"
     "Example: heapstat";
 
@@ -903,13 +903,13 @@ static int cmd_heapstat(gca_ctx *ctx, int argc, char **argv)
 static const char verifyheap_usage[] =
     "verifyheap [-limit N]\n"
     "\n"
-    "  Walks every segment object by object and checks: objects tile each segment\n"
-    "  from begin to allocated, types are known, sizes fit, every reference points\n"
-    "  at an object start and not into free space, generation boundaries are\n"
-    "  object starts, roots and handles point at objects, finalization queue entries\n"
-    "  are finalizable objects, LOH free-list blocks are free objects. Every problem\n"
-    "  is reported with its address; exit 1 if there is any, else prints\n"
-    "  \"No heap corruption detected.\"\n"
+    "Walks every segment object by object and checks: objects tile each segment\n"
+    "from begin to allocated, types are known, sizes fit, every reference points\n"
+    "at an object start and not into free space, generation boundaries are\n"
+    "object starts, roots and handles point at objects, finalization queue entries\n"
+    "are finalizable objects, LOH free-list blocks are free objects. Every problem\n"
+    "is reported with its address; exit 1 if there is any, else prints\n"
+    "\"No heap corruption detected.\"\n"
     "  -limit N   list at most N problems (all are counted)\n"
     "Example: verifyheap";
 
@@ -1205,8 +1205,8 @@ static int cmd_verifyheap(gca_ctx *ctx, int argc, char **argv)
 static const char analyzeoom_usage[] =
     "analyzeoom\n"
     "\n"
-    "  The managed out-of-memory that made the dump, if any: the requested size,\n"
-    "  small or large object heap, the runtime's message, the thread, the last GC.\n"
+    "The managed out-of-memory that made the dump, if any: the requested size,\n"
+    "small or large object heap, the runtime's message, the thread, the last GC.\n"
     "Example: analyzeoom";
 
 static int cmd_analyzeoom(gca_ctx *ctx, int argc, char **argv)

@@ -17,16 +17,16 @@
 static const char gcroot_usage[] =
     "gcroot [-all] [-nostacks] ADDR\n"
     "\n"
-    "  The chains of references from strong roots (stack slots, statics, thread\n"
-    "  statics, strong and pinned handles, the f-reachable queue) to ADDR, shortest\n"
-    "  first, each hop with its address, type and the field that holds it.\n"
-    "  Weak handles and the finalization queue do not keep objects alive and are\n"
-    "  not roots. Ends with \"Found N unique roots\".\n"
+    "The chains of references from strong roots (stack slots, statics, thread\n"
+    "statics, strong and pinned handles, the f-reachable queue) to ADDR, shortest\n"
+    "first, each hop with its address, type and the field that holds it.\n"
+    "Weak handles and the finalization queue do not keep objects alive and are\n"
+    "not roots. Ends with \"Found N unique roots\".\n"
     "  -all        every root (not only distinct ones) and up to 16 shortest paths\n"
     "              per root instead of one\n"
     "  -nostacks   leave out stack roots (frame slots)\n"
-    "Examples: gcroot 00007f3a2c0a1d8\n"
-    "          gcroot -all 0x7f3a2c0a1d8";
+    "Examples: gcroot 00007f3a2c0a1d80\n"
+    "          gcroot -all 0x7f3a2c0a1d80";
 
 #define GCROOT_ALL_PATHS 16
 
@@ -458,9 +458,9 @@ done:
 static const char finalizequeue_usage[] =
     "finalizequeue [-stat] [-allReady] [-detail] [-type SUBSTR] [-mt MT]\n"
     "\n"
-    "  Objects registered for finalization, counted by generation; the objects\n"
-    "  ready for finalization (the f-reachable queue, waiting for the finalizer\n"
-    "  thread); statistics by type over both (MT, Count, TotalSize, Class Name).\n"
+    "Objects registered for finalization, counted by generation; the objects\n"
+    "ready for finalization (the f-reachable queue, waiting for the finalizer\n"
+    "thread); statistics by type over both (MT, Count, TotalSize, Class Name).\n"
     "  -stat          leave out the list of objects ready for finalization\n"
     "  -allReady      also count as ready the registered objects no strong root\n"
     "                 reaches (the next GC would queue them)\n"
@@ -616,8 +616,8 @@ static int cmd_finalizequeue(gca_ctx *ctx, int argc, char **argv)
 static const char gchandles_usage[] =
     "gchandles [-type strong|weakshort|weaklong|pinned] [-stat]\n"
     "\n"
-    "  Every GC handle in use (Handle, Type, Object, Size, Data Type), statistics\n"
-    "  of the objects they hold by type, and the number of handles of each kind.\n"
+    "Every GC handle in use (Handle, Type, Object, Size, Data Type), statistics\n"
+    "of the objects they hold by type, and the number of handles of each kind.\n"
     "  -type KIND   only handles of this kind: strong, weakshort, weaklong, pinned\n"
     "  -stat        leave out the list of handles\n"
     "Examples: gchandles\n"
@@ -723,9 +723,9 @@ static int cmd_gchandles(gca_ctx *ctx, int argc, char **argv)
 static const char threads_usage[] =
     "threads [-special]\n"
     "\n"
-    "  The managed threads: DBG (index), ID (managed), OSID, name, frames, GC mode\n"
-    "  (Cooperative, or Preemptive when in native code), thread statics held, and\n"
-    "  what is special about the thread (Finalizer, the thread that made the dump).\n"
+    "The managed threads: DBG (index), ID (managed), OSID, name, frames, GC mode\n"
+    "(Cooperative, or Preemptive when in native code), thread statics held, and\n"
+    "what is special about the thread (Finalizer, the thread that made the dump).\n"
     "  -special   only the special threads\n"
     "Examples: threads\n"
     "          threads -special";
@@ -810,8 +810,8 @@ static int cmd_threads(gca_ctx *ctx, int argc, char **argv)
 static const char clrstack_usage[] =
     "clrstack [-gc] [-a] [-all] [THREADID]\n"
     "\n"
-    "  The shadow stack of a managed thread, innermost frame first. Without\n"
-    "  THREADID: the thread that made the dump (or the first thread).\n"
+    "The shadow stack of a managed thread, innermost frame first; by default\n"
+    "the thread that made the dump (or the first thread).\n"
     "  -gc        under each frame, the GC references it holds: slots with objects\n"
     "             (name, address, type, pinned), and the thread's thread statics\n"
     "  -a, -l     every slot of each frame, empty ones included\n"
