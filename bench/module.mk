@@ -1,6 +1,9 @@
 # bench/module.mk - build rules of the benchmarks.
-# Owns: every bench/NAME.c -> build/bench/NAME, one program each, linked with libgcrt; run by `make bench`.
+# Owns: every bench/NAME.c -> build/bench/NAME, one program each, linked with libgcrt and libgca; run by `make bench`.
 
-$(eval $(call gc_programs,bench,bench,bench,$(GCRT_LINK),-lzstd))
+# libgca first: it needs libgcdump, which GCRT_LINK ends with.
+$(eval $(call gc_programs,bench,bench,bench,$(LIB_gca_A) $(GCRT_LINK),-lzstd -lelf -ldl))
+# bench programs that run gcanalyze need it built
+$(bench_PROGS): | $(PROG_gcanalyze)
 ALL_TARGETS += $(bench_PROGS)
 BENCH_PROGS += $(bench_PROGS)
