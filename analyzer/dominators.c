@@ -3,7 +3,6 @@
 #include "dominators_int.h"
 #include "model_int.h"
 
-#include <pthread.h>
 #include <string.h>
 
 /* ======================================================================
@@ -484,68 +483,24 @@ nomem:
 /* ======================================================================
  * The model's dominator tree, kept between calls.
  *
- * The model has no place for an analysis' state yet (model_int.h is the
- * loader's; a gca_model_ext hook would give one), so the tree of the last
- * model asked about is kept here, with the settings it was computed for:
- * asking about another model, or with the other include_weak, computes
- * anew and frees the old tree; gca_dominators_free(m) frees it at once,
- * and the process' exit at the latest. A closed model's memory may be
- * reused by the next one: the key is the model's address with its object,
- * reference and root counts, its big arrays' addresses and the dump's
- * creation time, so a recycled address is not taken for the old model
- * (and if all of those match, it is the same dump again, whose tree is
- * the same). A mutex keeps threads from computing at the same time;
- * pointers handed out (gca_dom_children) stay valid until the tree is
- * replaced or freed.
+ * The tree hangs off the model (m->dom), computed on first use and kept
+ * until gca_close, so a dump is analysed once per open however many
+ * commands ask; asking with the other include_weak recomputes it. Pointers
+ * handed out (gca_dom_children) stay valid until then. Like the rest of
+ * the model, it is not for use from several threads at once.
  * ====================================================================== */
-typedef struct d_key {
-    const gca_model *m;
-    uint64_t nobj, nrefs, nroots, created_ns;
-    const void *addr, *out;
-} d_key;
-
-typedef struct d_cache {
-    int valid;
-    d_key key;
+struct d_cache {
     int include_weak;
     dom_tree t;
-} d_cache;
+};
 
-static pthread_mutex_t d_lock = PTHREAD_MUTEX_INITIALIZER;
-static d_cache d_the;
-
-static d_key d_key_of(const gca_model *m)
+static void d_drop(gca_model *m)
 {
-    d_key k;
-    memset(&k, 0, sizeof k);
-    k.m = m;
-    k.nobj = m->nobj;
-    k.nrefs = m->nrefs;
-    k.nroots = m->nroots;
-    k.created_ns = m->info.created_ns;
-    k.addr = m->addr;
-    k.out = m->out;
-    return k;
-}
-
-static int d_key_eq(const d_key *a, const d_key *b)
-{
-    return a->m == b->m && a->nobj == b->nobj && a->nrefs == b->nrefs && a->nroots == b->nroots &&
-           a->created_ns == b->created_ns && a->addr == b->addr && a->out == b->out;
-}
-
-static void d_drop(void)
-{
-    dom_tree_free(&d_the.t);
-    d_the.valid = 0;
-    memset(&d_the.key, 0, sizeof d_the.key);
-}
-
-__attribute__((destructor)) static void d_at_exit(void)
-{
-    pthread_mutex_lock(&d_lock);
-    d_drop();
-    pthread_mutex_unlock(&d_lock);
+    if (m->dom) {
+        dom_tree_free(&m->dom->t);
+        free(m->dom);
+        m->dom = NULL;
+    }
 }
 
 static uint64_t d_model_size(const void *ctx, gca_oid v)
@@ -574,19 +529,21 @@ static void d_graph_of(const gca_model *m, dom_graph *g, gca_oid *roots, size_t 
     g->size_ctx = m;
 }
 
-/* Make the cache hold m's tree: with include_weak when it is 0 or 1, with
- * whatever it holds for m (else strong roots only) when it is -1. Call
- * with d_lock held. */
+/* Make m->dom hold m's tree: with include_weak when it is 0 or 1, with
+ * whatever it holds (else strong roots only) when it is -1. */
 static gca_rc d_ensure(gca_model *m, int include_weak)
 {
-    d_key k = d_key_of(m);
-    if (d_the.valid && d_key_eq(&d_the.key, &k) && (include_weak < 0 || !d_the.include_weak == !include_weak))
+    if (m->dom && (include_weak < 0 || !m->dom->include_weak == !include_weak))
         return GCA_OK;
-    d_drop();
+    d_drop(m);
     int weak = include_weak > 0;
+    struct d_cache *c = calloc(1, sizeof *c);
     gca_oid *roots = malloc((m->nroots ? m->nroots : 1) * sizeof *roots);
-    if (!roots)
+    if (!c || !roots) {
+        free(c);
+        free(roots);
         return GCA_E_NOMEM;
+    }
     size_t nr = 0;
     for (size_t i = 0; i < m->nroots; i++) {
         const gca_root *r = &m->roots[i];
@@ -595,15 +552,15 @@ static gca_rc d_ensure(gca_model *m, int include_weak)
     }
     dom_graph g;
     d_graph_of(m, &g, roots, nr);
-    gca_rc rc = dom_compute(&g, &d_the.t);
+    gca_rc rc = dom_compute(&g, &c->t);
     free(roots);
     if (rc != GCA_OK) {
+        free(c);
         mdl_warn(m, "out of memory for the dominator tree of %llu objects", (unsigned long long)m->nobj);
         return rc;
     }
-    d_the.key = k;
-    d_the.include_weak = weak;
-    d_the.valid = 1;
+    c->include_weak = weak;
+    m->dom = c;
     return GCA_OK;
 }
 
@@ -614,9 +571,7 @@ gca_rc gca_dominators(gca_model *m, int include_weak)
 {
     if (!m)
         return GCA_E_INVAL;
-    pthread_mutex_lock(&d_lock);
     gca_rc rc = d_ensure(m, include_weak ? 1 : 0);
-    pthread_mutex_unlock(&d_lock);
     return rc;
 }
 
@@ -624,9 +579,7 @@ gca_oid gca_idom(gca_model *m, gca_oid o)
 {
     if (!m || o >= m->nobj)
         return GCA_NONE;
-    pthread_mutex_lock(&d_lock);
-    gca_oid d = d_ensure(m, -1) == GCA_OK ? d_the.t.idom[o] : GCA_NONE;
-    pthread_mutex_unlock(&d_lock);
+    gca_oid d = d_ensure(m, -1) == GCA_OK ? m->dom->t.idom[o] : GCA_NONE;
     return d;
 }
 
@@ -634,9 +587,7 @@ uint64_t gca_retained_size(gca_model *m, gca_oid o)
 {
     if (!m || o >= m->nobj)
         return 0;
-    pthread_mutex_lock(&d_lock);
-    uint64_t r = d_ensure(m, -1) == GCA_OK ? d_the.t.retained[o] : 0;
-    pthread_mutex_unlock(&d_lock);
+    uint64_t r = d_ensure(m, -1) == GCA_OK ? m->dom->t.retained[o] : 0;
     return r;
 }
 
@@ -645,14 +596,12 @@ uint64_t gca_dom_children(gca_model *m, gca_oid o, const gca_oid **children)
     uint64_t cnt = 0;
     const gca_oid *p = NULL;
     if (m && (o < m->nobj || o == GCA_VROOT)) {
-        pthread_mutex_lock(&d_lock);
-        if (d_ensure(m, -1) == GCA_OK && dom_children(&d_the.t) == GCA_OK) {
+            if (d_ensure(m, -1) == GCA_OK && dom_children(&m->dom->t) == GCA_OK) {
             uint64_t row = o == GCA_VROOT ? m->nobj : o;
-            p = d_the.t.kids + d_the.t.coff[row];
-            cnt = d_the.t.coff[row + 1] - d_the.t.coff[row];
+            p = m->dom->t.kids + m->dom->t.coff[row];
+            cnt = m->dom->t.coff[row + 1] - m->dom->t.coff[row];
         }
-        pthread_mutex_unlock(&d_lock);
-    }
+        }
     if (children)
         *children = p;
     return cnt;
@@ -662,9 +611,7 @@ uint64_t gca_reachable_bytes(gca_model *m)
 {
     if (!m)
         return 0;
-    pthread_mutex_lock(&d_lock);
-    uint64_t b = d_ensure(m, -1) == GCA_OK ? d_the.t.reach_bytes : 0;
-    pthread_mutex_unlock(&d_lock);
+    uint64_t b = d_ensure(m, -1) == GCA_OK ? m->dom->t.reach_bytes : 0;
     return b;
 }
 
@@ -672,9 +619,7 @@ uint64_t gca_reachable_count(gca_model *m)
 {
     if (!m)
         return 0;
-    pthread_mutex_lock(&d_lock);
-    uint64_t c = d_ensure(m, -1) == GCA_OK ? d_the.t.nreach : 0;
-    pthread_mutex_unlock(&d_lock);
+    uint64_t c = d_ensure(m, -1) == GCA_OK ? m->dom->t.nreach : 0;
     return c;
 }
 
@@ -687,14 +632,12 @@ gca_rc gca_retained_by_type(gca_model *m, gca_type_retained **out, size_t *n)
     gca_type_retained *r = malloc((m->ntypes ? m->ntypes : 1) * sizeof *r);
     if (!r)
         return GCA_E_NOMEM;
-    pthread_mutex_lock(&d_lock);
     gca_rc rc = d_ensure(m, -1);
     if (rc == GCA_OK) {
         dom_graph g;
         d_graph_of(m, &g, NULL, 0);
-        rc = dom_by_type(&d_the.t, &g, m->otype, m->ntypes, r);
+        rc = dom_by_type(&m->dom->t, &g, m->otype, m->ntypes, r);
     }
-    pthread_mutex_unlock(&d_lock);
     if (rc != GCA_OK) {
         free(r);
         return rc;
@@ -706,21 +649,11 @@ gca_rc gca_retained_by_type(gca_model *m, gca_type_retained **out, size_t *n)
 
 uint64_t gca_dominators_bytes(const gca_model *m)
 {
-    if (!m)
-        return 0;
-    pthread_mutex_lock(&d_lock);
-    d_key k = d_key_of(m);
-    uint64_t b = d_the.valid && d_key_eq(&d_the.key, &k) ? dom_tree_bytes(&d_the.t) : 0;
-    pthread_mutex_unlock(&d_lock);
-    return b;
+    return m && m->dom ? dom_tree_bytes(&m->dom->t) : 0;
 }
 
-void gca_dominators_free(const gca_model *m)
+void gca_dominators_free(gca_model *m)
 {
-    if (!m)
-        return;
-    pthread_mutex_lock(&d_lock);
-    if (d_the.valid && d_the.key.m == m)
-        d_drop();
-    pthread_mutex_unlock(&d_lock);
+    if (m)
+        d_drop(m);
 }

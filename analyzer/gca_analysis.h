@@ -33,12 +33,10 @@ extern "C" {
  * 48 + 8 x (references per object) bytes an object while computing
  * (about 1.3 s and 50 bytes an object for ten million objects).
  *
- * Limitation until the model can hold an analysis' state: the tree of
- * one model is kept at a time; asking about another model recomputes
- * (and frees the first one's). Call gca_dominators_free before
- * gca_close to release the memory at once; it is released at exit
- * otherwise. Thread-safe; pointers from gca_dom_children are valid until
- * the tree is recomputed or freed.
+ * Each model keeps its own tree until gca_close (gca_dominators_free
+ * releases it earlier). Like the model, not for several threads at once;
+ * pointers from gca_dom_children are valid until the tree is recomputed
+ * or freed.
  * ====================================================================== */
 #define GCA_VROOT ((gca_oid)UINT64_MAX - 1) /* the virtual root, as an idom */
 
@@ -71,7 +69,7 @@ GCA_API gca_rc gca_retained_by_type(gca_model *m, gca_type_retained **out, size_
 /* Bytes the dominator tree of m holds now (0 when none is kept). */
 GCA_API uint64_t gca_dominators_bytes(const gca_model *m);
 /* Release m's dominator tree, if it is the one kept (before gca_close). */
-GCA_API void gca_dominators_free(const gca_model *m);
+GCA_API void gca_dominators_free(gca_model *m);
 
 /* ======================================================================
  * Event subscriptions (analyzer/events.c)

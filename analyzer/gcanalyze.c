@@ -1,4 +1,4 @@
-/* gcanalyze.c - the gcanalyze program: options, telling the dump from the command, -c scripts, the prompt.
+/* gcanalyze.c - the gcanalyze program: options, telling the dump from the command, -c and -f scripts, the prompt.
  * Owns: main, the command-line rules and exit codes, the interactive prompt (libedit: history, completion). */
 
 #include "host_int.h"
@@ -20,12 +20,15 @@
 static const char usage_text[] =
     "usage: gcanalyze [OPTIONS] DUMP [COMMAND [ARGS...]]\n"
     "       gcanalyze [OPTIONS] DUMP -c CMD [-c CMD]...\n"
+    "       gcanalyze [OPTIONS] DUMP -f SCRIPT\n"
     "       gcanalyze [OPTIONS] [-d DUMP] COMMAND [ARGS...]\n"
     "       gcanalyze [OPTIONS] [DUMP]          (interactive prompt)\n"
     "\n"
     "Options (before the command; what follows the command is its own):\n"
     "  -c, --command CMD  run the command line CMD; repeatable, run in order\n"
     "  -d, --dump FILE    the dump to analyze (default: $GCANALYZE_DUMP)\n"
+    "  -f, --file SCRIPT  run the command lines of SCRIPT ('-': stdin), one per\n"
+    "                     line, # comments; all run, the exit status is the highest\n"
     "  -j, --json         one JSON document per command, one per line\n"
     "  -q, --quiet        no progress, no load warnings, no banner\n"
     "      --plugins      list the plugins loaded (and refused) and exit\n"
@@ -36,14 +39,23 @@ static const char usage_text[] =
     "2 usage error, 3 the dump cannot be read.\n"
     "'gcanalyze help' lists the commands; 'gcanalyze help COMMAND' shows one.\n";
 
+/* A command line to run: from -c, or a line of a -f script. */
+typedef struct cmd_item {
+    char *line;
+    const char *file;          /* -f: the script (for messages); NULL for -c */
+    unsigned lineno;
+    int owned;                 /* line was read from a script: free it */
+} cmd_item;
+
 typedef struct options {
     const char *dump_opt;      /* -d FILE */
     const char *dump_pos;      /* DUMP as the first argument */
-    char **cmds;               /* -c CMD ... */
+    cmd_item *cmds;            /* -c CMD and -f SCRIPT lines, in order */
     size_t ncmds;
     char **cmdv;               /* COMMAND ARGS... (points into argv) */
     int cmdc;
     int json, quiet, list_plugins;
+    int scripted;              /* -f was given (an empty script runs nothing) */
 } options;
 
 /* ======================================================================
@@ -57,16 +69,78 @@ static int usage_error(const char *fmt, const char *arg)
     return GCA_EXIT_USAGE;
 }
 
-static int add_cmd(options *o, char *cmd)
+static int add_item(options *o, char *line, const char *file, unsigned lineno, int owned)
 {
-    char **c = realloc(o->cmds, (o->ncmds + 1) * sizeof *c);
+    cmd_item *c = realloc(o->cmds, (o->ncmds + 1) * sizeof *c);
     if (!c) {
+        if (owned)
+            free(line);
         fputs("gcanalyze: out of memory\n", stderr);
         return GCA_EXIT_FAIL;
     }
     o->cmds = c;
-    o->cmds[o->ncmds++] = cmd;
+    o->cmds[o->ncmds++] = (cmd_item){line, file, lineno, owned};
     return -1;
+}
+
+static int add_cmd(options *o, char *cmd) { return add_item(o, cmd, NULL, 0, 0); }
+
+/* -f SCRIPT: every line that holds a command becomes an item (blank lines
+ * and lines that are only a # comment are skipped; the line numbers stay
+ * those of the file). A line that cannot be split (an unterminated quote)
+ * is an error before anything runs. "-" reads stdin.
+ * @return -1 to go on, or an exit code (message printed). */
+static int add_script(options *o, const char *path)
+{
+    int is_stdin = strcmp(path, "-") == 0;
+    FILE *f = is_stdin ? stdin : fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "gcanalyze: cannot read the script %s: %s\n", path, strerror(errno));
+        return GCA_EXIT_USAGE;
+    }
+    const char *name = is_stdin ? "(stdin)" : path;
+    o->scripted = 1;
+    char *line = NULL;
+    size_t cap = 0;
+    unsigned lineno = 0;
+    int rc = -1;
+    ssize_t len;
+    while (rc < 0 && (len = getline(&line, &cap, f)) >= 0) {
+        lineno++;
+        if (memchr(line, '\0', (size_t)len)) {
+            fprintf(stderr, "gcanalyze: %s:%u: a NUL byte: not a script\n", name, lineno);
+            rc = GCA_EXIT_USAGE;
+            break;
+        }
+        int argc;
+        char **argv;
+        char err[128];
+        if (gcaH_split(line, &argc, &argv, err, sizeof err) != 0) {
+            fprintf(stderr, "gcanalyze: %s:%u: %s\n", name, lineno, err);
+            rc = GCA_EXIT_USAGE;
+            break;
+        }
+        gcaH_free_argv(argv);
+        if (argc == 0)
+            continue;
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            line[--len] = '\0';
+        char *copy = strdup(line);
+        if (!copy) {
+            fputs("gcanalyze: out of memory\n", stderr);
+            rc = GCA_EXIT_FAIL;
+            break;
+        }
+        rc = add_item(o, copy, name, lineno, 1);
+    }
+    if (rc < 0 && ferror(f)) {
+        fprintf(stderr, "gcanalyze: cannot read the script %s: %s\n", name, strerror(errno));
+        rc = GCA_EXIT_USAGE;
+    }
+    free(line);
+    if (!is_stdin)
+        fclose(f);
+    return rc;
 }
 
 /* One option at argv[*i]. @return -1 to go on, or an exit code. */
@@ -80,7 +154,7 @@ static int parse_option(options *o, int argc, char **argv, int *i)
         if (val)
             val++;
 #define IS(s) (nlen == strlen(s) && strncmp(name, s, nlen) == 0)
-        if (IS("command") || IS("dump")) {
+        if (IS("command") || IS("dump") || IS("file")) {
             if (!val) {
                 if (*i + 1 >= argc)
                     return usage_error("option '%s' needs an argument", a);
@@ -90,6 +164,8 @@ static int parse_option(options *o, int argc, char **argv, int *i)
                 o->dump_opt = val;
                 return -1;
             }
+            if (IS("file"))
+                return add_script(o, val);
             return add_cmd(o, val);
         }
         if (val)
@@ -121,7 +197,8 @@ static int parse_option(options *o, int argc, char **argv, int *i)
             return GCA_EXIT_OK;
         case 'h': fputs(usage_text, stdout); return GCA_EXIT_OK;
         case 'c':
-        case 'd': {
+        case 'd':
+        case 'f': {
             char *val = p[1] ? (char *)p + 1 : NULL;
             if (!val) {
                 if (*i + 1 >= argc) {
@@ -134,6 +211,8 @@ static int parse_option(options *o, int argc, char **argv, int *i)
                 o->dump_opt = val;
                 return -1;
             }
+            if (*p == 'f')
+                return add_script(o, val);
             return add_cmd(o, val);
         }
         default: {
@@ -239,6 +318,36 @@ static int run_stream(session *s, FILE *in)
     }
     free(line);
     return worst;
+}
+
+/* Before a -f script runs: every line must name a known command, so a typo
+ * on line 40 does not show after 39 commands have run.
+ * @return -1 to go on, or GCA_EXIT_USAGE (messages printed). */
+static int check_script(gca_host *h, const options *o)
+{
+    int rc = -1;
+    for (size_t i = 0; i < o->ncmds; i++) {
+        const cmd_item *c = &o->cmds[i];
+        int argc;
+        char **argv;
+        char err[128];
+        if (!c->file || gcaH_split(c->line, &argc, &argv, err, sizeof err) != 0)
+            continue; /* -c lines are split (and reported) when they run */
+        if (argc > 0 && !gcaH_find(h, argv[0])) {
+            const char *sug[4];
+            size_t n = gcaH_suggest(h, argv[0], sug, 4);
+            gcaO_sb esc = {0};
+            gcaO_escape_text(&esc, argv[0], strlen(argv[0]));
+            fprintf(stderr, "gcanalyze: %s:%u: unknown command '%s'", c->file, c->lineno, gcaO_sb_str(&esc));
+            gcaO_sb_free(&esc);
+            for (size_t k = 0; k < n; k++)
+                fprintf(stderr, "%s'%s'", k == 0 ? "; did you mean " : k + 1 == n ? " or " : ", ", sug[k]);
+            fputs(n ? "?\n" : "\n", stderr);
+            rc = GCA_EXIT_USAGE;
+        }
+        gcaH_free_argv(argv);
+    }
+    return rc;
 }
 
 /* ======================================================================
@@ -465,14 +574,16 @@ int main(int argc, char **argv)
     }
     if (rc >= 0)
         goto done;
-    if (o.ncmds && o.cmdc) {
-        rc = usage_error("give either -c CMD or a COMMAND, not both (near '%s')", o.cmdv[0]);
+    if ((o.ncmds || o.scripted) && o.cmdc) {
+        rc = usage_error("give either -c CMD / -f SCRIPT or a COMMAND, not both (near '%s')", o.cmdv[0]);
         goto done;
     }
     if (!h && !(h = make_host())) {
         rc = GCA_EXIT_FAIL;
         goto done;
     }
+    if ((rc = check_script(h, &o)) >= 0)
+        goto done;
     gcaH_set_mode(h, o.json, o.quiet);
     if (o.list_plugins) {
         char *pv[] = {"plugins", NULL};
@@ -485,10 +596,22 @@ int main(int argc, char **argv)
         rc = ensure_dump(&s, o.cmdv[0]);
         if (rc == 0)
             rc = gcaH_run(h, o.cmdc, o.cmdv);
-    } else if (o.ncmds) {
+    } else if (o.ncmds || o.scripted) {
         rc = 0;
         for (size_t i = 0; i < o.ncmds && !gcaH_quit_requested(h); i++) {
-            int r = run_line(&s, o.cmds[i]);
+            const cmd_item *c = &o.cmds[i];
+            if (c->file && !o.json) { /* a script reads as a transcript: each line, then what it printed */
+                gcaO_sb esc = {0};
+                gcaO_escape_text(&esc, c->line, strlen(c->line));
+                printf("%s%s%s\n", i ? "\n" : "", PROMPT, gcaO_sb_str(&esc));
+                gcaO_sb_free(&esc);
+                fflush(stdout);
+            }
+            int r = run_line(&s, c->line);
+            if (r != 0 && c->file) {
+                fflush(stdout);
+                fprintf(stderr, "gcanalyze: %s:%u: exit %d\n", c->file, c->lineno, r);
+            }
             if (r > rc)
                 rc = r;
             if (r == GCA_EXIT_NODUMP)
@@ -502,6 +625,9 @@ int main(int argc, char **argv)
     }
 done:
     gcaH_free(h);
+    for (size_t i = 0; i < o.ncmds; i++)
+        if (o.cmds[i].owned)
+            free(o.cmds[i].line);
     free(o.cmds);
     return rc < 0 ? 0 : rc;
 }

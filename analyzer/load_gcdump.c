@@ -2,9 +2,13 @@
  * Owns: the only analyzer code that knows gcdump.h: metadata copy, the segment walk in big windows, memory reads. */
 #include "model_int.h"
 #include "gcdump.h"
+#include "gcdump_remote.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -63,7 +67,6 @@ enum { LG_W_TODO = 0, LG_W_BUSY = 1, LG_W_READY = 2, LG_W_DONE = 3 };
 /* A run of heap memory read in one gcd_read call. */
 typedef struct lg_win {
     uint64_t addr, len;
-    size_t seg;
     int state;                    /* LG_W_*, under the pool lock when helpers run */
     unsigned char *buf;
     uint64_t got;                 /* READY: bytes read; [addr + got, addr + len) failed */
@@ -358,7 +361,7 @@ static gca_rc lg_plan(lg_ctx *c)
                     }
                 }
                 if (pass)
-                    c->w[n] = (lg_win){ pos, end - pos, s, LG_W_TODO, NULL, 0, NULL };
+                    c->w[n] = (lg_win){ pos, end - pos, LG_W_TODO, NULL, 0, NULL };
                 n++;
                 pos = end;
             }
@@ -848,19 +851,13 @@ static gca_rc lg_segments(lg_ctx *c, const char *path)
         rc = lg_plan(c);
     if (rc == GCA_OK)
         rc = lg_pool_start(c, path);
-    double T0 = mdl_now();
     for (size_t i = 0; i < n && rc == GCA_OK; i++)
         rc = lg_walk(c, i);
     lg_pool_stop(c);
-    double T1 = mdl_now();
     if (rc == GCA_OK)
         rc = mdl_objects_done(m);
-    double T2 = mdl_now();
     if (rc == GCA_OK)
         rc = mdl_resolve_refs(m);
-    double T3 = mdl_now();
-    if (getenv("GCA_DEBUG_TIMING")) /* TIMING-DEBUG */
-        fprintf(stderr, "TIMING walk %.3f done %.3f resolve %.3f\n", T1 - T0, T2 - T1, T3 - T2);
     return rc;
 }
 
@@ -1152,5 +1149,40 @@ gca_rc mdl_load_gcdump(gca_model *m, const char *path, char *err, size_t errcap)
     lg_pool_stop(&c);
     if (rc != GCA_OK && errcap)
         snprintf(err, errcap, "%s", rc == GCA_E_NOMEM ? "out of memory loading the dump" : "cannot load the dump");
+    return rc;
+}
+
+/* ====================================================================
+ * ELF core files: converted by libgcdump (gcdump_remote.h) into a gcdump
+ * in $TMPDIR, loaded as above, and unlinked at once (the reader keeps its
+ * descriptor open, so the model reads on from the unlinked file).
+ * ==================================================================== */
+gca_rc mdl_load_core(gca_model *m, const char *path, char *err, size_t errcap)
+{
+    if (gcd_is_core_file(path) != 1) {
+        snprintf(err, errcap, "an ELF file but not a core file (nor a heap dump)");
+        return GCA_E_FORMAT;
+    }
+    const char *dir = getenv("TMPDIR");
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s/gcanalyze-core.XXXXXX", dir && *dir ? dir : "/tmp");
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        snprintf(err, errcap, "cannot create a temporary dump in %s: %s", dir && *dir ? dir : "/tmp", strerror(errno));
+        return GCA_E_IO;
+    }
+    close(fd);
+    gcd_writer_opts wo = { 0 };
+    wo.threads = 2;
+    gcd_rc grc = gcd_dump_core(path, NULL, tmp, &wo, err, errcap);
+    if (grc != GCD_OK) {
+        unlink(tmp);
+        size_t n = strlen(path); /* gca_open names the file: not twice */
+        if (!strncmp(err, path, n) && err[n] == ':' && err[n + 1] == ' ')
+            memmove(err, err + n + 2, strlen(err + n + 2) + 1);
+        return lg_rc(grc);
+    }
+    gca_rc rc = mdl_load_gcdump(m, tmp, err, errcap);
+    unlink(tmp);
     return rc;
 }

@@ -1,6 +1,7 @@
 /* model.c - the format-neutral heap model: opening (loader by magic), object arrays and lookups, types, roots.
  * Owns: gca_open/gca_close, everything gca.h answers from the arrays, the address index, warnings, progress. */
 #include "model_int.h"
+#include "gca_analysis.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -192,6 +193,7 @@ static const struct m_format {
     mdl_loader_fn load;
 } m_formats[] = {
     { "GCDUMP\0\x1a", 8, mdl_load_gcdump },
+    { "\x7f" "ELF", 4, mdl_load_core },
 };
 
 #define M_MAGIC_MAX 16
@@ -282,6 +284,7 @@ void gca_close(gca_model *m)
 {
     if (!m)
         return;
+    gca_dominators_free(m);
     if (m->src && m->src->close)
         m->src->close(m->src_ctx);
     for (size_t i = 0; i < m->nwarn; i++)
@@ -934,6 +937,95 @@ const char *gca_root_describe(const gca_model *m, const gca_root *r, char *buf, 
         break;
     }
     return buf;
+}
+
+/* ====================================================================
+ * Check: every invariant the lookups rely on, in one pass.
+ * ==================================================================== */
+#define M_FAIL(...)                                                                                                   \
+    do {                                                                                                              \
+        if (buf && cap)                                                                                               \
+            snprintf(buf, cap, __VA_ARGS__);                                                                          \
+        return 1;                                                                                                     \
+    } while (0)
+
+int mdl_check(const gca_model *m, char *buf, size_t cap)
+{
+    if (buf && cap)
+        buf[0] = 0;
+    if (!m)
+        M_FAIL("no model");
+    if (m->nobj > m->obj_cap || !m->addr || !m->out_off)
+        M_FAIL("object arrays: %llu objects, capacity %llu", (ull)m->nobj, (ull)m->obj_cap);
+    size_t big = 0;
+    for (gca_oid o = 0; o < m->nobj; o++) {
+        if (m->otype[o] >= m->ntypes)
+            M_FAIL("object %llu: type %u of %zu", (ull)o, m->otype[o], m->ntypes);
+        if (m->addr[o] & 7 || (o && m->addr[o] <= m->addr[o - 1]))
+            M_FAIL("object %llu at 0x%llx: out of order or misaligned", (ull)o, (ull)m->addr[o]);
+        if (m->size32[o] == M_SIZE_BIG) {
+            if (big >= m->nbig || m->big[big].oid != o || m->big[big].size < M_SIZE_BIG)
+                M_FAIL("object %llu: big size missing", (ull)o);
+            big++;
+        }
+        if (gca_obj_size(m, o) < 16 || gca_obj_size(m, o) % 8)
+            M_FAIL("object %llu: size %llu", (ull)o, (ull)gca_obj_size(m, o));
+        if (m->out_off[o + 1] < m->out_off[o])
+            M_FAIL("object %llu: reference rows out of order", (ull)o);
+    }
+    if (big != m->nbig)
+        M_FAIL("%zu big sizes, %zu used", m->nbig, big);
+    if (m->out_off[0] != 0 || m->out_off[m->nobj] != m->nrefs || m->nrefs > m->ref_cap)
+        M_FAIL("reference rows end at %llu, %llu references", (ull)m->out_off[m->nobj], (ull)m->nrefs);
+    for (uint64_t j = 0; j < m->nrefs; j++)
+        if (m->out[j] >= m->nobj)
+            M_FAIL("reference %llu: target %llu", (ull)j, (ull)m->out[j]);
+    gca_oid next = 0;
+    for (size_t s = 0; s < m->nsegs; s++) {
+        const gca_segment *g = &m->segs[s];
+        const m_segx *x = &m->segx[s];
+        if (s && g->begin < m->segs[s - 1].allocated)
+            M_FAIL("segment %zu: overlaps segment %zu", s, s - 1);
+        if (g->first != next || g->end < g->first || g->end > m->nobj)
+            M_FAIL("segment %zu: objects [%llu, %llu), expected from %llu", s, (ull)g->first, (ull)g->end, (ull)next);
+        if (x->walk_end < g->begin || x->walk_end > g->allocated)
+            M_FAIL("segment %zu: walk end 0x%llx outside [0x%llx, 0x%llx]", s, (ull)x->walk_end, (ull)g->begin,
+                   (ull)g->allocated);
+        uint64_t at = g->begin;
+        for (gca_oid o = g->first; o < g->end; o++) {
+            if (m->addr[o] != at)
+                M_FAIL("segment %zu: object %llu at 0x%llx, expected 0x%llx", s, (ull)o, (ull)m->addr[o], (ull)at);
+            at += gca_obj_size(m, o);
+        }
+        if (at != x->walk_end)
+            M_FAIL("segment %zu: objects end at 0x%llx, the walk at 0x%llx", s, (ull)at, (ull)x->walk_end);
+        if (x->base + x->nb + 1 > m->nbucket)
+            M_FAIL("segment %zu: buckets past the index", s);
+        gca_oid want = g->first; /* the first object starting at or after bucket k's start */
+        for (uint64_t k = 0; k <= x->nb; k++) {
+            uint64_t start = g->begin + (k << x->shift);
+            while (want < g->end && m->addr[want] < start)
+                want++;
+            if (m->bucket[x->base + k] != want)
+                M_FAIL("segment %zu: bucket %llu holds %llu, expected %llu", s, (ull)k, (ull)m->bucket[x->base + k],
+                       (ull)want);
+        }
+        next = g->end;
+    }
+    if (next != m->nobj)
+        M_FAIL("segments hold %llu of %llu objects", (ull)next, (ull)m->nobj);
+    uint64_t counted = 0;
+    for (size_t t = 0; t < m->ntypes; t++)
+        counted += m->types[t].count;
+    if (counted != m->nobj)
+        M_FAIL("types count %llu objects of %llu", (ull)counted, (ull)m->nobj);
+    for (size_t i = 0; i < m->nroots; i++) {
+        const gca_root *r = &m->roots[i];
+        if (r->target != GCA_NONE ? (r->target >= m->nobj || m->addr[r->target] != r->address)
+                                  : gca_find(m, r->address) != GCA_NONE)
+            M_FAIL("root %zu: target %llu for 0x%llx", i, (ull)r->target, (ull)r->address);
+    }
+    return 0;
 }
 
 /* ====================================================================

@@ -60,7 +60,10 @@ typedef struct m_progress {
     double start, last, delay;
 } m_progress;
 
+struct d_cache; /* dominators.c */
+
 struct gca_model_s {
+    struct d_cache *dom;        /* the dominator tree, on first use (dominators.c) */
     gca_info info;
     m_block *arena;
     uint64_t arena_bytes;
@@ -143,6 +146,8 @@ struct gca_model_s {
 typedef gca_rc (*mdl_loader_fn)(gca_model *m, const char *path, char *err, size_t errcap);
 
 gca_rc mdl_load_gcdump(gca_model *m, const char *path, char *err, size_t errcap);
+/* An ELF core of a libgcrt program, converted to a temporary gcdump (load_gcdump.c). */
+gca_rc mdl_load_core(gca_model *m, const char *path, char *err, size_t errcap);
 
 /* ======================================================================
  * model.c: filling a model
@@ -269,8 +274,15 @@ static inline gca_oid mdl_last_at_or_before(const gca_model *m, size_t s, uint64
 /* Monotonic seconds. */
 double mdl_now(void);
 
+/* Check every invariant of a loaded model (objects in address order and
+ * contiguous per segment, segment ranges, the address index, the CSR
+ * arrays, root targets, type statistics). O(objects + references).
+ * @return 0, or 1 with the first problem in buf. For tests and debugging. */
+int mdl_check(const gca_model *m, char *buf, size_t cap);
+
 /* Threads for loading (main included): the CPUs online, at most
- * MDL_MAX_THREADS; GCA_THREADS=N in the environment sets it. */
+ * MDL_MAX_THREADS. GCA_THREADS=N in the environment sets it, and also
+ * lifts the size below which loading stays on one thread (for tests). */
 #define MDL_MAX_THREADS 8
 int mdl_threads(void);
 

@@ -9,7 +9,7 @@ GCA_VERSION := $(shell sed -n 's/.*define GCA_VERSION_STRING "\(.*\)".*/\1/p' an
 $(BUILD)/obj/analyzer/%.o: MODULE_CPPFLAGS := -Ianalyzer
 
 # libgca reads dumps through libgcdump and loads plugins with dlopen.
-$(eval $(call gc_library,gca,$(filter-out analyzer/gcanalyze.c,$(wildcard analyzer/*.c)),$(LIB_gcdump_A) -lzstd -ldl,$(GCA_VERSION)))
+$(eval $(call gc_library,gca,$(filter-out analyzer/gcanalyze.c,$(wildcard analyzer/*.c)),$(LIB_gcdump_A) -lzstd -lelf -ldl,$(GCA_VERSION)))
 $(LIB_gca_SO): $(LIB_gcdump_A)
 
 # gcanalyze: plugins resolve the gca_* functions against the program, so
@@ -23,7 +23,7 @@ $(LIB_gca_SO): $(LIB_gcdump_A)
 #     objects are compiled with -fvisibility=hidden. Check: nm -D --defined-only.
 GCA_EXPORT_LDFLAGS := -Wl,--export-dynamic-symbol='gca_*'
 GCA_WHOLE_LIB = -Wl,--whole-archive $(LIB_gca_A) -Wl,--no-whole-archive
-$(eval $(call gc_program,gcanalyze,analyzer/gcanalyze.c,,$(GCA_WHOLE_LIB) $(LIB_gcdump_A) -lzstd -ldl -ledit $(GCA_EXPORT_LDFLAGS)))
+$(eval $(call gc_program,gcanalyze,analyzer/gcanalyze.c,,$(GCA_WHOLE_LIB) $(LIB_gcdump_A) -lzstd -lelf -ldl -ledit $(GCA_EXPORT_LDFLAGS)))
 $(PROG_gcanalyze): $(LIB_gca_A) $(LIB_gcdump_A)
 $(PROG_gcanalyze_OBJS): EXTRA_CFLAGS := -fvisibility=hidden
 
@@ -32,7 +32,7 @@ $(PROG_gcanalyze_OBJS): EXTRA_CFLAGS := -fvisibility=hidden
 # load plugins, so they link libgca whole and export the gca_* functions like
 # the program does. They make dumps with libgcrt but do not exercise the
 # collector: no stress pass.
-$(eval $(call gc_tests,analyzer_test,analyzer/test,test/analyzer,,$(GCA_WHOLE_LIB) $(GCRT_LINK) -lzstd -ledit -ldl $(GCA_EXPORT_LDFLAGS)))
+$(eval $(call gc_tests,analyzer_test,analyzer/test,test/analyzer,,$(GCA_WHOLE_LIB) $(GCRT_LINK) -lzstd -lelf -ledit -ldl $(GCA_EXPORT_LDFLAGS)))
 $(analyzer_test_TESTS): $(LIB_gca_A) $(GCRT_LINK)
 
 # Test plugins (a good one, a wrong ABI, a duplicate name, no entry point, ...):

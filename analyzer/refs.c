@@ -38,11 +38,33 @@ static void r_drop(r_part *p, uint64_t j, uint64_t v)
     p->dropped++;
 }
 
+/* The first index in [a, b) whose address is >= v (b if none): a
+ * branch-free count over the few addresses of a bucket, a branch-free
+ * halving search when a bucket is crowded. */
+static inline uint64_t r_lower_bound(const uint64_t *addr, uint64_t a, uint64_t b, uint64_t v)
+{
+    if (b - a <= 16) {
+        uint64_t k = a;
+        for (uint64_t x = a; x < b; x++)
+            k += addr[x] < v;
+        return k;
+    }
+    const uint64_t *first = addr + a;
+    uint64_t len = b - a;
+    while (len > 1) {
+        uint64_t half = len / 2;
+        first = first[half] < v ? first + half : first;
+        len -= half;
+    }
+    return (uint64_t)(first - addr) + (*first < v);
+}
+
 static void *r_resolve_part(void *arg)
 {
     r_part *p = arg;
     gca_model *m = p->m;
     gca_oid *out = m->out;
+    const uint64_t *addr = m->addr, *bucket = m->bucket; /* locals: stores to out[] cannot alias them */
     /* the segment of the previous reference: most references stay in one */
     uint64_t cbeg = 1, clen = 0, cbase = 0;
     unsigned cshift = 0;
@@ -70,37 +92,27 @@ static void *r_resolve_part(void *arg)
                 continue;
             }
             bk[i] = cbase + ((v - cbeg) >> cshift);
-            __builtin_prefetch(&m->bucket[bk[i]]);
+            __builtin_prefetch(&bucket[bk[i]]);
         }
         for (uint64_t i = 0; i < nb; i++) {
             if (bk[i] == UINT64_MAX)
                 continue;
-            lo[i] = m->bucket[bk[i]];
-            hi[i] = m->bucket[bk[i] + 1];
-            __builtin_prefetch(&m->addr[lo[i]]);
+            lo[i] = bucket[bk[i]];
+            hi[i] = bucket[bk[i] + 1];
+            __builtin_prefetch(&addr[lo[i]]);
         }
         for (uint64_t i = 0; i < nb; i++) {
             uint64_t v = out[j0 + i];
-            if (bk[i] == UINT64_MAX) {
-                r_drop(p, j0 + i, v);
-                out[j0 + i] = GCA_NONE;
-                continue;
+            if (bk[i] != UINT64_MAX) {
+                /* the object starting at v, if any, is in [lo, hi) */
+                uint64_t a = r_lower_bound(addr, lo[i], hi[i], v);
+                if (a < hi[i] && addr[a] == v) {
+                    out[j0 + i] = a;
+                    continue;
+                }
             }
-            /* the object starting at v, if any, is in [lo, hi) */
-            uint64_t a = lo[i], b = hi[i];
-            while (a < b) {
-                uint64_t mid = a + (b - a) / 2;
-                if (m->addr[mid] < v)
-                    a = mid + 1;
-                else
-                    b = mid;
-            }
-            if (a < hi[i] && m->addr[a] == v) {
-                out[j0 + i] = a;
-            } else {
-                r_drop(p, j0 + i, v);
-                out[j0 + i] = GCA_NONE;
-            }
+            r_drop(p, j0 + i, v);
+            out[j0 + i] = GCA_NONE;
         }
     }
     return NULL;
@@ -109,7 +121,8 @@ static void *r_resolve_part(void *arg)
 gca_rc mdl_resolve_refs(gca_model *m)
 {
     uint64_t n = m->nrefs, dropped = 0;
-    int nt = n >= ((uint64_t)1 << 20) ? mdl_threads() : 1;
+    const char *env = getenv("GCA_THREADS");
+    int nt = n >= ((uint64_t)1 << 20) || (env && *env) ? mdl_threads() : 1;
     r_part parts[MDL_MAX_THREADS];
     int started = 0;
     for (int t = 0; t < nt; t++) {
@@ -121,13 +134,11 @@ gca_rc mdl_resolve_refs(gca_model *m)
             break;
         started = t;
     }
-    /* what a thread could not take, the caller does */
-    if (started + 1 < nt)
-        parts[0].j1 = parts[started].j1;
     r_resolve_part(&parts[0]);
+    for (int t = started + 1; t < nt; t++) /* parts no thread could be started for */
+        r_resolve_part(&parts[t]);
     for (int t = 1; t <= started; t++)
         pthread_join(parts[t].tid, NULL);
-    nt = started + 1;
 
     uint64_t ex_j[R_EXAMPLES], ex_v[R_EXAMPLES];
     gca_oid ex_from[R_EXAMPLES];

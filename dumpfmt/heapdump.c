@@ -1,13 +1,18 @@
-/* heapdump.c - the heapdump program: prints and verifies gcdump files.
- * Owns: the command line and its modes (--info, --verify), the --info report, exit codes (0 ok, 1 verification failed, 2 cannot read or usage). */
+/* heapdump.c - the heapdump program: prints and verifies gcdump files; writes them from core files and live processes.
+ * Owns: the command line and its modes (--info, --verify, CORE, -p PID, --core-pipe), the --info report, exit codes
+ * (0 ok, 1 verification failed, 2 cannot read or write, or usage). */
 #include "gcdump.h"
+#include "gcdump_remote.h"
 
+#include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 enum { HD_OK = 0, HD_FAILED = 1, HD_ERROR = 2 };
 
@@ -387,33 +392,229 @@ static int mode_verify(const char *file)
 }
 
 /* ====================================================================
- * Command line. Each mode is one option taking one FILE; later modes
- * (core files, -p PID) join the table.
+ * Dumps from outside the process: a core file, a live process, a core on
+ * standard input (the kernel's core pattern pipe handler).
  * ==================================================================== */
+typedef struct hd_args {
+    const char *file;       /* --info/--verify FILE, or the CORE */
+    const char *out, *exe, *keep_core;
+    long pid;               /* -p PID; --pid PID (core pipe: what %p expands to) */
+    int have_pid;
+    unsigned heap;
+    int threads, level;
+} hd_args;
+
+/* Expand %p %e %t %% as GCRT_DUMP_PATH does. @return 0, or -1 if empty or too long. */
+static int expand_pattern(const char *pat, long pid, const char *exe, char *out, size_t cap)
+{
+    size_t at = 0;
+    char num[32];
+    for (const char *p = pat; *p; p++) {
+        const char *add = NULL;
+        char one[2] = { *p, 0 };
+        if (*p == '%' && p[1]) {
+            p++;
+            one[0] = *p;
+            if (*p == 'p') {
+                snprintf(num, sizeof num, "%ld", pid);
+                add = num;
+            } else if (*p == 'e') {
+                add = exe && *exe ? exe : "app";
+            } else if (*p == 't') {
+                snprintf(num, sizeof num, "%lld", (long long)time(NULL));
+                add = num;
+            }
+        }
+        if (!add)
+            add = one;
+        size_t n = strlen(add);
+        if (at + n + 1 > cap)
+            return -1;
+        memcpy(out + at, add, n);
+        at += n;
+    }
+    out[at] = 0;
+    return at ? 0 : -1;
+}
+
+static gcd_writer_opts writer_opts(const hd_args *a)
+{
+    gcd_writer_opts o = { 0 };
+    o.level = a->level;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    o.threads = a->threads ? a->threads : (int)(n < 1 ? 1 : n > 8 ? 8 : n);
+    return o;
+}
+
+/* Write the dump of an open target to the expanded pattern, report, close. */
+static int write_remote(gcd_remote *r, const hd_args *a, const char *pattern, const char *from)
+{
+    const gcd_remote_info *in = gcd_remote_get_info(r);
+    char path[PATH_MAX], err[512];
+    if (expand_pattern(pattern, a->have_pid ? a->pid : (long)in->pid, in->exe_name, path, sizeof path) != 0) {
+        gcd_remote_close(r);
+        fprintf(stderr, "%s: output name pattern '%s' expands to nothing or is too long\n", prog, pattern);
+        return HD_ERROR;
+    }
+    gcd_writer_opts wo = writer_opts(a);
+    uint64_t mem = 0;
+    gcd_rc rc = gcd_remote_write(r, path, &wo, &mem, err, sizeof err);
+    if (rc == GCD_OK) {
+        char hb[32];
+        printf("wrote %s: heap of process %" PRIu32 " (", path, in->pid);
+        put_str(in->exe_name);
+        printf(") from %s, %s of heap memory%s\n", from, human(mem, hb, sizeof hb),
+               in->in_gc ? ", taken during a GC (may be inconsistent)" : "");
+    }
+    gcd_remote_close(r);
+    if (rc != GCD_OK) {
+        fprintf(stderr, "%s: %s\n", prog, err);
+        return HD_ERROR;
+    }
+    return HD_OK;
+}
+
+static int mode_core(const hd_args *a)
+{
+    char def[PATH_MAX], err[512];
+    const char *out = a->out;
+    if (!out) { /* app.core -> app.gcdump; core.1234 -> core.1234.gcdump; %-free so it is taken as it is */
+        size_t n = strlen(a->file);
+        if (n > 5 && !strcmp(a->file + n - 5, ".core"))
+            n -= 5;
+        size_t k = 0;
+        for (size_t i = 0; i < n && k + 3 < sizeof def; i++) {
+            if (a->file[i] == '%')
+                def[k++] = '%';
+            def[k++] = a->file[i];
+        }
+        def[k] = 0;
+        if (k + sizeof ".gcdump" > sizeof def) {
+            fprintf(stderr, "%s: core file name too long\n", prog);
+            return HD_ERROR;
+        }
+        strcat(def, ".gcdump");
+        out = def;
+    }
+    gcd_remote_opts ro = { 0 };
+    ro.exe = a->exe;
+    ro.heap = a->heap;
+    gcd_remote *r;
+    if (gcd_remote_open_core(a->file, &ro, &r, err, sizeof err) != GCD_OK) {
+        fprintf(stderr, "%s: %s\n", prog, err);
+        return HD_ERROR;
+    }
+    char from[PATH_MAX + 16];
+    snprintf(from, sizeof from, "core file %s", a->file);
+    return write_remote(r, a, out, from);
+}
+
+static int mode_pid(const hd_args *a)
+{
+    char err[512];
+    gcd_remote_opts ro = { 0 };
+    ro.heap = a->heap;
+    gcd_remote *r;
+    if (gcd_remote_open_pid((pid_t)a->pid, &ro, &r, err, sizeof err) != GCD_OK) {
+        fprintf(stderr, "%s: %s\n", prog, err);
+        return HD_ERROR;
+    }
+    char from[64];
+    snprintf(from, sizeof from, "live process %ld (stopped for the dump, then let go)", a->pid);
+    hd_args b = *a;
+    b.have_pid = 0;
+    return write_remote(r, &b, a->out ? a->out : "%e.%p.gcdump", from);
+}
+
+static int mode_core_pipe(const hd_args *a)
+{
+    char err[512], spool[PATH_MAX];
+    /* the spool goes next to the output: the directory of the pattern */
+    if (expand_pattern(a->out, a->have_pid ? a->pid : 0, "core", spool, sizeof spool) != 0) {
+        fprintf(stderr, "%s: output name pattern '%s' expands to nothing or is too long\n", prog, a->out);
+        return HD_ERROR;
+    }
+    char *slash = strrchr(spool, '/');
+    if (slash == spool)
+        spool[1] = 0;
+    else if (slash)
+        *slash = 0;
+    else
+        strcpy(spool, ".");
+    gcd_remote_opts ro = { 0 };
+    ro.exe = a->exe;
+    ro.heap = a->heap;
+    ro.spool_dir = spool;
+    ro.keep_core = a->keep_core;
+    gcd_remote *r;
+    if (gcd_remote_open_core_fd(0, &ro, &r, err, sizeof err) != GCD_OK) {
+        fprintf(stderr, "%s: %s\n", prog, err);
+        return HD_ERROR;
+    }
+    return write_remote(r, a, a->out, "a core on standard input");
+}
+
+/* ====================================================================
+ * Command line. A mode is an option (or, for a core file, a bare file
+ * name); the options each mode takes are in its row.
+ * ==================================================================== */
+enum { O_OUT = 1, O_EXE = 2, O_HEAP = 4, O_PID = 8, O_KEEP = 16, O_THREADS = 32, O_LEVEL = 64 };
+
 typedef struct hd_mode {
-    const char *opt;
-    const char *arg;
+    const char *opt;        /* NULL: a bare CORE file */
+    const char *arg;        /* what the mode option takes, NULL for nothing */
+    const char *usage;
     const char *help;
-    int (*run)(const char *file);
+    unsigned takes;         /* O_* options it accepts */
+    int (*run)(const hd_args *a);
 } hd_mode;
 
+static int run_info(const hd_args *a) { return mode_info(a->file); }
+static int run_verify(const hd_args *a) { return mode_verify(a->file); }
+
 static const hd_mode modes[] = {
-    { "--info", "FILE", "print what a dump holds: header, reason, counts, segments, chunk sizes", mode_info },
-    { "--verify", "FILE", "check every checksum and walk every segment; exit 1 on the first problem", mode_verify },
+    { "--info", "FILE", "--info FILE", "print what a dump holds: header, reason, counts, segments, chunk sizes", 0,
+      run_info },
+    { "--verify", "FILE", "--verify FILE", "check every checksum and walk every segment; exit 1 on the first problem",
+      0, run_verify },
+    { NULL, NULL, "CORE [-o FILE] [--exe PATH] [--heap N]",
+      "write the heap dump of an ELF core file (default output: CORE without .core, plus .gcdump)",
+      O_OUT | O_EXE | O_HEAP | O_THREADS | O_LEVEL, mode_core },
+    { "-p", "PID", "-p PID [-o FILE] [--heap N]",
+      "stop a live process, write its heap dump (default %e.%p.gcdump), let it continue",
+      O_OUT | O_HEAP | O_THREADS | O_LEVEL, mode_pid },
+    { "--core-pipe", NULL, "--core-pipe -o PATTERN [--exe PATH] [--pid PID] [--keep-core FILE]",
+      "read a core from standard input (kernel core_pattern handler) and write its heap dump",
+      O_OUT | O_EXE | O_HEAP | O_PID | O_KEEP | O_THREADS | O_LEVEL, mode_core_pipe },
 };
 #define NMODES (sizeof modes / sizeof modes[0])
 
+static const struct hd_option {
+    const char *name;
+    unsigned bit;
+    const char *help;
+} options[] = {
+    { "-o", O_OUT, "output file; %p pid, %e executable name, %t time, %% a percent sign" },
+    { "--exe", O_EXE, "the core's executable, when the core's own note names the wrong file or none" },
+    { "--heap", O_HEAP, "which registered heap to dump when the process has several (0 = the first)" },
+    { "--pid", O_PID, "core pipe: the crashed process id, for %p (the kernel's %P)" },
+    { "--keep-core", O_KEEP, "core pipe: also keep the core in FILE" },
+    { "--threads", O_THREADS, "compression threads (default: CPUs, at most 8)" },
+    { "--level", O_LEVEL, "zstd level (default 1)" },
+};
+#define NOPTIONS (sizeof options / sizeof options[0])
+
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: %s MODE FILE\n", prog);
-    for (size_t i = 0; i < NMODES; i++) {
-        char opt[32];
-        snprintf(opt, sizeof opt, "%s %s", modes[i].opt, modes[i].arg);
-        fprintf(f, "  %-15s %s\n", opt, modes[i].help);
-    }
-    fprintf(f, "  -h, --help      this text\n");
-    fprintf(f, "  -V, --version   the version of heapdump and of the dump format\n");
-    fprintf(f, "exit status: 0 ok, 1 verification failed, 2 cannot read the file or usage error\n");
+    fprintf(f, "usage: %s MODE ...\n", prog);
+    for (size_t i = 0; i < NMODES; i++)
+        fprintf(f, "  %s %s\n      %s\n", prog, modes[i].usage, modes[i].help);
+    fprintf(f, "options:\n");
+    for (size_t i = 0; i < NOPTIONS; i++)
+        fprintf(f, "  %-13s  %s\n", options[i].name, options[i].help);
+    fprintf(f, "  %-13s  %s\n", "-h, --help", "this text");
+    fprintf(f, "  %-13s  %s\n", "-V, --version", "the version of heapdump and of the dump format");
+    fprintf(f, "exit status: 0 ok, 1 verification failed, 2 cannot read the input, write the dump, or usage error\n");
 }
 
 static int usage_error(const char *fmt, const char *arg)
@@ -424,44 +625,156 @@ static int usage_error(const char *fmt, const char *arg)
     return HD_ERROR;
 }
 
+/* "NAME VALUE" or "NAME=VALUE" at argv[*i]; @return the value or NULL if a is not NAME. */
+static const char *opt_value(int argc, char **argv, int *i, const char *name, int *missing)
+{
+    const char *a = argv[*i];
+    size_t n = strlen(name);
+    *missing = 0;
+    if (!strcmp(a, name)) {
+        if (*i + 1 >= argc) {
+            *missing = 1;
+            return NULL;
+        }
+        return argv[++*i];
+    }
+    if (!strncmp(a, name, n) && a[n] == '=')
+        return a + n + 1;
+    return NULL;
+}
+
+static int parse_long(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || errno || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2)
         return usage_error("%s", "no mode given");
-    const char *a = argv[1];
-    if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+    const char *a1 = argv[1];
+    if (!strcmp(a1, "-h") || !strcmp(a1, "--help")) {
         usage(stdout);
         return HD_OK;
     }
-    if (!strcmp(a, "-V") || !strcmp(a, "--version")) {
+    if (!strcmp(a1, "-V") || !strcmp(a1, "--version")) {
         printf("heapdump (libgcdump) %s, gcdump format %d.%d\n", GCD_LIB_VERSION, GCD_VERSION_MAJOR,
                GCD_VERSION_MINOR);
         return HD_OK;
     }
-    for (size_t i = 0; i < NMODES; i++) {
-        size_t n = strlen(modes[i].opt);
-        const char *file = NULL;
-        if (!strcmp(a, modes[i].opt)) {
-            if (argc < 3)
-                return usage_error("%s needs a FILE", modes[i].opt);
-            if (argc > 3)
-                return usage_error("unexpected argument '%s'", argv[3]);
-            file = argv[2];
-        } else if (!strncmp(a, modes[i].opt, n) && a[n] == '=') {
-            if (argc > 2)
-                return usage_error("unexpected argument '%s'", argv[2]);
-            file = a + n + 1;
-        } else {
+    hd_args a;
+    memset(&a, 0, sizeof a);
+    const hd_mode *mode = NULL;
+    const char *positional = NULL, *seen_name[8] = { 0 };
+    unsigned seen = 0;
+    for (int i = 1; i < argc; i++) {
+        int missing = 0, matched = 0;
+        const char *v = NULL;
+        for (size_t m = 0; m < NMODES && !matched; m++) {
+            if (!modes[m].opt)
+                continue;
+            if (modes[m].arg) {
+                v = opt_value(argc, argv, &i, modes[m].opt, &missing);
+                if (missing)
+                    return usage_error("%s needs an argument", modes[m].opt);
+                if (!v)
+                    continue;
+            } else if (strcmp(argv[i], modes[m].opt) != 0) {
+                continue;
+            }
+            matched = 1;
+            if (mode)
+                return usage_error("%s: only one mode at a time", modes[m].opt);
+            mode = &modes[m];
+            if (v && !*v)
+                return usage_error("%s needs a FILE", modes[m].opt);
+            if (mode->run == mode_pid) {
+                if (parse_long(v, 1, INT_MAX, &a.pid) != 0)
+                    return usage_error("-p needs a process id, not '%s'", v);
+            } else if (v) {
+                a.file = v;
+            }
+        }
+        for (size_t o = 0; o < NOPTIONS && !matched; o++) {
+            v = opt_value(argc, argv, &i, options[o].name, &missing);
+            if (missing)
+                return usage_error("%s needs an argument", options[o].name);
+            if (!v)
+                continue;
+            matched = 1;
+            if (seen & options[o].bit)
+                return usage_error("%s given twice", options[o].name);
+            seen |= options[o].bit;
+            seen_name[o] = options[o].name;
+            long n;
+            switch (options[o].bit) {
+            case O_OUT:
+                if (!*v)
+                    return usage_error("%s", "-o needs a file name");
+                a.out = v;
+                break;
+            case O_EXE:
+                a.exe = v;
+                break;
+            case O_KEEP:
+                a.keep_core = v;
+                break;
+            case O_HEAP:
+                if (parse_long(v, 0, 4095, &n) != 0)
+                    return usage_error("--heap needs a number from 0, not '%s'", v);
+                a.heap = (unsigned)n;
+                break;
+            case O_PID:
+                if (parse_long(v, 1, INT_MAX, &n) != 0)
+                    return usage_error("--pid needs a process id, not '%s'", v);
+                a.pid = n;
+                a.have_pid = 1;
+                break;
+            case O_THREADS:
+                if (parse_long(v, 1, 64, &n) != 0)
+                    return usage_error("--threads needs a number from 1 to 64, not '%s'", v);
+                a.threads = (int)n;
+                break;
+            case O_LEVEL:
+                if (parse_long(v, 1, 19, &n) != 0)
+                    return usage_error("--level needs a zstd level from 1 to 19, not '%s'", v);
+                a.level = (int)n;
+                break;
+            }
+        }
+        if (matched)
             continue;
-        }
-        if (!file[0])
-            return usage_error("%s needs a FILE", modes[i].opt);
-        int rc = modes[i].run(file);
-        if (fflush(stdout) != 0 || ferror(stdout)) {
-            fprintf(stderr, "%s: cannot write the output\n", prog);
-            return HD_ERROR;
-        }
-        return rc;
+        if (argv[i][0] == '-' && argv[i][1])
+            return usage_error("unknown option '%s'", argv[i]);
+        if (positional)
+            return usage_error("unexpected argument '%s'", argv[i]);
+        positional = argv[i];
     }
-    return usage_error(a[0] == '-' ? "unknown option '%s'" : "'%s' is not a mode", a);
+    if (!mode) {
+        if (!positional)
+            return usage_error("%s", "no mode given");
+        for (size_t m = 0; m < NMODES; m++)
+            if (!modes[m].opt)
+                mode = &modes[m];
+        a.file = positional;
+    } else if (positional) {
+        return usage_error("unexpected argument '%s'", positional);
+    }
+    for (size_t o = 0; o < NOPTIONS; o++)
+        if ((seen & options[o].bit) && !(mode->takes & options[o].bit))
+            return usage_error("%s does not apply to this mode", seen_name[o]);
+    if (mode->run == mode_core_pipe && !a.out)
+        return usage_error("%s", "--core-pipe needs -o PATTERN");
+    int rc = mode->run(&a);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "%s: cannot write the output\n", prog);
+        return HD_ERROR;
+    }
+    return rc;
 }

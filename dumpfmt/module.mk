@@ -1,17 +1,70 @@
-# dumpfmt/module.mk - build rules of libgcdump (the gcdump format's writer and reader), heapdump and their tests.
-# Owns: libgcdump.a/.so from dumpfmt/*.c (heapdump.c excepted), build/bin/heapdump, dumpfmt/test/test_*.c, gcdump.h, heapdump.1.
+# dumpfmt/module.mk - build rules of libgcdump (the gcdump format's writer and reader, dumps from cores and live
+# processes), heapdump and their tests.
+# Owns: libgcdump.a/.so from dumpfmt/*.c (heapdump.c excepted), build/bin/heapdump, dumpfmt/test/test_*.c, gcdump.h,
+# gcdump_remote.h, heapdump.1, GCD_LIBS, and build/test/dumpfmt/heap_pause_so (heap_pause linked with libgcrt.so).
 
 # The version comes from the header, the one place it is written.
 GCD_LIB_VERSION := $(shell sed -n 's/.*define GCD_LIB_VERSION "\(.*\)".*/\1/p' dumpfmt/gcdump.h)
 
-$(eval $(call gc_library,gcdump,$(filter-out dumpfmt/heapdump.c,$(wildcard dumpfmt/*.c)),-lzstd,$(GCD_LIB_VERSION)))
+# What a program linking libgcdump.a needs besides: zstd for the frames,
+# libelf for core files and the executables' symbols (core.c).
+GCD_LIBS := -lzstd -lelf
 
-# heapdump: prints and verifies dumps (core files and live processes come later).
-$(eval $(call gc_program,heapdump,dumpfmt/heapdump.c,$(LIB_gcdump_A),-lzstd))
+$(eval $(call gc_library,gcdump,$(filter-out dumpfmt/heapdump.c,$(wildcard dumpfmt/*.c)),$(GCD_LIBS),$(GCD_LIB_VERSION)))
+
+# heapdump: prints and verifies dumps; writes them from core files, live processes and a core on a pipe.
+$(eval $(call gc_program,heapdump,dumpfmt/heapdump.c,$(LIB_gcdump_A),$(GCD_LIBS)))
 
 # Each dumpfmt/test/test_NAME.c is a cmocka binary build/test/dumpfmt/test_NAME.
 # They do not touch the runtime, so there is no GCRT_* stress pass.
-$(eval $(call gc_tests,dumpfmt_test,dumpfmt/test,test/dumpfmt,$(LIB_gcdump_A),-lzstd))
+$(eval $(call gc_tests,dumpfmt_test,dumpfmt/test,test/dumpfmt,$(LIB_gcdump_A),$(GCD_LIBS)))
 
-INSTALL_HEADERS += dumpfmt/gcdump.h
+# test_remote runs build/testdata/heap_pause (a libgcrt.a program, built by
+# `all`) and this copy linked with libgcrt.so, so that the descriptor is
+# found in a shared object. The soname link lives next to it (never
+# installed); the rpath finds it.
+GCD_PAUSE_SO := $(BUILD)/test/dumpfmt/heap_pause_so
+GCD_PAUSE_SO_LIB := $(BUILD)/test/dumpfmt/lib/libgcrt.so.0
+$(GCD_PAUSE_SO_LIB): $(BUILD)/lib/libgcrt.so
+	@mkdir -p $(@D)
+	$(Q)ln -sf ../../../lib/libgcrt.so $@
+$(GCD_PAUSE_SO): $(BUILD)/obj/testdata/heap_pause.o $(GCD_PAUSE_SO_LIB)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< -L$(@D)/lib -l:libgcrt.so.0 -Wl,-rpath,'$$ORIGIN/lib' $(BASE_LDLIBS)
+$(BUILD)/test/dumpfmt/test_remote: | $(GCD_PAUSE_SO)
+
+# ... and this one linked as a position-dependent executable (ET_EXEC: no
+# load bias, the descriptor constant in the file). runtime/ comes later in
+# MODULES, so its archives are named by path here.
+GCD_PAUSE_NOPIE := $(BUILD)/test/dumpfmt/heap_pause_nopie
+$(GCD_PAUSE_NOPIE): $(BUILD)/obj/testdata/heap_pause.o $(BUILD)/lib/libgcrt.a $(BUILD)/lib/libgcdump.a
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_LDFLAGS) -no-pie -o $@ $^ $(GCD_LIBS) $(BASE_LDLIBS)
+$(BUILD)/test/dumpfmt/test_remote: | $(GCD_PAUSE_NOPIE)
+
+# Under SANITIZE=1 every program is an ASan build, and a core of an ASan
+# process is tens of GiB (gdb writes ASan's reservations out). The tests
+# that take a core (gcore, a kernel core) therefore run a plain build of
+# heap_pause compiled here from the same sources, without sanitizers:
+# build-san/test/dumpfmt/plain/heap_pause. The heapdump reading the core
+# stays the sanitized one; the live-process tests run the ASan child.
+ifeq ($(SANITIZE),1)
+GCD_PLAIN := $(BUILD)/test/dumpfmt/plain/heap_pause
+GCD_PLAIN_SRCS := testdata/heap_pause.c $(wildcard runtime/*.c) $(filter-out dumpfmt/heapdump.c,$(wildcard dumpfmt/*.c))
+GCD_PLAIN_OBJS := $(patsubst %.c,$(BUILD)/obj-plain/%.o,$(GCD_PLAIN_SRCS))
+ALL_OBJS += $(GCD_PLAIN_OBJS)
+$(BUILD)/obj-plain/%.o: %.c | $(DEPS_STAMP)
+	$(call msg,CCPLAIN,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CPPFLAGS) -std=c11 $(WARNFLAGS) -pthread -MMD -MP $(CFLAGS) -c -o $@ $<
+$(GCD_PLAIN): $(GCD_PLAIN_OBJS)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) -pthread $(LDFLAGS) -o $@ $^ $(GCD_LIBS) $(BASE_LDLIBS)
+$(BUILD)/test/dumpfmt/test_remote: | $(GCD_PLAIN)
+endif
+
+INSTALL_HEADERS += dumpfmt/gcdump.h dumpfmt/gcdump_remote.h
 INSTALL_MAN1 += dumpfmt/heapdump.1

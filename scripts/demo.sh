@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# demo.sh - the story `make demo` tells: a managed heap at work, then a crash that leaves a heap dump.
+# demo.sh - the story `make demo` tells: a managed heap at work, a crash that leaves a heap dump, and gcanalyze
+# answering from that dump why the app leaked and fragmented (gcroot, eventsubs, lohfrag) and writing a report.
 # Usage: scripts/demo.sh BUILD_DIR   (run by `make demo` after building everything)
 set -u
 build=${1:-build}
 out=${DEMO_DIR:-$build/demo}
 mkdir -p "$out"
-rm -f "$out"/*.gcdump
+rm -f "$out"/*.gcdump "$out"/report.html
 
 echo "== 1. A managed heap at work (testdata/demo_heap.c)"
 "$build/testdata/demo_heap" || { echo "demo: demo_heap failed" >&2; exit 1; }
@@ -32,5 +33,34 @@ echo "== 3. What the dump holds: heapdump --info $dump"
 echo
 echo "== 4. Is it intact? heapdump --verify $dump"
 "$build/bin/heapdump" --verify "$dump" || { echo "demo: heapdump --verify failed" >&2; exit 1; }
+
+gca=("$build/bin/gcanalyze" -q "$dump")
+echo
+echo "== 5. Why do the widgets stay alive? Take one ..."
+echo "   gcanalyze $dump dumpheap -type Quotes.PriceWidget -short"
+widgets=$("${gca[@]}" dumpheap -type Quotes.PriceWidget -short) || { echo "demo: dumpheap failed" >&2; exit 1; }
+nwidgets=$(printf '%s\n' "$widgets" | grep -c .)
+widget=$(printf '%s\n' "$widgets" | sed -n '100p')
+[ -n "$widget" ] || widget=$(printf '%s\n' "$widgets" | head -n 1)
+if [ -z "$widget" ]; then
+    echo "demo: the dump holds no Quotes.PriceWidget" >&2
+    exit 1
+fi
+echo "   $nwidgets widgets are still on the heap; one of them is $widget"
+echo "   ... and ask what holds it: gcanalyze $dump gcroot $widget"
+"${gca[@]}" gcroot "$widget" || { echo "demo: gcroot failed" >&2; exit 1; }
+
+echo
+echo "== 6. Which events hold subscribers, and how much do they keep alive? gcanalyze $dump eventsubs"
+"${gca[@]}" eventsubs || { echo "demo: eventsubs failed" >&2; exit 1; }
+
+echo
+echo "== 7. Why is the large object heap half free? gcanalyze $dump lohfrag -limit 8"
+"${gca[@]}" lohfrag -limit 8 || { echo "demo: lohfrag failed" >&2; exit 1; }
+
+echo
+echo "== 8. All of it on one page: gcanalyze $dump report -o $out/report.html"
+"${gca[@]}" report -o "$out/report.html" || { echo "demo: report failed" >&2; exit 1; }
 echo
 echo "demo: done; the dump is $dump"
+echo "demo: the report is $(cd "$out" && pwd)/report.html (open it in a browser; it needs nothing else)"

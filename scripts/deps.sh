@@ -15,6 +15,7 @@ PACKAGES=(
     libedit-dev    # analyzer/gcanalyze: interactive prompt with history and completion
     pkg-config     # finding libraries' flags; checking the installed gcrt.pc
     zstd           # bench/dump_speed.c: the `zstd -1 -T2` peer; also handy to inspect dump frames
+    gdb            # gcore: dumpfmt/test/test_remote.c and bench/core_speed.c make core files of live processes
 )
 # shellcheck disable=SC2206
 PACKAGES+=(${DEPS_PACKAGES_EXTRA:-})

@@ -19,6 +19,7 @@
 #include "gca.h"
 #include "gcdump.h"
 #include "gcrt.h"
+#include "model_int.h" /* mdl_check */
 
 /* ---------------------------------------------------------------- helpers */
 static char tmpdir[256];
@@ -72,6 +73,8 @@ static gca_model *open_model(const char *path)
     if (rc != GCA_OK)
         fail_msg("gca_open(%s): %d %s", path, rc, err);
     assert_non_null(m);
+    if (mdl_check(m, err, sizeof err))
+        fail_msg("mdl_check(%s): %s", path, err);
     return m;
 }
 
