@@ -51,5 +51,5 @@ $(GCA_TEST_PLUGINS): $(BUILD)/test/analyzer/plugins/%.so: $(BUILD)/obj/analyzer/
 # test_host loads the test plugins and runs the program itself.
 $(analyzer_test_TESTS): $(GCA_TEST_PLUGINS) $(PROG_gcanalyze)
 
-INSTALL_HEADERS += analyzer/gca.h analyzer/gca_plugin.h
+INSTALL_HEADERS += analyzer/gca.h analyzer/gca_plugin.h analyzer/gca_analysis.h
 INSTALL_MAN1 += analyzer/gcanalyze.1
