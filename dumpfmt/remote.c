@@ -194,8 +194,8 @@ static void put_target_str(gcd_remote *r, gcd_writer *w, uint64_t addr, const ch
  * The descriptor: magic, version and size first, then every offset and
  * element size checked against the bounds above.
  * ==================================================================== */
-_Static_assert((sizeof(gcrt_contract) - offsetof(gcrt_contract, heap_threads)) % 4 == 0,
-               "the descriptor's offsets are consecutive u32");
+_Static_assert((GCRT_CONTRACT_V1_BASE_SIZE - offsetof(gcrt_contract, heap_threads)) % 4 == 0,
+               "the descriptor's offsets are consecutive u32 up to the first appended field");
 
 static int elem_ok(uint32_t size, const uint32_t *offs, const uint32_t *widths, size_t n)
 {
@@ -221,7 +221,7 @@ static gcd_rc check_descriptor(gcd_remote *r)
                                      "static_chunk %u, ts_block %u, history_len %u)",
                     obj, d->max_heaps, d->handle_chunk, d->static_chunk, d->ts_block, d->history_len);
     const unsigned char *p = (const unsigned char *)d + offsetof(gcrt_contract, heap_threads);
-    size_t n = (sizeof *d - offsetof(gcrt_contract, heap_threads)) / 4;
+    size_t n = (GCRT_CONTRACT_V1_BASE_SIZE - offsetof(gcrt_contract, heap_threads)) / 4; /* not the appended fields */
     for (size_t i = 0; i < n; i++) {
         uint32_t v;
         memcpy(&v, p + 4 * i, 4);
@@ -278,15 +278,29 @@ static gcd_rc read_descriptor(gcd_remote *r)
     if (version != GCRT_CONTRACT_VERSION)
         return fail(r, GCD_E_VERSION, "%s: contract descriptor version %u is not supported (this heapdump reads "
                                       "version %u)", t->object, version, GCRT_CONTRACT_VERSION);
-    if (size < sizeof(gcrt_contract) || size > LIM_OFFSET)
-        return fail(r, GCD_E_FORMAT, "%s: contract descriptor version %u claims %u bytes; version %u has %zu",
-                    t->object, version, size, GCRT_CONTRACT_VERSION, sizeof(gcrt_contract));
+    if (size < GCRT_CONTRACT_V1_BASE_SIZE || size > LIM_OFFSET)
+        return fail(r, GCD_E_FORMAT, "%s: contract descriptor version %u claims %u bytes; version %u has at least %u",
+                    t->object, version, size, GCRT_CONTRACT_VERSION, GCRT_CONTRACT_V1_BASE_SIZE);
+    /* what this reader knows of it: fields appended later are ignored, and
+     * fields this reader knows but an older runtime lacks stay zero */
+    size_t known = size < sizeof(gcrt_contract) ? size : sizeof(gcrt_contract);
     if (src == head) {
-        if (rt_read_exact(t, t->desc_addr, mem, sizeof mem, "the contract descriptor") != 0)
+        if (rt_read_exact(t, t->desc_addr, mem, known, "the contract descriptor") != 0)
             return fail(r, GCD_E_FORMAT, "%s", t->err);
         src = mem;
     }
-    memcpy(&r->d, src, sizeof r->d);
+    memset(&r->d, 0, sizeof r->d);
+    memcpy(&r->d, src, known);
+    /* an appended runtime version beats the one guessed from .rodata */
+    if (known >= offsetof(gcrt_contract, runtime_version) + sizeof r->d.runtime_version &&
+        !strncmp(r->d.runtime_version, "libgcrt ", 8)) {
+        const char *v = r->d.runtime_version + 8;
+        size_t n = strnlen(v, sizeof r->d.runtime_version - 8);
+        if (n && n < sizeof t->runtime_version) {
+            memcpy(t->runtime_version, v, n);
+            t->runtime_version[n] = 0;
+        }
+    }
     return check_descriptor(r);
 }
 

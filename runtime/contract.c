@@ -168,7 +168,12 @@ GCRT_API const gcrt_contract gcrt_contract_descriptor __attribute__((used)) = {
     .gcinfo_promoted = O(gcrt_gc_info, promoted_bytes),
     .gcinfo_before = O(gcrt_gc_info, size_before),
     .gcinfo_after = O(gcrt_gc_info, size_after),
+    .runtime_version = "libgcrt " GCRT_VERSION_STRING,
 };
+
+_Static_assert(offsetof(gcrt_contract, runtime_version) == GCRT_CONTRACT_V1_BASE_SIZE,
+               "appended fields start where the first version-1 descriptor ended");
+_Static_assert(sizeof(gcrt_contract) == GCRT_CONTRACT_V1_BASE_SIZE + 32, "one appended field");
 
 /* Widths the descriptor promises, checked at compile time. */
 _Static_assert(sizeof(((struct gcrt_heap_s *)0)->in_gc) == 4, "in_gc is 4 bytes");

@@ -92,7 +92,14 @@ typedef struct gcrt_contract {
     /* GC history (ring of history_len entries, newest at (hist_n - 1) % history_len) */
     uint32_t gcinfo_size, gcinfo_index, gcinfo_gen /* 4 */, gcinfo_reason /* 4 */, gcinfo_pause, gcinfo_promoted,
         gcinfo_before, gcinfo_after;
+
+    /* ---- appended within version 1 (present when size >= 552) ---- */
+    char runtime_version[32];   /* "libgcrt X.Y.Z", NUL-padded, inline */
 } gcrt_contract;
+
+/* The size of the first version-1 descriptor: readers accept any size from
+ * here up and use appended fields only when size covers them. */
+#define GCRT_CONTRACT_V1_BASE_SIZE 520u
 
 #ifdef __cplusplus
 }
