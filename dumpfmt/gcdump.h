@@ -46,6 +46,14 @@ typedef enum gcd_kind {
 } gcd_kind;
 GCD_API const char *gcd_kind_name(unsigned kind);
 
+/* Expand a dump path pattern: %p the pid, %e the executable name ("app"
+ * when empty), %t seconds since the epoch, %% a percent sign; any other
+ * %x stands for x. Uses no allocation and no stdio (safe in a signal
+ * handler). @return the length written to out, or 0 when the result is
+ * empty or does not fit in cap bytes with its NUL. */
+GCD_API size_t gcd_expand_path(const char *pattern, const char *exe, uint64_t pid, uint64_t time_s, char *out,
+                               size_t cap);
+
 /* CRC-32C (Castagnoli), as the format uses it. crc starts at 0. */
 GCD_API uint32_t gcd_crc32c(uint32_t crc, const void *data, size_t len);
 

@@ -407,34 +407,7 @@ typedef struct hd_args {
 /* Expand %p %e %t %% as GCRT_DUMP_PATH does. @return 0, or -1 if empty or too long. */
 static int expand_pattern(const char *pat, long pid, const char *exe, char *out, size_t cap)
 {
-    size_t at = 0;
-    char num[32];
-    for (const char *p = pat; *p; p++) {
-        const char *add = NULL;
-        char one[2] = { *p, 0 };
-        if (*p == '%' && p[1]) {
-            p++;
-            one[0] = *p;
-            if (*p == 'p') {
-                snprintf(num, sizeof num, "%ld", pid);
-                add = num;
-            } else if (*p == 'e') {
-                add = exe && *exe ? exe : "app";
-            } else if (*p == 't') {
-                snprintf(num, sizeof num, "%lld", (long long)time(NULL));
-                add = num;
-            }
-        }
-        if (!add)
-            add = one;
-        size_t n = strlen(add);
-        if (at + n + 1 > cap)
-            return -1;
-        memcpy(out + at, add, n);
-        at += n;
-    }
-    out[at] = 0;
-    return at ? 0 : -1;
+    return gcd_expand_path(pat, exe, (uint64_t)pid, (uint64_t)time(NULL), out, cap) ? 0 : -1;
 }
 
 static gcd_writer_opts writer_opts(const hd_args *a)

@@ -106,6 +106,37 @@ static gcd_rc w_fail(gcd_writer *w, gcd_rc rc, const char *what, int err)
     return rc;
 }
 
+size_t gcd_expand_path(const char *pattern, const char *exe, uint64_t pid, uint64_t time_s, char *out, size_t cap)
+{
+    if (!pattern || !out || cap < 2)
+        return 0;
+    char num[24];
+    size_t at = 0;
+    for (const char *p = pattern; *p; p++) {
+        const char *add = NULL;
+        char one[2] = {*p, 0};
+        if (*p == '%' && p[1]) {
+            one[0] = *++p;
+            if (*p == 'p' || *p == 't') {
+                num[0] = 0;
+                s_num(num, sizeof num, 0, *p == 'p' ? pid : time_s);
+                add = num;
+            } else if (*p == 'e') {
+                add = exe && *exe ? exe : "app";
+            }
+        }
+        if (!add)
+            add = one;
+        size_t n = strlen(add);
+        if (at + n + 1 > cap)
+            return 0;
+        memcpy(out + at, add, n);
+        at += n;
+    }
+    out[at] = 0;
+    return at;
+}
+
 const char *gcd_writer_error(const gcd_writer *w) { return w->err[0] ? w->err : "no error"; }
 
 void gcd_writer_sizes(const gcd_writer *w, uint64_t *file_bytes, uint64_t *memory_raw)

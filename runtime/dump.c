@@ -47,49 +47,12 @@ void dump_init(gcrt_heap *h)
     h->cfg.dump_path = h->dump_pattern;
 }
 
-/* Pattern expansion with no stdio and no allocation (signal context). */
-static size_t put_s(char *o, size_t cap, size_t at, const char *s)
-{
-    while (*s && at + 1 < cap)
-        o[at++] = *s++;
-    return at;
-}
-
-static size_t put_u(char *o, size_t cap, size_t at, uint64_t v)
-{
-    char t[24];
-    int n = 0;
-    do {
-        t[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    while (n && at + 1 < cap)
-        o[at++] = t[--n];
-    return at;
-}
-
+/* The heap's dump path pattern for process pid, now (signal-safe). */
 static bool expand(const gcrt_heap *h, pid_t pid, char *out, size_t cap)
 {
-    size_t at = 0;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    for (const char *p = h->dump_pattern; *p; p++) {
-        if (*p == '%' && p[1]) {
-            p++;
-            if (*p == 'p')
-                at = put_u(out, cap, at, (uint64_t)pid);
-            else if (*p == 'e')
-                at = put_s(out, cap, at, h->exe_name);
-            else if (*p == 't')
-                at = put_u(out, cap, at, (uint64_t)ts.tv_sec);
-            else if (at + 1 < cap)
-                out[at++] = *p;
-        } else if (at + 1 < cap) {
-            out[at++] = *p;
-        }
-    }
-    out[at] = 0;
-    return at + 1 < cap && at > 0;
+    return gcd_expand_path(h->dump_pattern, h->exe_name, (uint64_t)pid, (uint64_t)ts.tv_sec, out, cap) > 0;
 }
 
 gcrt_rc gcrt_dump_path(const gcrt_heap *h, char *out, size_t cap)
