@@ -1,47 +1,15 @@
 /* events.c - event subscriptions: static and instance fields of delegate type, their subscribers, what they retain.
  * Owns: gca_events, gca_events_holding, gca_events_free (gca_analysis.h). Nothing here recurses. */
 #include "gca_analysis.h"
+#include "anutil.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 /* ======================================================================
- * Small tools: a bit per object, a growable stack of object ids, reading
- * little-endian words of the dump.
+ * Small tools (bits and id arrays are in anutil.h): reading little-endian
+ * words of the dump.
  * ====================================================================== */
-typedef struct ev_bits { uint64_t *w; uint64_t n; } ev_bits;
-
-static int evb_init(ev_bits *b, uint64_t n)
-{
-    b->n = n;
-    b->w = calloc((size_t)(n / 64 + 1), sizeof *b->w);
-    return b->w ? 0 : -1;
-}
-static int evb_get(const ev_bits *b, gca_oid i) { return (int)(b->w[i >> 6] >> (i & 63) & 1u); }
-static void evb_set(ev_bits *b, gca_oid i) { b->w[i >> 6] |= (uint64_t)1 << (i & 63); }
-static void evb_clr(ev_bits *b, gca_oid i) { b->w[i >> 6] &= ~((uint64_t)1 << (i & 63)); }
-static void evb_free(ev_bits *b)
-{
-    free(b->w);
-    b->w = NULL;
-}
-
-typedef struct ev_stack { gca_oid *v; size_t n, cap; } ev_stack;
-
-static int evs_push(ev_stack *s, gca_oid o)
-{
-    if (s->n == s->cap) {
-        size_t nc = s->cap ? s->cap * 2 : 256;
-        gca_oid *nv = realloc(s->v, nc * sizeof *nv);
-        if (!nv)
-            return -1;
-        s->v = nv;
-        s->cap = nc;
-    }
-    s->v[s->n++] = o;
-    return 0;
-}
-
 static uint64_t ev_le64(const unsigned char *p)
 {
     uint64_t x = 0;
@@ -83,16 +51,16 @@ typedef struct ev_run {
     /* instance events sorted by publisher, and a bit per publisher */
     size_t *bypub;
     size_t nbypub;
-    ev_bits ispub;
+    au_bits ispub;
 
-    ev_bits base;                /* B: reachable from the strong roots with every event field cut */
+    au_bits base;                /* B: reachable from the strong roots with every event field cut */
     uint32_t *stamp;             /* per object: 1 + the first event whose delegate reaches it outside B */
     unsigned char *overlap;      /* per event: another event reaches one of its objects */
     uint64_t *stamp_bytes, *stamp_count;
 
     /* gca_events_holding */
     gca_oid target;              /* GCA_NONE for gca_events */
-    ev_bits anc;                 /* objects that reach target (target included) */
+    au_bits anc;                 /* objects that reach target (target included) */
     unsigned char *frees;        /* per event */
 } ev_run;
 
@@ -322,7 +290,7 @@ static void ev_sort_idx(size_t *v, size_t n, int (*cmp)(const void *, const void
 
 static gca_rc ev_index_publishers(ev_run *r)
 {
-    if (evb_init(&r->ispub, r->n) != 0)
+    if (au_bits_init(&r->ispub, r->n) != 0)
         return GCA_E_NOMEM;
     r->bypub = malloc((r->nev ? r->nev : 1) * sizeof *r->bypub);
     if (!r->bypub)
@@ -330,7 +298,7 @@ static gca_rc ev_index_publishers(ev_run *r)
     for (size_t i = 0; i < r->nev; i++)
         if (!r->ev[i].is_static) {
             r->bypub[r->nbypub++] = i;
-            evb_set(&r->ispub, r->ev[i].publisher);
+            au_bit_set(&r->ispub, r->ev[i].publisher);
         }
     ev_sort_idx(r->bypub, r->nbypub, ev_pub_cmp, r);
     return GCA_OK;
@@ -365,30 +333,30 @@ static void ev_pub_range(const ev_run *r, gca_oid x, size_t *lo, size_t *hi)
 static gca_rc ev_mark_base(ev_run *r)
 {
     gca_model *m = r->m;
-    if (evb_init(&r->base, r->n) != 0)
+    if (au_bits_init(&r->base, r->n) != 0)
         return GCA_E_NOMEM;
-    ev_bits evroot;
-    if (evb_init(&evroot, gca_root_count(m) + 1) != 0)
+    au_bits evroot;
+    if (au_bits_init(&evroot, gca_root_count(m) + 1) != 0)
         return GCA_E_NOMEM;
     for (size_t i = 0; i < r->nev; i++)
         if (r->ev[i].is_static)
-            evb_set(&evroot, r->ev[i].root);
-    ev_stack st = {0};
+            au_bit_set(&evroot, r->ev[i].root);
+    au_oids st = {0};
     gca_rc rc = GCA_OK;
     for (size_t i = 0; i < gca_root_count(m) && rc == GCA_OK; i++) {
         const gca_root *ro = gca_root_get(m, i);
         if (!ro || ro->target == GCA_NONE || ro->target >= r->n || !gca_root_is_strong(ro->kind) ||
-            evb_get(&evroot, i) || evb_get(&r->base, ro->target))
+            au_bit(&evroot, i) || au_bit(&r->base, ro->target))
             continue;
-        evb_set(&r->base, ro->target);
-        if (evs_push(&st, ro->target) != 0)
+        au_bit_set(&r->base, ro->target);
+        if (au_oids_push(&st, ro->target) != 0)
             rc = GCA_E_NOMEM;
     }
     while (st.n && rc == GCA_OK) {
         gca_oid x = st.v[--st.n];
         gca_oid skip[EV_SKIP_MAX];
         size_t nskip = 0;
-        if (evb_get(&r->ispub, x)) {
+        if (au_bit(&r->ispub, x)) {
             size_t lo, hi;
             ev_pub_range(r, x, &lo, &hi);
             for (size_t k = lo; k < hi && nskip < EV_SKIP_MAX; k++)
@@ -407,17 +375,17 @@ static gca_rc ev_mark_base(ev_run *r)
                 skip[s] = skip[--nskip]; /* cut once */
                 continue;
             }
-            if (evb_get(&r->base, y))
+            if (au_bit(&r->base, y))
                 continue;
-            evb_set(&r->base, y);
-            if (evs_push(&st, y) != 0) {
+            au_bit_set(&r->base, y);
+            if (au_oids_push(&st, y) != 0) {
                 rc = GCA_E_NOMEM;
                 break;
             }
         }
     }
     free(st.v);
-    evb_free(&evroot);
+    au_bits_free(&evroot);
     return rc;
 }
 
@@ -438,11 +406,11 @@ static gca_rc ev_stamp(ev_run *r)
         return GCA_E_NOMEM;
     if (r->nev >= UINT32_MAX)
         return GCA_E_NOMEM;
-    ev_stack st = {0};
+    au_oids st = {0};
     for (size_t e = 0; e < r->nev; e++) {
         gca_oid d = r->ev[e].delegate;
         uint32_t me = (uint32_t)e + 1;
-        if (evb_get(&r->base, d))
+        if (au_bit(&r->base, d))
             continue;
         if (r->stamp[d]) {
             r->overlap[e] = r->overlap[r->stamp[d] - 1] = 1;
@@ -451,7 +419,7 @@ static gca_rc ev_stamp(ev_run *r)
         r->stamp[d] = me;
         r->stamp_bytes[e] += gca_obj_size(m, d);
         r->stamp_count[e]++;
-        if (evs_push(&st, d) != 0) {
+        if (au_oids_push(&st, d) != 0) {
             free(st.v);
             return GCA_E_NOMEM;
         }
@@ -461,7 +429,7 @@ static gca_rc ev_stamp(ev_run *r)
             uint64_t nout = gca_refs(m, x, &out);
             for (uint64_t k = 0; k < nout; k++) {
                 gca_oid y = out[k];
-                if (y >= r->n || evb_get(&r->base, y))
+                if (y >= r->n || au_bit(&r->base, y))
                     continue;
                 if (r->stamp[y]) {
                     if (r->stamp[y] != me)
@@ -471,7 +439,7 @@ static gca_rc ev_stamp(ev_run *r)
                 r->stamp[y] = me;
                 r->stamp_bytes[e] += gca_obj_size(m, y);
                 r->stamp_count[e]++;
-                if (evs_push(&st, y) != 0) {
+                if (au_oids_push(&st, y) != 0) {
                     free(st.v);
                     return GCA_E_NOMEM;
                 }
@@ -489,7 +457,7 @@ static gca_rc ev_stamp(ev_run *r)
  * that. Only objects outside B are touched; `mark` is cleared afterwards.
  * @return objects visited (for the work limit), or UINT64_MAX on no memory.
  * ====================================================================== */
-static uint64_t ev_exact(ev_run *r, size_t e, ev_bits *mark, ev_stack *touched, ev_stack *st)
+static uint64_t ev_exact(ev_run *r, size_t e, au_bits *mark, au_oids *touched, au_oids *st)
 {
     gca_model *m = r->m;
     gca_event *ev = &r->ev[e];
@@ -498,17 +466,17 @@ static uint64_t ev_exact(ev_run *r, size_t e, ev_bits *mark, ev_stack *touched, 
     touched->n = st->n = 0;
 #define EV_MARK(y)                                                          \
     do {                                                                    \
-        evb_set(mark, (y));                                                 \
-        if (evs_push(touched, (y)) != 0 || evs_push(st, (y)) != 0)          \
+        au_bit_set(mark, (y));                                                 \
+        if (au_oids_push(touched, (y)) != 0 || au_oids_push(st, (y)) != 0)          \
             nomem = 1;                                                      \
     } while (0)
     for (size_t f = 0; f < r->nev && !nomem; f++) {
         if (f == e)
             continue;
         gca_oid d = r->ev[f].delegate;
-        if (evb_get(&r->base, d) || evb_get(mark, d))
+        if (au_bit(&r->base, d) || au_bit(mark, d))
             continue;
-        if (!r->ev[f].is_static && !evb_get(&r->base, r->ev[f].publisher))
+        if (!r->ev[f].is_static && !au_bit(&r->base, r->ev[f].publisher))
             continue; /* reached, if at all, through its publisher below */
         EV_MARK(d);
     }
@@ -526,7 +494,7 @@ static uint64_t ev_exact(ev_run *r, size_t e, ev_bits *mark, ev_stack *touched, 
                 cut = 0;
                 continue;
             }
-            if (evb_get(&r->base, y) || evb_get(mark, y))
+            if (au_bit(&r->base, y) || au_bit(mark, y))
                 continue;
             EV_MARK(y);
         }
@@ -535,7 +503,7 @@ static uint64_t ev_exact(ev_run *r, size_t e, ev_bits *mark, ev_stack *touched, 
     uint64_t bytes = 0, count = 0;
     int frees = 0;
     gca_oid d = ev->delegate;
-    if (!nomem && !evb_get(&r->base, d) && !evb_get(mark, d)) {
+    if (!nomem && !au_bit(&r->base, d) && !au_bit(mark, d)) {
         EV_MARK(d);
         while (st->n && !nomem) {
             gca_oid x = st->v[--st->n];
@@ -548,7 +516,7 @@ static uint64_t ev_exact(ev_run *r, size_t e, ev_bits *mark, ev_stack *touched, 
             uint64_t nout = gca_refs(m, x, &out);
             for (uint64_t k = 0; k < nout && !nomem; k++) {
                 gca_oid y = out[k];
-                if (y >= r->n || evb_get(&r->base, y) || evb_get(mark, y))
+                if (y >= r->n || au_bit(&r->base, y) || au_bit(mark, y))
                     continue;
                 EV_MARK(y);
             }
@@ -556,7 +524,7 @@ static uint64_t ev_exact(ev_run *r, size_t e, ev_bits *mark, ev_stack *touched, 
     }
 #undef EV_MARK
     for (size_t i = 0; i < touched->n; i++)
-        evb_clr(mark, touched->v[i]);
+        au_bit_clr(mark, touched->v[i]);
     if (nomem)
         return UINT64_MAX;
     ev->retained = bytes;
@@ -598,7 +566,7 @@ static gca_rc ev_retained(ev_run *r)
         ev->retained_objects = r->stamp_count[e];
         ev->retained_exact = 1;
         if (r->frees && r->target != GCA_NONE)
-            r->frees[e] = r->stamp[r->target] == (uint32_t)e + 1 && !evb_get(&r->base, r->target);
+            r->frees[e] = r->stamp[r->target] == (uint32_t)e + 1 && !au_bit(&r->base, r->target);
     }
     if (!nover)
         return GCA_OK;
@@ -611,9 +579,9 @@ static gca_rc ev_retained(ev_run *r)
         if (r->overlap[e])
             order[k++] = e;
     ev_sort_idx(order, nover, ev_stamp_cmp, r);
-    ev_bits mark;
-    ev_stack touched = {0}, st = {0};
-    if (evb_init(&mark, r->n) != 0) {
+    au_bits mark;
+    au_oids touched = {0}, st = {0};
+    if (au_bits_init(&mark, r->n) != 0) {
         free(order);
         return GCA_E_NOMEM;
     }
@@ -636,7 +604,7 @@ static gca_rc ev_retained(ev_run *r)
     free(order);
     free(touched.v);
     free(st.v);
-    evb_free(&mark);
+    au_bits_free(&mark);
     return rc;
 }
 
@@ -650,23 +618,23 @@ static gca_rc ev_static_publishers(ev_run *r)
     if (!r->nbypub)
         return GCA_OK;
     gca_model *m = r->m;
-    ev_bits seen;
-    if (evb_init(&seen, r->n) != 0)
+    au_bits seen;
+    if (au_bits_init(&seen, r->n) != 0)
         return GCA_E_NOMEM;
-    ev_stack st = {0};
+    au_oids st = {0};
     size_t left = r->nbypub;
     gca_rc rc = GCA_OK;
     for (size_t i = 0; i < gca_root_count(m) && left && rc == GCA_OK; i++) {
         const gca_root *ro = gca_root_get(m, i);
         if (!ro || (ro->kind != GCA_ROOT_STATIC && ro->kind != GCA_ROOT_THREAD_STATIC) || ro->target == GCA_NONE ||
-            ro->target >= r->n || evb_get(&seen, ro->target))
+            ro->target >= r->n || au_bit(&seen, ro->target))
             continue;
-        evb_set(&seen, ro->target);
-        if (evs_push(&st, ro->target) != 0)
+        au_bit_set(&seen, ro->target);
+        if (au_oids_push(&st, ro->target) != 0)
             rc = GCA_E_NOMEM;
         while (st.n && rc == GCA_OK && left) {
             gca_oid x = st.v[--st.n];
-            if (evb_get(&r->ispub, x)) {
+            if (au_bit(&r->ispub, x)) {
                 size_t lo, hi;
                 ev_pub_range(r, x, &lo, &hi);
                 for (size_t k = lo; k < hi; k++) {
@@ -682,10 +650,10 @@ static gca_rc ev_static_publishers(ev_run *r)
             uint64_t nout = gca_refs(m, x, &out);
             for (uint64_t k = 0; k < nout; k++) {
                 gca_oid y = out[k];
-                if (y >= r->n || evb_get(&seen, y))
+                if (y >= r->n || au_bit(&seen, y))
                     continue;
-                evb_set(&seen, y);
-                if (evs_push(&st, y) != 0) {
+                au_bit_set(&seen, y);
+                if (au_oids_push(&st, y) != 0) {
                     rc = GCA_E_NOMEM;
                     break;
                 }
@@ -694,7 +662,7 @@ static gca_rc ev_static_publishers(ev_run *r)
         st.n = 0;
     }
     free(st.v);
-    evb_free(&seen);
+    au_bits_free(&seen);
     return rc;
 }
 
@@ -705,11 +673,11 @@ static gca_rc ev_static_publishers(ev_run *r)
 static gca_rc ev_ancestors(ev_run *r)
 {
     gca_model *m = r->m;
-    if (evb_init(&r->anc, r->n) != 0)
+    if (au_bits_init(&r->anc, r->n) != 0)
         return GCA_E_NOMEM;
-    ev_stack st = {0};
-    evb_set(&r->anc, r->target);
-    if (evs_push(&st, r->target) != 0)
+    au_oids st = {0};
+    au_bit_set(&r->anc, r->target);
+    if (au_oids_push(&st, r->target) != 0)
         return GCA_E_NOMEM;
     while (st.n) {
         gca_oid x = st.v[--st.n];
@@ -717,10 +685,10 @@ static gca_rc ev_ancestors(ev_run *r)
         uint64_t nin = gca_refs_in(m, x, &in);
         for (uint64_t k = 0; k < nin; k++) {
             gca_oid y = in[k];
-            if (y >= r->n || evb_get(&r->anc, y))
+            if (y >= r->n || au_bit(&r->anc, y))
                 continue;
-            evb_set(&r->anc, y);
-            if (evs_push(&st, y) != 0) {
+            au_bit_set(&r->anc, y);
+            if (au_oids_push(&st, y) != 0) {
                 free(st.v);
                 return GCA_E_NOMEM;
             }
@@ -734,7 +702,7 @@ static gca_rc ev_ancestors(ev_run *r)
  * (breadth first; each queue entry remembers the entry that found it). */
 typedef struct ev_qent { gca_oid o; size_t parent; } ev_qent;
 
-static gca_rc ev_path(ev_run *r, gca_oid from, ev_bits *seen, gca_subscriber *s)
+static gca_rc ev_path(ev_run *r, gca_oid from, au_bits *seen, gca_subscriber *s)
 {
     gca_model *m = r->m;
     ev_qent *q = malloc(64 * sizeof *q);
@@ -743,7 +711,7 @@ static gca_rc ev_path(ev_run *r, gca_oid from, ev_bits *seen, gca_subscriber *s)
     if (!q)
         return GCA_E_NOMEM;
     q[qn++] = (ev_qent){from, SIZE_MAX};
-    evb_set(seen, from);
+    au_bit_set(seen, from);
     for (size_t h = 0; h < qn && found == SIZE_MAX && rc == GCA_OK; h++) {
         gca_oid x = q[h].o;
         if (x == r->target) {
@@ -754,9 +722,9 @@ static gca_rc ev_path(ev_run *r, gca_oid from, ev_bits *seen, gca_subscriber *s)
         uint64_t nout = gca_refs(m, x, &out);
         for (uint64_t k = 0; k < nout; k++) {
             gca_oid y = out[k];
-            if (y >= r->n || !evb_get(&r->anc, y) || evb_get(seen, y))
+            if (y >= r->n || !au_bit(&r->anc, y) || au_bit(seen, y))
                 continue;
-            evb_set(seen, y);
+            au_bit_set(seen, y);
             if (qn == qcap) {
                 ev_qent *nq = realloc(q, qcap * 2 * sizeof *nq);
                 if (!nq) {
@@ -783,21 +751,21 @@ static gca_rc ev_path(ev_run *r, gca_oid from, ev_bits *seen, gca_subscriber *s)
         }
     }
     for (size_t i = 0; i < qn; i++)
-        evb_clr(seen, q[i].o);
+        au_bit_clr(seen, q[i].o);
     free(q);
     return rc;
 }
 
 static gca_rc ev_holding_paths(ev_run *r, gca_event *e)
 {
-    ev_bits seen;
-    if (evb_init(&seen, r->n) != 0)
+    au_bits seen;
+    if (au_bits_init(&seen, r->n) != 0)
         return GCA_E_NOMEM;
     gca_rc rc = GCA_OK;
     size_t npaths = 0;
     for (size_t i = 0; i < e->nsubscribers && rc == GCA_OK; i++) {
         gca_subscriber *s = &e->subscribers[i];
-        if (s->target == GCA_NONE || s->target >= r->n || !evb_get(&r->anc, s->target))
+        if (s->target == GCA_NONE || s->target >= r->n || !au_bit(&r->anc, s->target))
             continue;
         s->leads = 1;
         e->nleading++;
@@ -806,7 +774,7 @@ static gca_rc ev_holding_paths(ev_run *r, gca_event *e)
             npaths++;
         }
     }
-    evb_free(&seen);
+    au_bits_free(&seen);
     return rc;
 }
 
@@ -836,9 +804,9 @@ static void ev_run_free(ev_run *r)
     free(r->is_deleg);
     free(r->dl);
     free(r->bypub);
-    evb_free(&r->ispub);
-    evb_free(&r->base);
-    evb_free(&r->anc);
+    au_bits_free(&r->ispub);
+    au_bits_free(&r->base);
+    au_bits_free(&r->anc);
     free(r->stamp);
     free(r->overlap);
     free(r->stamp_bytes);
@@ -924,7 +892,7 @@ static gca_rc ev_analyze(gca_model *m, gca_oid target, gca_event **out, size_t *
         /* keep the events whose delegate reaches the target */
         size_t w = 0;
         for (size_t i = 0; i < r.nev; i++) {
-            if (evb_get(&r.anc, r.ev[i].delegate)) {
+            if (au_bit(&r.anc, r.ev[i].delegate)) {
                 gca_event e = r.ev[i];
                 e.frees_object = r.frees[i];
                 r.ev[w++] = e;

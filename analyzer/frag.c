@@ -1,6 +1,7 @@
 /* frag.c - large object heap fragmentation: free blocks, the islands between them and what roots them, OOM fit.
  * Owns: gca_loh_fragmentation, gca_frag_free, gca_frag_fits (gca_analysis.h). Nothing here recurses. */
 #include "gca_analysis.h"
+#include "anutil.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -64,32 +65,6 @@ static const char *fr_human(uint64_t n, char *buf, size_t cap)
     return buf;
 }
 
-/* ======================================================================
- * Bits and a growable array of object ids
- * ====================================================================== */
-typedef struct fr_bits { uint64_t *w; } fr_bits;
-static int frb_init(fr_bits *b, uint64_t n)
-{
-    b->w = calloc((size_t)(n / 64 + 1), sizeof *b->w);
-    return b->w ? 0 : -1;
-}
-static int frb_get(const fr_bits *b, gca_oid i) { return (int)(b->w[i >> 6] >> (i & 63) & 1u); }
-static void frb_set(fr_bits *b, gca_oid i) { b->w[i >> 6] |= (uint64_t)1 << (i & 63); }
-
-typedef struct fr_vec { gca_oid *v; size_t n, cap; } fr_vec;
-static int frv_push(fr_vec *s, gca_oid o)
-{
-    if (s->n == s->cap) {
-        size_t nc = s->cap ? s->cap * 2 : 256;
-        gca_oid *nv = realloc(s->v, nc * sizeof *nv);
-        if (!nv)
-            return -1;
-        s->v = nv;
-        s->cap = nc;
-    }
-    s->v[s->n++] = o;
-    return 0;
-}
 
 /* ======================================================================
  * Which root keeps each island. Wanted objects (islands, SOH pinned
@@ -139,19 +114,19 @@ static gca_rc fr_attribute(gca_model *m, fr_want *w, size_t nw)
     }
     if (!left)
         return GCA_OK;
-    fr_bits seen;
-    if (frb_init(&seen, n) != 0)
+    au_bits seen;
+    if (au_bits_init(&seen, n) != 0)
         return GCA_E_NOMEM;
-    fr_vec cur = {0}, next = {0};
+    au_oids cur = {0}, next = {0};
     gca_rc rc = GCA_OK;
     for (size_t i = 0; i < nr && left && rc == GCA_OK; i++) {
         const gca_root *r = gca_root_get(m, i);
         if (!r || r->target == GCA_NONE || r->target >= n || !gca_root_is_strong(r->kind) ||
-            frb_get(&seen, r->target))
+            au_bit(&seen, r->target))
             continue;
-        frb_set(&seen, r->target);
+        au_bit_set(&seen, r->target);
         cur.n = 0;
-        if (frv_push(&cur, r->target) != 0) {
+        if (au_oids_push(&cur, r->target) != 0) {
             rc = GCA_E_NOMEM;
             break;
         }
@@ -169,16 +144,16 @@ static gca_rc fr_attribute(gca_model *m, fr_want *w, size_t nw)
                 uint64_t nout = gca_refs(m, x, &out);
                 for (uint64_t j = 0; j < nout; j++) {
                     gca_oid y = out[j];
-                    if (y >= n || frb_get(&seen, y))
+                    if (y >= n || au_bit(&seen, y))
                         continue;
-                    frb_set(&seen, y);
-                    if (frv_push(&next, y) != 0) {
+                    au_bit_set(&seen, y);
+                    if (au_oids_push(&next, y) != 0) {
                         rc = GCA_E_NOMEM;
                         break;
                     }
                 }
             }
-            fr_vec t = cur;
+            au_oids t = cur;
             cur = next;
             next = t;
         }
