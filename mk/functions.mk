@@ -102,14 +102,14 @@ $$($(1)_TESTS): $$(BUILD)/$(3)/%: $$(BUILD)/obj/$(2)/%.o $$($(1)_HELPER_OBJS) $(
 endef
 
 # ----------------------------------------------------------------------
-# gc_plugins ID, SRCDIR, EXTRA_LDLIBS
-#   Every SRCDIR/NAME.c is one shared object $(BUILD)/plugins/NAME.so
+# gc_plugins ID, SRCDIR, EXTRA_LDLIBS, EXCLUDE
+#   Every SRCDIR/NAME.c (but the files in EXCLUDE) is one shared object $(BUILD)/plugins/NAME.so
 #   (-fPIC -fvisibility=hidden; the plugin marks its entry point visible).
 #   Symbols of the host program stay undefined until load time. Defines
 #   ID_PLUGINS and registers them for `make all` and install (PLUGINDIR).
 # ----------------------------------------------------------------------
 define gc_plugins
-$(1)_SRCS := $$(wildcard $(2)/*.c)
+$(1)_SRCS := $$(filter-out $(4),$$(wildcard $(2)/*.c))
 $(1)_OBJS := $$(patsubst %.c,$$(BUILD)/obj/%.o,$$($(1)_SRCS))
 $(1)_PLUGINS := $$(patsubst $(2)/%.c,$$(BUILD)/plugins/%.so,$$($(1)_SRCS))
 ALL_OBJS += $$($(1)_OBJS)

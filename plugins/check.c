@@ -1,7 +1,7 @@
 /* check.c - the "check" plugin: assertions about a dump for CI (counts, sizes, gen2, LOH fragmentation, growth).
  * Owns: the check command: parsing assertions, evaluating each, the verdict (exit 0 or 1) and its explanation. */
 
-#include "ciutil.h"
+#include "util.h"
 
 /* ======================================================================
  * Usage
@@ -96,7 +96,7 @@ static int parse_limit(gca_ctx *ctx, assertion *a, const char *opt, const char *
         a->is_pct = 1;
         return 0;
     }
-    if (count ? ci_parse_count(v, &a->limit) != 0 && gca_parse_size(v, &a->limit) != 0
+    if (count ? cu_parse_count(v, &a->limit) != 0 && gca_parse_size(v, &a->limit) != 0
               : gca_parse_size(v, &a->limit) != 0)
         return gca_ctx_usage(ctx, "%s: '%s' is not a %s", opt, v,
                              count ? "count" : pct_ok ? "percentage (10%) or a size (10m)" : "size (like 64k, 10m)");
@@ -459,9 +459,9 @@ static int cmd_check(gca_ctx *ctx, int argc, char **argv)
         const char *a = argv[i];
         size_t k;
         for (k = 0; k < sizeof opts / sizeof opts[0]; k++)
-            if (ci_is_opt(a, opts[k].opt))
+            if (cu_is_opt(a, opts[k].opt))
                 break;
-        int is_base = ci_is_opt(a, "baseline");
+        int is_base = cu_is_opt(a, "baseline");
         if (k == sizeof opts / sizeof opts[0] && !is_base) {
             rc = gca_ctx_usage(ctx, a[0] == '-' ? "unknown assertion '%s'" : "unexpected argument '%s'", a);
             break;

@@ -1,7 +1,7 @@
 /* diff.c - the "diff" plugin: what changed between two dumps of the same program.
  * Owns: the diff command (per type growth from gca_diff_types, totals, new large dominators). */
 
-#include "ciutil.h"
+#include "util.h"
 
 /* ======================================================================
  * Usage
@@ -362,16 +362,16 @@ static int cmd_diff(gca_ctx *ctx, int argc, char **argv)
     int npos = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (ci_is_opt(a, "top") || ci_is_opt(a, "min") || ci_is_opt(a, "dom")) {
+        if (cu_is_opt(a, "top") || cu_is_opt(a, "min") || cu_is_opt(a, "dom")) {
             if (i + 1 >= argc)
                 return gca_ctx_usage(ctx, "option %s needs a value", a);
             const char *v = argv[++i];
-            if (ci_is_opt(a, "top") ? ci_parse_count(v, &top) != 0
-                : ci_is_opt(a, "min") ? gca_parse_size(v, &min) != 0
+            if (cu_is_opt(a, "top") ? cu_parse_count(v, &top) != 0
+                : cu_is_opt(a, "min") ? gca_parse_size(v, &min) != 0
                 : ci_parse_pct(v, &dom) != 0 || dom > 100)
                 return gca_ctx_usage(ctx, "%s: '%s' is not %s", a, v,
-                                     ci_is_opt(a, "top") ? "a count" : ci_is_opt(a, "min") ? "a size" : "a percentage (0-100%)");
-        } else if (ci_is_opt(a, "all")) {
+                                     cu_is_opt(a, "top") ? "a count" : cu_is_opt(a, "min") ? "a size" : "a percentage (0-100%)");
+        } else if (cu_is_opt(a, "all")) {
             all = 1;
         } else if (a[0] == '-' && a[1]) {
             return gca_ctx_usage(ctx, "unknown option '%s'", a);

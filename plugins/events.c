@@ -1,7 +1,7 @@
 /* events.c - the "events" plugin: who holds an event subscription, and which subscriptions keep an object alive.
  * Owns: eventsubs (over gca_events / gca_events_holding of gca_analysis.h). */
 
-#include "cmdutil.h"
+#include "util.h"
 #include "gca_analysis.h"
 
 static const char eventsubs_usage[] =

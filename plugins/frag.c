@@ -1,7 +1,7 @@
 /* frag.c - the "frag" plugin: what is fragmenting the large object heap, in tables and as an SVG picture.
  * Owns: lohfrag (over gca_loh_fragmentation of gca_analysis.h), the SVG writer. */
 
-#include "cmdutil.h"
+#include "util.h"
 #include "gca_analysis.h"
 
 #include <unistd.h>

@@ -1,7 +1,7 @@
 /* heap.c - the "heap" plugin: SOS-style commands about the heap itself.
  * Owns: eeheap, dumpheap, dumpobj (do), gcwhere, objsize, heapstat, verifyheap, analyzeoom. */
 
-#include "cmdutil.h"
+#include "util.h"
 
 /* ======================================================================
  * eeheap -gc: segments, generation boundaries, totals

@@ -2,9 +2,24 @@
 # Owns: every plugins/NAME.c -> $(BUILD)/plugins/NAME.so (found by the host next to bin/), plugins/test/test_*.c.
 
 # Each plugins/NAME.c is one shared object; the gca_* symbols come from the
-# gcanalyze executable at load time. Shared helpers are headers (cmdutil.h).
-$(eval $(call gc_plugins,plugins,plugins,))
+# gcanalyze executable at load time. The helpers they share (plugins/util.c,
+# declared in util.h) are compiled once into a static library, position-
+# independent and hidden, and linked into each plugin: not a plugin itself,
+# not installed.
+PLUGUTIL_SRCS := plugins/util.c
+PLUGUTIL_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(PLUGUTIL_SRCS))
+PLUGUTIL_A := $(BUILD)/lib/libgcaplug.a
+ALL_OBJS += $(PLUGUTIL_OBJS)
+$(PLUGUTIL_OBJS): EXTRA_CFLAGS := -fPIC -fvisibility=hidden
+$(PLUGUTIL_OBJS): MODULE_CPPFLAGS := -Ianalyzer
+$(PLUGUTIL_A): $(PLUGUTIL_OBJS)
+	$(call msg,AR,$@)
+	@mkdir -p $(@D)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(eval $(call gc_plugins,plugins,plugins,$(PLUGUTIL_A) -lm,$(PLUGUTIL_SRCS)))
 $(plugins_OBJS): MODULE_CPPFLAGS := -Ianalyzer
+$(plugins_PLUGINS): $(PLUGUTIL_A)
 
 # End-to-end tests: they run build/testdata/heap_* to write dumps, then
 # build/bin/gcanalyze on them; `make check` builds everything (all) first.

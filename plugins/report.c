@@ -1,7 +1,7 @@
 /* report.c - the "report" plugin: one self-contained HTML page about a dump, for people and CI artifacts.
  * Owns: the report command: overview, leak suspects, retained objects and types, events, the LOH picture, finalizers. */
 
-#include "ciutil.h"
+#include "util.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -1200,16 +1200,16 @@ static int cmd_report(gca_ctx *ctx, int argc, char **argv)
     double pct = 10.0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (ci_is_opt(a, "o") || ci_is_opt(a, "top") || ci_is_opt(a, "suspect")) {
+        if (cu_is_opt(a, "o") || cu_is_opt(a, "top") || cu_is_opt(a, "suspect")) {
             if (i + 1 >= argc)
                 return gca_ctx_usage(ctx, "option %s needs a value", a);
             const char *v = argv[++i];
-            if (ci_is_opt(a, "o")) {
+            if (cu_is_opt(a, "o")) {
                 if (!*v)
                     return gca_ctx_usage(ctx, "-o needs a file name");
                 outpath = v;
-            } else if (ci_is_opt(a, "top")) {
-                if (ci_parse_count(v, &top) != 0 || top == 0)
+            } else if (cu_is_opt(a, "top")) {
+                if (cu_parse_count(v, &top) != 0 || top == 0)
                     return gca_ctx_usage(ctx, "-top: '%s' is not a positive count", v);
             } else if (ci_parse_pct(v, &pct) != 0 || pct > 100) {
                 return gca_ctx_usage(ctx, "-suspect: '%s' is not a percentage (0-100%%)", v);

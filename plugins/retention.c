@@ -1,7 +1,7 @@
 /* retention.c - the "retention" plugin: what keeps memory alive, by dominator tree and retained size (as Eclipse MAT shows it).
  * Owns: dominators, retained (over the gca_dominators family of gca_analysis.h). */
 
-#include "cmdutil.h"
+#include "util.h"
 #include "gca_analysis.h"
 
 /* ======================================================================

@@ -1,7 +1,7 @@
 /* roots.c - the "roots" plugin: SOS-style commands about what keeps objects alive.
  * Owns: gcroot, finalizequeue, gchandles, threads, clrstack. */
 
-#include "cmdutil.h"
+#include "util.h"
 
 /* ======================================================================
  * gcroot: paths from roots to an object.

@@ -1,23 +1,16 @@
-/* cmdutil.h - helpers shared by the SOS-style command plugins (header only: every plugins/NAME.c is its own .so).
- * Owns: option matching, object lookup from an argument, type statistics, growable arrays, value formatting. */
-#ifndef GCA_CMDUTIL_H
-#define GCA_CMDUTIL_H
-
-#include "gca_plugin.h"
+/* util.c - helpers shared by the command plugins, built once into libgcaplug.a and linked into every plugin.
+ * Owns: option parsing, object arguments, names and value formatting, arrays and bitsets, per-type statistics, root map. */
+#include "util.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <fnmatch.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-#if defined(__GNUC__)
-#define CU_UNUSED __attribute__((unused))
-#else
-#define CU_UNUSED
-#endif
 
 /* ======================================================================
  * Options. SOS options are case-insensitive words after one dash
@@ -25,7 +18,7 @@
  * ====================================================================== */
 
 /* Is arg the option `name` (given without dashes)? */
-static CU_UNUSED int cu_is_opt(const char *arg, const char *name)
+int cu_is_opt(const char *arg, const char *name)
 {
     if (arg[0] != '-')
         return 0;
@@ -34,13 +27,13 @@ static CU_UNUSED int cu_is_opt(const char *arg, const char *name)
 }
 
 /* Does arg look like an option (a dash and a letter)? Negative numbers are not. */
-static CU_UNUSED int cu_looks_opt(const char *arg)
+int cu_looks_opt(const char *arg)
 {
     return arg[0] == '-' && (isalpha((unsigned char)arg[1]) || arg[1] == '-');
 }
 
 /* The value after option argv[*i]; NULL (and a usage error) if missing. */
-static CU_UNUSED const char *cu_opt_arg(gca_ctx *ctx, int argc, char **argv, int *i, int *rc)
+const char *cu_opt_arg(gca_ctx *ctx, int argc, char **argv, int *i, int *rc)
 {
     if (*i + 1 >= argc) {
         *rc = gca_ctx_usage(ctx, "option %s needs a value", argv[*i]);
@@ -50,7 +43,7 @@ static CU_UNUSED const char *cu_opt_arg(gca_ctx *ctx, int argc, char **argv, int
 }
 
 /* A plain unsigned decimal count ("10"). @return 0 on success. */
-static CU_UNUSED int cu_parse_count(const char *s, uint64_t *out)
+int cu_parse_count(const char *s, uint64_t *out)
 {
     char *end;
     if (!s || !isdigit((unsigned char)*s))
@@ -66,7 +59,7 @@ static CU_UNUSED int cu_parse_count(const char *s, uint64_t *out)
 /* Resolve an object address argument. Not an address: usage error (exit 2);
  * an address that is not an object start: gca_ctx_not_object (exit 1).
  * @return GCA_EXIT_OK and *oid, or the exit code to return. */
-static CU_UNUSED int cu_object_arg(gca_ctx *ctx, gca_model *m, const char *arg, gca_oid *oid, uint64_t *addr_out)
+int cu_object_arg(gca_ctx *ctx, gca_model *m, const char *arg, gca_oid *oid, uint64_t *addr_out)
 {
     uint64_t addr;
     if (gca_parse_addr(arg, &addr) != 0)
@@ -83,32 +76,32 @@ static CU_UNUSED int cu_object_arg(gca_ctx *ctx, gca_model *m, const char *arg, 
 /* ======================================================================
  * Names
  * ====================================================================== */
-static CU_UNUSED const char *cu_type_name(const gca_model *m, gca_tid t)
+const char *cu_type_name(const gca_model *m, gca_tid t)
 {
     const gca_type *ty = t == GCA_NO_TYPE ? NULL : gca_type_get(m, t);
     return ty && ty->name ? ty->name : "<unknown type>";
 }
 
-static CU_UNUSED const char *cu_obj_type_name(const gca_model *m, gca_oid o)
+const char *cu_obj_type_name(const gca_model *m, gca_oid o)
 {
     return cu_type_name(m, gca_obj_type(m, o));
 }
 
-static CU_UNUSED uint64_t cu_type_mt(const gca_model *m, gca_tid t)
+uint64_t cu_type_mt(const gca_model *m, gca_tid t)
 {
     const gca_type *ty = t == GCA_NO_TYPE ? NULL : gca_type_get(m, t);
     return ty ? ty->mt : 0;
 }
 
 /* "0", "1", "2", "LOH" for gca_obj_gen values. */
-static CU_UNUSED const char *cu_gen_name(int g)
+const char *cu_gen_name(int g)
 {
     static const char *const names[] = {"0", "1", "2", "LOH"};
     return g >= 0 && g <= 3 ? names[g] : "?";
 }
 
 /* The CLR name of a field kind (libgcrt gcrt_kind values). */
-static CU_UNUSED const char *cu_kind_clr(uint32_t kind)
+const char *cu_kind_clr(uint32_t kind)
 {
     static const char *const names[] = {
         "?",             "System.Object", "System.Boolean", "System.Char",   "System.SByte",
@@ -120,7 +113,7 @@ static CU_UNUSED const char *cu_kind_clr(uint32_t kind)
 }
 
 /* Bytes of a field kind (struct: 0, the field says). */
-static CU_UNUSED uint32_t cu_kind_size(uint32_t kind)
+uint32_t cu_kind_size(uint32_t kind)
 {
     static const uint8_t sizes[] = {0, 8, 1, 2, 1, 1, 2, 2, 4, 4, 8, 8, 4, 8, 8, 0};
     return kind < sizeof sizes ? sizes[kind] : 0;
@@ -128,7 +121,7 @@ static CU_UNUSED uint32_t cu_kind_size(uint32_t kind)
 
 /* An address as text inside a string cell: 00007f.. in text, 0x7f.. in JSON
  * (the same forms gca_out_addr uses). */
-static CU_UNUSED const char *cu_addr_str(const gca_out *o, uint64_t a, char *buf, size_t cap)
+const char *cu_addr_str(const gca_out *o, uint64_t a, char *buf, size_t cap)
 {
     if (gca_out_is_json(o))
         snprintf(buf, cap, "0x%" PRIx64, a);
@@ -138,7 +131,7 @@ static CU_UNUSED const char *cu_addr_str(const gca_out *o, uint64_t a, char *buf
 }
 
 /* Decode a scalar of `kind` from raw bytes into text. */
-static CU_UNUSED const char *cu_scalar_str(const gca_model *m, uint32_t kind, const unsigned char *p, uint32_t size,
+const char *cu_scalar_str(const gca_model *m, uint32_t kind, const unsigned char *p, uint32_t size,
                                            char *buf, size_t cap)
 {
     union { uint8_t u8; int8_t i8; uint16_t u16; int16_t i16; uint32_t u32; int32_t i32; uint64_t u64; int64_t i64;
@@ -191,7 +184,7 @@ static CU_UNUSED const char *cu_scalar_str(const gca_model *m, uint32_t kind, co
 /* ======================================================================
  * Growable arrays (a failure to grow is reported by the caller)
  * ====================================================================== */
-static CU_UNUSED int cu_grow(void **p, size_t *cap, size_t need, size_t elem)
+int cu_grow(void **p, size_t *cap, size_t need, size_t elem)
 {
     if (need <= *cap)
         return 0;
@@ -210,25 +203,22 @@ static CU_UNUSED int cu_grow(void **p, size_t *cap, size_t need, size_t elem)
 }
 
 /* A bit per object. */
-typedef struct cu_bits { uint64_t *w; uint64_t n; } cu_bits;
-static CU_UNUSED int cu_bits_init(cu_bits *b, uint64_t n)
+int cu_bits_init(cu_bits *b, uint64_t n)
 {
     b->n = n;
     b->w = calloc((size_t)(n / 64 + 1), sizeof(uint64_t));
     return b->w ? 0 : -1;
 }
-static CU_UNUSED int cu_bit(const cu_bits *b, uint64_t i) { return (int)((b->w[i >> 6] >> (i & 63)) & 1u); }
-static CU_UNUSED void cu_bit_set(cu_bits *b, uint64_t i) { b->w[i >> 6] |= (uint64_t)1 << (i & 63); }
-static CU_UNUSED void cu_bits_free(cu_bits *b) { free(b->w); b->w = NULL; }
+int cu_bit(const cu_bits *b, uint64_t i) { return (int)((b->w[i >> 6] >> (i & 63)) & 1u); }
+void cu_bit_set(cu_bits *b, uint64_t i) { b->w[i >> 6] |= (uint64_t)1 << (i & 63); }
+void cu_bits_free(cu_bits *b) { free(b->w); b->w = NULL; }
 
 /* ======================================================================
  * Statistics by type: Count and TotalSize per type, printed SOS style
  * (sorted by TotalSize ascending, then by Count and name).
  * ====================================================================== */
-typedef struct cu_stat { uint64_t count, size; } cu_stat;
-typedef struct cu_stats { cu_stat *by_type; size_t ntypes; uint64_t count, size; } cu_stats;
 
-static CU_UNUSED int cu_stats_init(cu_stats *s, const gca_model *m)
+int cu_stats_init(cu_stats *s, const gca_model *m)
 {
     s->ntypes = gca_type_count(m);
     s->by_type = calloc(s->ntypes + 1, sizeof *s->by_type); /* last slot: unknown types */
@@ -236,7 +226,7 @@ static CU_UNUSED int cu_stats_init(cu_stats *s, const gca_model *m)
     return s->by_type ? 0 : -1;
 }
 
-static CU_UNUSED void cu_stats_add(cu_stats *s, gca_tid t, uint64_t size)
+void cu_stats_add(cu_stats *s, gca_tid t, uint64_t size)
 {
     size_t i = t < s->ntypes ? t : s->ntypes;
     s->by_type[i].count++;
@@ -248,8 +238,7 @@ static CU_UNUSED void cu_stats_add(cu_stats *s, gca_tid t, uint64_t size)
 /* A stable sort of indexes with a comparison that takes a context (qsort
  * has none in C11, and plugins keep no global state): bottom-up merge sort.
  * @return 0, or -1 when out of memory. */
-typedef int (*cu_cmp_fn)(size_t a, size_t b, const void *ctx);
-static CU_UNUSED int cu_sort(size_t *idx, size_t n, cu_cmp_fn cmp, const void *ctx)
+int cu_sort(size_t *idx, size_t n, cu_cmp_fn cmp, const void *ctx)
 {
     if (n < 2)
         return 0;
@@ -279,7 +268,7 @@ static CU_UNUSED int cu_sort(size_t *idx, size_t n, cu_cmp_fn cmp, const void *c
 }
 
 typedef struct cu_stat_sort { const gca_model *m; const cu_stats *s; } cu_stat_sort;
-static CU_UNUSED int cu_stat_cmp(size_t x, size_t y, const void *ctx)
+static int cu_stat_cmp(size_t x, size_t y, const void *ctx)
 {
     const cu_stat_sort *c = ctx;
     const cu_stat *sx = &c->s->by_type[x], *sy = &c->s->by_type[y];
@@ -294,7 +283,7 @@ static CU_UNUSED int cu_stat_cmp(size_t x, size_t y, const void *ctx)
 
 /* Emit the Statistics table under `key` (MT, Count, TotalSize, Class Name).
  * @return 0, or -1 when out of memory. */
-static CU_UNUSED int cu_stats_emit(gca_out *o, const gca_model *m, const cu_stats *s, const char *key)
+int cu_stats_emit(gca_out *o, const gca_model *m, const cu_stats *s, const char *key)
 {
     static const gca_column cols[] = {
         {"mt", "MT", GCA_COL_ADDR},
@@ -333,7 +322,7 @@ static CU_UNUSED int cu_stats_emit(gca_out *o, const gca_model *m, const cu_stat
  * output layer prints a record (or a templated object) in the result as
  * "Label: ..."; so these few lines are headings in text and records in
  * JSON (gcroot's paths and verifyheap's verdict do the same). */
-static CU_UNUSED void cu_total_emit(gca_out *o, const char *key, uint64_t count, uint64_t bytes)
+void cu_total_emit(gca_out *o, const char *key, uint64_t count, uint64_t bytes)
 {
     if (!gca_out_is_json(o)) {
         gca_out_heading(o, "Total %" PRIu64 " objects, %" PRIu64 " bytes", count, bytes);
@@ -345,10 +334,239 @@ static CU_UNUSED void cu_total_emit(gca_out *o, const char *key, uint64_t count,
     gca_out_end_object(o);
 }
 
-static CU_UNUSED void cu_stats_free(cu_stats *s)
+void cu_stats_free(cu_stats *s)
 {
     free(s->by_type);
     s->by_type = NULL;
 }
 
-#endif /* GCA_CMDUTIL_H */
+
+/* ======================================================================
+ * Arguments
+ * ====================================================================== */
+
+/* A percentage: "10%", "10", "0.5%" (0 to 1e6). @return 0 and *out in
+ * percent (10 for "10%"). */
+int ci_parse_pct(const char *s, double *out)
+{
+    if (!s || !*s || *s == '-' || *s == '+')
+        return -1;
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || errno || !isfinite(v) || v < 0 || v > 1e6)
+        return -1;
+    if (*end == '%')
+        end++;
+    if (*end)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* Does s end with '%'? */
+int ci_is_pct(const char *s)
+{
+    size_t n = strlen(s);
+    return n > 0 && s[n - 1] == '%';
+}
+
+/* Type names: a glob (fnmatch: * ? [..]) when the text has one of *?[,
+ * else the exact name. */
+int ci_is_glob(const char *pat) { return strpbrk(pat, "*?[") != NULL; }
+int ci_name_match(const char *pat, const char *name)
+{
+    if (!name)
+        return 0;
+    return ci_is_glob(pat) ? fnmatch(pat, name, 0) == 0 : strcmp(pat, name) == 0;
+}
+
+/* ======================================================================
+ * Formatting for people (JSON keeps the raw numbers)
+ * ====================================================================== */
+
+/* 1234567 -> "1,234,567". */
+const char *ci_num(uint64_t v, char *buf, size_t cap)
+{
+    char t[32];
+    int n = snprintf(t, sizeof t, "%" PRIu64, v);
+    size_t k = 0;
+    for (int i = 0; i < n && k + 1 < cap; i++) {
+        if (i > 0 && (n - i) % 3 == 0 && k + 2 < cap)
+            buf[k++] = ',';
+        buf[k++] = t[i];
+    }
+    buf[k] = '\0';
+    return buf;
+}
+
+/* A signed number with its sign: "+1,234", "-5", "0". */
+const char *ci_snum(int64_t v, char *buf, size_t cap)
+{
+    char t[32];
+    uint64_t a = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    ci_num(a, t, sizeof t);
+    snprintf(buf, cap, "%s%s", v > 0 ? "+" : v < 0 ? "-" : "", t);
+    return buf;
+}
+
+/* Bytes for people: "512 B", "1.5 KiB", "12.3 MiB", "2.00 GiB". */
+const char *ci_size(uint64_t v, char *buf, size_t cap)
+{
+    static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double d = (double)v;
+    int u = 0;
+    while (d >= 1023.95 && u < 4) { /* 1023.98 KiB prints as 1.00 MiB, not 1024 KiB */
+        d /= 1024.0;
+        u++;
+    }
+    if (u == 0)
+        snprintf(buf, cap, "%" PRIu64 " B", v);
+    else
+        snprintf(buf, cap, d < 10 ? "%.2f %s" : d < 100 ? "%.1f %s" : "%.0f %s", d, unit[u]);
+    return buf;
+}
+
+/* A signed byte count for people: "+1.5 MiB", "-512 B". */
+const char *ci_ssize(int64_t v, char *buf, size_t cap)
+{
+    char t[32];
+    uint64_t a = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    ci_size(a, t, sizeof t);
+    snprintf(buf, cap, "%s%s", v > 0 ? "+" : v < 0 ? "-" : "", t);
+    return buf;
+}
+
+/* A percentage with a sensible number of decimals: "12%", "1.5%", "0.04%". */
+const char *ci_pct(double p, char *buf, size_t cap)
+{
+    double a = fabs(p);
+    snprintf(buf, cap, a >= 100 || a == floor(a) ? "%.0f%%" : a >= 10 ? "%.1f%%" : a >= 0.1 ? "%.2f%%" : "%.3f%%", p);
+    return buf;
+}
+
+/* ======================================================================
+ * Live statistics per type (reachable from strong roots; free objects and
+ * garbage left out), the same basis gca_diff_types uses.
+ * ====================================================================== */
+
+int ci_live_init(ci_live *l, gca_model *m)
+{
+    memset(l, 0, sizeof *l);
+    l->ntypes = gca_type_count(m);
+    l->count = calloc(l->ntypes + 1, sizeof *l->count);
+    l->bytes = calloc(l->ntypes + 1, sizeof *l->bytes);
+    if (!l->count || !l->bytes)
+        return -1;
+    uint64_t n = gca_object_count(m);
+    for (gca_oid o = 0; o < n; o++) {
+        if (gca_obj_is_free(m, o) || !gca_obj_live(m, o))
+            continue;
+        gca_tid t = gca_obj_type(m, o);
+        size_t i = t < l->ntypes ? t : l->ntypes;
+        uint64_t sz = gca_obj_size(m, o);
+        l->count[i]++;
+        l->bytes[i] += sz;
+        l->total_count++;
+        l->total_bytes += sz;
+    }
+    return 0;
+}
+
+void ci_live_free(ci_live *l)
+{
+    free(l->count);
+    free(l->bytes);
+    l->count = l->bytes = NULL;
+}
+
+/* Sum over the types whose name matches pat. @return the number of types matched. */
+size_t ci_live_match(const ci_live *l, gca_model *m, const char *pat, uint64_t *count, uint64_t *bytes)
+{
+    size_t nmatch = 0;
+    *count = *bytes = 0;
+    for (size_t t = 0; t < l->ntypes; t++) {
+        const gca_type *ty = gca_type_get(m, (gca_tid)t);
+        if (!ty || !ci_name_match(pat, ty->name))
+            continue;
+        nmatch++;
+        *count += l->count[t];
+        *bytes += l->bytes[t];
+    }
+    return nmatch;
+}
+
+/* ======================================================================
+ * Roots, for naming where a dominator subtree hangs
+ * ====================================================================== */
+
+/* For each object, the index of the first strong root that points at it
+ * (SIZE_MAX for none): a sorted array of (target, root) pairs. */
+typedef struct ci_rootpair { gca_oid target; size_t root; } ci_rootpair;
+
+static int ci_rootpair_cmp(const void *a, const void *b)
+{
+    const ci_rootpair *x = a, *y = b;
+    if (x->target != y->target)
+        return x->target < y->target ? -1 : 1;
+    return x->root < y->root ? -1 : x->root > y->root;
+}
+
+int ci_rootmap_build(ci_rootmap *rm, gca_model *m)
+{
+    size_t nr = gca_root_count(m), np = 0;
+    rm->n = 0;
+    rm->target = malloc((nr + 1) * sizeof *rm->target);
+    rm->root = malloc((nr + 1) * sizeof *rm->root);
+    ci_rootpair *p = malloc((nr + 1) * sizeof *p);
+    if (!rm->target || !rm->root || !p) {
+        free(p);
+        return -1;
+    }
+    for (size_t i = 0; i < nr; i++) {
+        const gca_root *r = gca_root_get(m, i);
+        if (r && r->target != GCA_NONE && gca_root_is_strong(r->kind))
+            p[np++] = (ci_rootpair){r->target, i};
+    }
+    if (np > 1)
+        qsort(p, np, sizeof *p, ci_rootpair_cmp);
+    for (size_t i = 0; i < np; i++) {
+        if (rm->n && rm->target[rm->n - 1] == p[i].target)
+            continue; /* keep the first root of each target */
+        rm->target[rm->n] = p[i].target;
+        rm->root[rm->n++] = p[i].root;
+    }
+    free(p);
+    return 0;
+}
+
+size_t ci_rootmap_get(const ci_rootmap *rm, gca_oid o)
+{
+    size_t lo = 0, hi = rm->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (rm->target[mid] < o)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < rm->n && rm->target[lo] == o ? rm->root[lo] : SIZE_MAX;
+}
+
+void ci_rootmap_free(ci_rootmap *rm)
+{
+    free(rm->target);
+    free(rm->root);
+    rm->target = NULL;
+    rm->root = NULL;
+}
+
+/* The top of o's dominator chain: the ancestor directly under the virtual
+ * root (o itself if it is there); GCA_NONE if o is unreachable. */
+gca_oid ci_dom_top(gca_model *m, gca_oid o)
+{
+    gca_oid top = GCA_NONE;
+    for (gca_oid p = o; p != GCA_NONE && p != GCA_VROOT; p = gca_idom(m, p))
+        top = p;
+    return top;
+}
