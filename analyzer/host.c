@@ -726,6 +726,33 @@ static int cmp_cand(const void *a, const void *b)
     return strcmp(x->name, y->name);
 }
 
+/* Far misses, when no name is within a few edits: the typed word holds a
+ * command name, or a command name holds the typed word (3+ letters each). */
+static int far_miss_name(const char *cmdname, const char *typed)
+{
+    size_t cl = strlen(cmdname), tl = strlen(typed);
+    if (cl >= 4 && tl > cl && strcasestr(typed, cmdname))
+        return 1;
+    return tl >= 3 && cl > tl && strcasestr(cmdname, typed) != NULL;
+}
+
+/* ... or the typed word (4+ letters, a plural's "s" dropped) is in the
+ * command's one-line summary. */
+static int far_miss_summary(const gca_command *c, const char *typed)
+{
+    char w[64];
+    size_t tl = strlen(typed);
+    if (!c || !c->summary || tl < 4 || tl >= sizeof w)
+        return 0;
+    memcpy(w, typed, tl + 1);
+    if (tl > 4 && (w[tl - 1] == 's' || w[tl - 1] == 'S'))
+        w[tl - 1] = 0;
+    for (const char *p = c->summary; (p = strcasestr(p, w)) != NULL; p++)
+        if (p == c->summary || !isalpha((unsigned char)p[-1])) /* at the start of a word */
+            return 1;
+    return 0;
+}
+
 size_t gcaH_suggest(gca_host *h, const char *name, const char **out, size_t max)
 {
     if (!h || !name || !*name || max == 0 || h->nnames == 0)
@@ -742,9 +769,14 @@ size_t gcaH_suggest(gca_host *h, const char *name, const char **out, size_t max)
             score = 1;  /* what was typed begins the name */
         else {
             size_t d = edit_distance(s, name);
-            if (d > limit)
+            if (d <= limit)
+                score = d + 1;
+            else if (far_miss_name(s, name))
+                score = limit + 2; /* "dumpheapstat" holds dumpheap, "oom" is in analyzeoom */
+            else if (far_miss_summary(h->names[i].cmd, name))
+                score = limit + 3; /* "roots": a word of gcroot's summary */
+            else
                 continue;
-            score = d + 1;
         }
         c[nc++] = (cand){s, h->names[i].cmd, score * 2 + (size_t)h->names[i].alias}; /* names before aliases */
     }
@@ -1047,8 +1079,17 @@ int gca_ctx_not_object(gca_ctx *ctx, uint64_t addr)
                 uint64_t a = gca_obj_addr(m, after);
                 dist_after = a > addr ? a - addr : 0;
             }
-            gcaO_sb_puts(&b, gca_segment_of(m, addr) < 0 ? " (not in the managed heap)" : " (no object covers it)");
-            gca_oid near = dist_before <= dist_after ? before : after;
+            int seg = gca_segment_of(m, addr);
+            gcaO_sb_puts(&b, seg < 0 ? " (not in the managed heap)" : " (no object covers it)");
+            /* a neighbour is named only in the address's own segment: far outside
+             * the heap, "the nearest object" is no help */
+            if (seg < 0 || (before != GCA_NONE && gca_segment_of(m, gca_obj_addr(m, before)) != seg))
+                dist_before = UINT64_MAX;
+            if (seg < 0 || (after != GCA_NONE && gca_segment_of(m, gca_obj_addr(m, after)) != seg))
+                dist_after = UINT64_MAX;
+            gca_oid near = dist_before == UINT64_MAX && dist_after == UINT64_MAX ? GCA_NONE
+                           : dist_before <= dist_after                           ? before
+                                                                                 : after;
             if (near != GCA_NONE) {
                 if (near == before)
                     gcaO_sb_printf(&b, "; the nearest object, ending 0x%" PRIx64 " bytes below, is 0x%" PRIx64 " (",

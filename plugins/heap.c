@@ -161,11 +161,16 @@ static const char dumpheap_usage[] =
     "  -dead          only objects that are not (garbage the next full GC collects)\n"
     "  -strings       strings grouped by value (Count, TotalSize, Value)\n"
     "  -short         only the addresses, one per line\n"
+    "  -bycount       sort the Statistics table by Count instead of TotalSize\n"
+    "  -segment SEG   only objects of one segment: its index (as eeheap numbers\n"
+    "                 them) or its begin address\n"
+    "  -heap N        only GC heap N (libgcrt dumps have one heap: 0)\n"
     "  START [END]    only objects at addresses in [START, END)\n"
     "Examples: dumpheap -stat\n"
     "          dumpheap -type Shop.Order -live\n"
-    "          dumpheap -mt 000055e130225280 -min 1k -short\n"
-    "          dumpheap -gen loh -stat";
+    "          dumpheap -mt 000055e66a164470 -min 24 -short\n"
+    "          dumpheap -gen loh -stat\n"
+    "          dumpheap -stat -bycount -segment 1";
 
 typedef struct str_group { char *value; uint64_t count, size; } str_group;
 typedef struct str_table { str_group *slots; size_t cap, used; } str_table;
@@ -279,7 +284,7 @@ static void str_table_free(str_table *t)
 
 static int cmd_dumpheap(gca_ctx *ctx, int argc, char **argv)
 {
-    int stat = 0, live = 0, dead = 0, strings = 0, shortf = 0, gen = -1, rc = GCA_EXIT_OK;
+    int stat = 0, live = 0, dead = 0, strings = 0, shortf = 0, gen = -1, bycount = 0, seg = -1, rc = GCA_EXIT_OK;
     const char *type = NULL;
     uint64_t mt = 0, min = 0, max = UINT64_MAX, start = 0, end = UINT64_MAX;
     int have_mt = 0, npos = 0;
@@ -296,7 +301,33 @@ static int cmd_dumpheap(gca_ctx *ctx, int argc, char **argv)
             strings = 1;
         else if (cu_is_opt(a, "short"))
             shortf = 1;
-        else if (cu_is_opt(a, "type")) {
+        else if (cu_is_opt(a, "bycount"))
+            bycount = 1;
+        else if (cu_is_opt(a, "heap")) {
+            uint64_t hn;
+            if (!(v = cu_opt_arg(ctx, argc, argv, &i, &rc)))
+                return rc;
+            if (cu_parse_count(v, &hn) != 0)
+                return gca_ctx_usage(ctx, "-heap: '%s' is not a heap number", v);
+            if (hn != 0)
+                return gca_ctx_fail(ctx, "-heap %s: this dump has one GC heap, heap 0", v);
+        } else if (cu_is_opt(a, "segment")) {
+            uint64_t sv;
+            if (!(v = cu_opt_arg(ctx, argc, argv, &i, &rc)))
+                return rc;
+            gca_model *sm = gca_ctx_model(ctx);
+            size_t ns = gca_segment_count(sm);
+            if (cu_parse_count(v, &sv) == 0 && sv < ns)
+                seg = (int)sv;
+            else if (gca_parse_addr(v, &sv) == 0) {
+                for (size_t k = 0; k < ns && seg < 0; k++)
+                    if (gca_segment_get(sm, k)->begin == sv)
+                        seg = (int)k;
+                if (seg < 0)
+                    return gca_ctx_fail(ctx, "-segment %s: no segment has this index or begin address", v);
+            } else
+                return gca_ctx_usage(ctx, "-segment: '%s' is not a segment index or address", v);
+        } else if (cu_is_opt(a, "type")) {
             if (!(type = cu_opt_arg(ctx, argc, argv, &i, &rc)))
                 return rc;
         } else if (cu_is_opt(a, "mt")) {
@@ -404,6 +435,8 @@ static int cmd_dumpheap(gca_ctx *ctx, int argc, char **argv)
             continue;
         if (gen >= 0 && gca_obj_gen(m, k) != gen)
             continue;
+        if (seg >= 0 && (k < gca_segment_get(m, (size_t)seg)->first || k >= gca_segment_get(m, (size_t)seg)->end))
+            continue;
         if (live || dead) {
             if (gca_obj_is_free(m, k) || gca_obj_live(m, k) != live)
                 continue;
@@ -441,7 +474,7 @@ static int cmd_dumpheap(gca_ctx *ctx, int argc, char **argv)
                 rc = gca_ctx_fail(ctx, "out of memory");
         } else {
             gca_out_heading(o, "Statistics:");
-            if (cu_stats_emit(o, m, &st, "statistics") != 0)
+            if (cu_stats_emit_order(o, m, &st, "statistics", bycount) != 0)
                 rc = gca_ctx_fail(ctx, "out of memory");
         }
         if (rc == GCA_EXIT_OK)
@@ -458,7 +491,7 @@ static int cmd_dumpheap(gca_ctx *ctx, int argc, char **argv)
  * dumpobj (do): one object, its fields or elements
  * ====================================================================== */
 static const char dumpobj_usage[] =
-    "dumpobj [-nofields] [-length N] ADDR\n"
+    "dumpobj [-nofields] [-length N] [-refs] ADDR\n"
     "\n"
     "One object: Name, MethodTable, Size, Generation, then the Fields table\n"
     "(Offset, Type, VT, Attr, Value, Name): references as addresses (a string's\n"
@@ -466,8 +499,11 @@ static const char dumpobj_usage[] =
     "their element type, length and first elements.\n"
     "  -nofields   leave out the fields / elements\n"
     "  -length N   show the first N elements of an array (default 16)\n"
-    "Examples: dumpobj 00007f3a2c0a1d80\n"
-    "          do -length 100 0x7f3a2c0a1d80";
+    "  -refs       also the objects it references (Address, Field, Size, Class\n"
+    "              Name; JSON: references); `refs ADDR` adds who references it\n"
+    "Examples: dumpobj 00007f96a4a00150\n"
+    "          do -length 100 0x7f96a4a00000\n"
+    "          do -refs 0x7f96a4a00150";
 
 #define DO_DEFAULT_ELEMS 16
 #define DO_STR_MAX (1u << 20)
@@ -497,14 +533,19 @@ static const char *ref_value_str(gca_model *m, const gca_out *o, uint64_t v, cha
     return buf;
 }
 
+static int dumpobj_body(gca_ctx *ctx, gca_model *m, gca_out *o, gca_oid obj, uint64_t addr, int nofields,
+                        uint64_t nelem);
+
 static int cmd_dumpobj(gca_ctx *ctx, int argc, char **argv)
 {
-    int nofields = 0, rc = GCA_EXIT_OK;
+    int nofields = 0, refs = 0, rc = GCA_EXIT_OK;
     uint64_t nelem = DO_DEFAULT_ELEMS;
     const char *arg = NULL, *v;
     for (int i = 1; i < argc; i++) {
         if (cu_is_opt(argv[i], "nofields"))
             nofields = 1;
+        else if (cu_is_opt(argv[i], "refs"))
+            refs = 1;
         else if (cu_is_opt(argv[i], "length")) {
             if (!(v = cu_opt_arg(ctx, argc, argv, &i, &rc)))
                 return rc;
@@ -525,7 +566,17 @@ static int cmd_dumpobj(gca_ctx *ctx, int argc, char **argv)
     uint64_t addr;
     if ((rc = cu_object_arg(ctx, m, arg, &obj, &addr)) != GCA_EXIT_OK)
         return rc;
+    rc = dumpobj_body(ctx, m, o, obj, addr, nofields, nelem);
+    if (rc == GCA_EXIT_OK && refs) {
+        gca_out_heading(o, "Objects referenced by %016" PRIx64 ":", addr);
+        cu_emit_refs(o, m, obj, 0, "references", UINT64_MAX);
+    }
+    return rc;
+}
 
+static int dumpobj_body(gca_ctx *ctx, gca_model *m, gca_out *o, gca_oid obj, uint64_t addr, int nofields,
+                        uint64_t nelem)
+{
     gca_tid t = gca_obj_type(m, obj);
     const gca_type *ty = t == GCA_NO_TYPE ? NULL : gca_type_get(m, t);
     uint64_t size = gca_obj_size(m, obj);
@@ -755,22 +806,43 @@ static int cmd_gcwhere(gca_ctx *ctx, int argc, char **argv)
  * objsize: everything reachable from an object
  * ====================================================================== */
 static const char objsize_usage[] =
-    "objsize ADDR\n"
+    "objsize [-stat] [-short] [-mt MT] ADDR\n"
     "\n"
     "The number and total size of the objects reachable from ADDR (itself\n"
     "included): what it keeps alive at most.\n"
-    "Example: objsize 00007f3a2c0a1d80";
+    "  -stat, -summary  also the Statistics table of those objects (MT, Count,\n"
+    "                   TotalSize, Class Name)\n"
+    "  -short           only their addresses, one per line\n"
+    "  -mt MT           list those of the type with this method table (Address,\n"
+    "                   MT, Size, Class Name); with -short only their addresses\n"
+    "JSON: address, type, objects, size; statistics (-stat); objects (-mt);\n"
+    "addresses (-short).\n"
+    "Examples: objsize 00007f96a4a00150\n"
+    "          objsize -stat 0x7f96a4a00000\n"
+    "          objsize -mt 000055e66a164470 0x7f96a4a00150";
 
 static int cmd_objsize(gca_ctx *ctx, int argc, char **argv)
 {
-    const char *arg = NULL;
-    int rc = GCA_EXIT_OK;
+    const char *arg = NULL, *v;
+    int rc = GCA_EXIT_OK, stat = 0, shortf = 0, have_mt = 0;
+    uint64_t mt = 0;
     for (int i = 1; i < argc; i++) {
-        if (cu_looks_opt(argv[i]))
+        if (cu_is_opt(argv[i], "stat") || cu_is_opt(argv[i], "summary"))
+            stat = 1;
+        else if (cu_is_opt(argv[i], "short"))
+            shortf = 1;
+        else if (cu_is_opt(argv[i], "mt")) {
+            if (!(v = cu_opt_arg(ctx, argc, argv, &i, &rc)))
+                return rc;
+            if (gca_parse_addr(v, &mt) != 0)
+                return gca_ctx_usage(ctx, "-mt: '%s' is not a method table address", v);
+            have_mt = 1;
+        } else if (cu_looks_opt(argv[i]))
             return gca_ctx_usage(ctx, "unknown option '%s'", argv[i]);
-        if (arg)
+        else if (arg)
             return gca_ctx_usage(ctx, "one address only ('%s')", argv[i]);
-        arg = argv[i];
+        else
+            arg = argv[i];
     }
     if (!arg)
         return gca_ctx_usage(ctx, "missing the object address");
@@ -780,120 +852,201 @@ static int cmd_objsize(gca_ctx *ctx, int argc, char **argv)
     uint64_t addr;
     if ((rc = cu_object_arg(ctx, m, arg, &root, &addr)) != GCA_EXIT_OK)
         return rc;
+    if (have_mt && !gca_type_by_mt(m, mt))
+        return gca_ctx_fail(ctx, "%016" PRIx64 " is not a method table of this dump", mt);
 
     cu_bits seen;
-    gca_oid *stack = NULL;
-    size_t cap = 0, sp = 0;
-    if (cu_bits_init(&seen, gca_object_count(m)) != 0 || cu_grow((void **)&stack, &cap, 1, sizeof *stack) != 0) {
+    cu_stats st;
+    gca_oid *stack = NULL, *list = NULL;
+    size_t cap = 0, sp = 0, lcap = 0, nlist = 0;
+    if (cu_bits_init(&seen, gca_object_count(m)) != 0 || cu_grow((void **)&stack, &cap, 1, sizeof *stack) != 0 ||
+        cu_stats_init(&st, m) != 0) {
         cu_bits_free(&seen);
+        free(stack);
         return gca_ctx_fail(ctx, "out of memory");
     }
-    uint64_t count = 0, bytes = 0;
+    int want_list = shortf || have_mt;
     cu_bit_set(&seen, root);
     stack[sp++] = root;
     while (sp) {
-        gca_oid v = stack[--sp];
-        count++;
-        bytes += gca_obj_size(m, v);
-        const gca_oid *out;
-        uint64_t nout = gca_refs(m, v, &out);
-        for (uint64_t k = 0; k < nout; k++) {
-            gca_oid t = out[k];
-            if (t == GCA_NONE || t >= seen.n || cu_bit(&seen, t))
-                continue;
-            cu_bit_set(&seen, t);
-            if (cu_grow((void **)&stack, &cap, sp + 1, sizeof *stack) != 0) {
-                free(stack);
-                cu_bits_free(&seen);
-                return gca_ctx_fail(ctx, "out of memory");
+        gca_oid x = stack[--sp];
+        gca_tid t = gca_obj_type(m, x);
+        cu_stats_add(&st, t, gca_obj_size(m, x));
+        if (want_list && (!have_mt || cu_type_mt(m, t) == mt)) {
+            if (cu_grow((void **)&list, &lcap, nlist + 1, sizeof *list) != 0) {
+                rc = gca_ctx_fail(ctx, "out of memory");
+                break;
             }
-            stack[sp++] = t;
+            list[nlist++] = x;
+        }
+        const gca_oid *out;
+        uint64_t nout = gca_refs(m, x, &out);
+        for (uint64_t k = 0; k < nout; k++) {
+            gca_oid t2 = out[k];
+            if (t2 == GCA_NONE || t2 >= seen.n || cu_bit(&seen, t2))
+                continue;
+            cu_bit_set(&seen, t2);
+            if (cu_grow((void **)&stack, &cap, sp + 1, sizeof *stack) != 0) {
+                sp = 0;
+                rc = gca_ctx_fail(ctx, "out of memory");
+                break;
+            }
+            stack[sp++] = t2;
         }
     }
     free(stack);
     cu_bits_free(&seen);
-
-    if (!gca_out_is_json(o)) {
-        gca_out_heading(o, "sizeof(%016" PRIx64 ") = %" PRIu64 " (0x%" PRIx64 ") bytes (%s)", addr, bytes, bytes,
-                        cu_obj_type_name(m, root));
-        gca_out_heading(o, "%" PRIu64 " objects reachable (the object itself included)", count);
-        return GCA_EXIT_OK;
+    if (rc != GCA_EXIT_OK) {
+        free(list);
+        cu_stats_free(&st);
+        return rc;
     }
-    gca_out_addr(o, "address", addr);
-    gca_out_str(o, "type", cu_obj_type_name(m, root));
-    gca_out_u64(o, "objects", count);
-    gca_out_u64(o, "size", bytes);
-    return GCA_EXIT_OK;
+    uint64_t count = st.count, bytes = st.size;
+
+    if (shortf) {
+        gca_out_begin_array(o, "addresses");
+        for (size_t k = 0; k < nlist; k++)
+            gca_out_addr(o, NULL, gca_obj_addr(m, list[k]));
+        gca_out_end_array(o);
+    } else {
+        if (!gca_out_is_json(o)) {
+            gca_out_heading(o, "sizeof(%016" PRIx64 ") = %" PRIu64 " (0x%" PRIx64 ") bytes (%s)", addr, bytes, bytes,
+                            cu_obj_type_name(m, root));
+            gca_out_heading(o, "%" PRIu64 " objects reachable (the object itself included)", count);
+        } else {
+            gca_out_addr(o, "address", addr);
+            gca_out_str(o, "type", cu_obj_type_name(m, root));
+            gca_out_u64(o, "objects", count);
+            gca_out_u64(o, "size", bytes);
+        }
+        if (have_mt) {
+            static const gca_column lcols[] = {
+                {"address", "Address", GCA_COL_ADDR},
+                {"mt", "MT", GCA_COL_ADDR},
+                {"size", "Size", GCA_COL_U64},
+                {"type", "Class Name", GCA_COL_STR},
+            };
+            gca_out_table_begin(o, "objects", lcols, 4);
+            for (size_t k = 0; k < nlist; k++) {
+                gca_tid t = gca_obj_type(m, list[k]);
+                gca_out_row_begin(o);
+                gca_out_cell_addr(o, gca_obj_addr(m, list[k]));
+                gca_out_cell_addr(o, cu_type_mt(m, t));
+                gca_out_cell_u64(o, gca_obj_size(m, list[k]));
+                gca_out_cell_str(o, cu_type_name(m, t));
+                gca_out_row_end(o);
+            }
+            gca_out_table_end(o);
+        }
+        if (stat) {
+            gca_out_heading(o, "Statistics:");
+            if (cu_stats_emit(o, m, &st, "statistics") != 0)
+                rc = gca_ctx_fail(ctx, "out of memory");
+        }
+    }
+    free(list);
+    cu_stats_free(&st);
+    return rc;
 }
 
 /* ======================================================================
- * heapstat: per generation size, free, rooted and unrooted bytes
+ * heapstat / gcheapstat: SOS's layout, one row per heap and one column per
+ * generation, in sections: allocated, free, unrooted, committed, objects
  * ====================================================================== */
 static const char heapstat_usage[] =
     "heapstat [-iu]\n"
     "\n"
-    "Per generation and the LOH: size (free space included), free space,\n"
-    "rooted (reachable from a strong root) and unrooted bytes, and totals.\n"
-    "  -iu, -inclUnrooted   accepted for SOS habits: unrooted bytes are always shown\n"
+    "SOS's layout: one row per heap (a dump of libgcrt has one, Heap0) and a\n"
+    "Total row; one column per generation (Gen0, Gen1, Gen2, LOH). Sections:\n"
+    "  allocated    bytes of the generation, free space included\n"
+    "  Free space   free objects' bytes, with SOH% and LOH% of allocated\n"
+    "  Unrooted objects  bytes no strong root reaches (free space excluded)\n"
+    "  Committed space   committed bytes (the ephemeral segment's unused\n"
+    "               committed tail counts to Gen0)\n"
+    "  Objects      objects, free objects included: the Total is the count\n"
+    "               dumpheap and dumpheap -stat print\n"
+    "  -iu, -inclUnrooted, -unreachable   accepted for SOS habits: the unrooted\n"
+    "               section is always shown\n"
+    "JSON: allocated, free, unrooted, committed, objects: arrays of rows\n"
+    "{heap, gen0, gen1, gen2, loh} (free and unrooted add soh_pct, loh_pct);\n"
+    "total_objects.\n"
     "Example: heapstat";
+
+typedef struct hs_row { uint64_t v[4]; } hs_row;
+
+static void hs_table(gca_out *o, const char *key, const char *heading, const hs_row *r, int pct,
+                     const hs_row *alloc)
+{
+    static const gca_column cols[] = {
+        {"heap", "Heap", GCA_COL_STR}, {"gen0", "Gen0", GCA_COL_U64}, {"gen1", "Gen1", GCA_COL_U64},
+        {"gen2", "Gen2", GCA_COL_U64}, {"loh", "LOH", GCA_COL_U64},   {"soh_pct", "SOH%", GCA_COL_PCT},
+        {"loh_pct", "LOH%", GCA_COL_PCT},
+    };
+    if (heading) {
+        gca_out_heading(o, "%s", "");
+        gca_out_heading(o, "%s", heading);
+    }
+    gca_out_table_begin(o, key, cols, pct ? 7 : 5);
+    for (int row = 0; row < 2; row++) { /* Heap0, Total: one heap */
+        gca_out_row_begin(o);
+        gca_out_cell_str(o, row ? "Total" : "Heap0");
+        for (int g = 0; g < 4; g++)
+            gca_out_cell_u64(o, r->v[g]);
+        if (pct) {
+            uint64_t soh = alloc->v[0] + alloc->v[1] + alloc->v[2], sv = r->v[0] + r->v[1] + r->v[2];
+            gca_out_cell_f64(o, soh ? 100.0 * (double)sv / (double)soh : 0.0);
+            gca_out_cell_f64(o, alloc->v[3] ? 100.0 * (double)r->v[3] / (double)alloc->v[3] : 0.0);
+        }
+        gca_out_row_end(o);
+    }
+    gca_out_table_end(o);
+}
 
 static int cmd_heapstat(gca_ctx *ctx, int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
-        if (cu_is_opt(argv[i], "iu") || cu_is_opt(argv[i], "inclUnrooted"))
+        if (cu_is_opt(argv[i], "iu") || cu_is_opt(argv[i], "inclUnrooted") || cu_is_opt(argv[i], "unreachable"))
             continue;
         return gca_ctx_usage(ctx, "unknown argument '%s'", argv[i]);
     }
     gca_model *m = gca_ctx_model(ctx);
     gca_out *o = gca_ctx_out(ctx);
-    uint64_t size[5] = {0}, fr[5] = {0}, live[5] = {0}, objs[5] = {0};
+    hs_row alloc = {{0}}, fr = {{0}}, unrooted = {{0}}, committed = {{0}}, objs = {{0}};
     uint64_t n = gca_object_count(m);
     for (gca_oid k = 0; k < n; k++) {
         int g = gca_obj_gen(m, k);
         if (g < 0 || g > 3)
             continue;
         uint64_t sz = gca_obj_size(m, k);
-        size[g] += sz;
-        if (gca_obj_is_free(m, k)) {
-            fr[g] += sz;
+        alloc.v[g] += sz;
+        objs.v[g]++; /* free objects too: dumpheap counts them */
+        if (gca_obj_is_free(m, k))
+            fr.v[g] += sz;
+        else if (!gca_obj_live(m, k))
+            unrooted.v[g] += sz;
+    }
+    for (size_t i = 0; i < gca_segment_count(m); i++) {
+        const gca_segment *s = gca_segment_get(m, i);
+        if (!s || s->committed < s->begin)
             continue;
-        }
-        objs[g]++;
-        if (gca_obj_live(m, k))
-            live[g] += sz;
+        if (s->loh)
+            committed.v[3] += s->committed - s->begin;
+        else if (!s->ephemeral)
+            committed.v[2] += s->committed - s->begin;
+        else if (s->gen1_start >= s->begin && s->gen0_start >= s->gen1_start && s->committed >= s->gen0_start) {
+            committed.v[2] += s->gen1_start - s->begin;
+            committed.v[1] += s->gen0_start - s->gen1_start;
+            committed.v[0] += s->committed - s->gen0_start;
+        } else
+            committed.v[0] += s->committed - s->begin;
     }
-    for (int g = 0; g < 4; g++) {
-        size[4] += size[g];
-        fr[4] += fr[g];
-        live[4] += live[g];
-        objs[4] += objs[g];
-    }
-    static const gca_column cols[] = {
-        {"heap", "Heap", GCA_COL_STR},
-        {"objects", "Objects", GCA_COL_U64},
-        {"size", "Size", GCA_COL_U64},
-        {"free", "Free", GCA_COL_U64},
-        {"free_pct", "Free%", GCA_COL_PCT},
-        {"rooted", "Rooted", GCA_COL_U64},
-        {"unrooted", "Unrooted", GCA_COL_U64},
-        {"unrooted_pct", "Unrooted%", GCA_COL_PCT},
-    };
-    static const char *const names[] = {"Gen0", "Gen1", "Gen2", "LOH", "Total"};
-    gca_out_table_begin(o, "heaps", cols, 8);
-    for (int g = 0; g < 5; g++) {
-        uint64_t unrooted = size[g] - fr[g] - live[g];
-        gca_out_row_begin(o);
-        gca_out_cell_str(o, names[g]);
-        gca_out_cell_u64(o, objs[g]);
-        gca_out_cell_u64(o, size[g]);
-        gca_out_cell_u64(o, fr[g]);
-        gca_out_cell_f64(o, size[g] ? 100.0 * (double)fr[g] / (double)size[g] : 0.0);
-        gca_out_cell_u64(o, live[g]);
-        gca_out_cell_u64(o, unrooted);
-        gca_out_cell_f64(o, size[g] ? 100.0 * (double)unrooted / (double)size[g] : 0.0);
-        gca_out_row_end(o);
-    }
-    gca_out_table_end(o);
+    hs_table(o, "allocated", NULL, &alloc, 0, NULL);
+    hs_table(o, "free", "Free space:", &fr, 1, &alloc);
+    hs_table(o, "unrooted", "Unrooted objects:", &unrooted, 1, &alloc);
+    hs_table(o, "committed", "Committed space:", &committed, 0, NULL);
+    hs_table(o, "objects", "Objects:", &objs, 0, NULL);
+    gca_out_label(o, "total_objects", "Total objects (as dumpheap counts them)");
+    gca_out_u64(o, "total_objects", objs.v[0] + objs.v[1] + objs.v[2] + objs.v[3]);
     return GCA_EXIT_OK;
 }
 
@@ -1218,7 +1371,8 @@ static int cmd_analyzeoom(gca_ctx *ctx, int argc, char **argv)
     gca_out *o = gca_ctx_out(ctx);
     const gca_info *in = gca_model_info(m);
     if (!in || in->reason != 2) {
-        gca_out_null(o, "oom");
+        if (gca_out_is_json(o)) /* text: the sentence alone, not "oom: null" */
+            gca_out_null(o, "oom");
         gca_out_note(o, "There was no managed OOM due to allocations on the GC heap");
         return GCA_EXIT_OK;
     }
@@ -1275,9 +1429,9 @@ static const gca_command heap_commands[] = {
     {"dumpobj", "do", "one object: type, size, generation, fields or elements", dumpobj_usage, cmd_dumpobj, 0},
     {"gcwhere", NULL, "generation and segment of an address", gcwhere_usage, cmd_gcwhere, 0},
     {"objsize", NULL, "count and size of everything reachable from an object", objsize_usage, cmd_objsize, 0},
-    {"heapstat", "hs", "size, free, rooted and unrooted bytes per generation", heapstat_usage, cmd_heapstat, 0},
+    {"heapstat", "hs,gcheapstat", "allocated, free, unrooted and committed bytes per heap and generation", heapstat_usage, cmd_heapstat, 0},
     {"verifyheap", NULL, "check the heap for corruption", verifyheap_usage, cmd_verifyheap, 0},
-    {"analyzeoom", NULL, "the out-of-memory that made the dump", analyzeoom_usage, cmd_analyzeoom, 0},
+    {"analyzeoom", "ao", "the out-of-memory that made the dump", analyzeoom_usage, cmd_analyzeoom, 0},
 };
 
 static const gca_plugin heap_plugin = {

@@ -15,7 +15,7 @@
  * distance per object, to walk every shortest path from a root.
  * ====================================================================== */
 static const char gcroot_usage[] =
-    "gcroot [-all] [-nostacks] ADDR\n"
+    "gcroot [-all] [-nostacks] [-limit N] ADDR\n"
     "\n"
     "The chains of references from strong roots (stack slots, statics, thread\n"
     "statics, strong and pinned handles, the f-reachable queue) to ADDR, shortest\n"
@@ -25,6 +25,7 @@ static const char gcroot_usage[] =
     "  -all        every root (not only distinct ones) and up to 16 shortest paths\n"
     "              per root instead of one\n"
     "  -nostacks   leave out stack roots (frame slots)\n"
+    "  -limit N    report at most N roots (nearest first)\n"
     "Examples: gcroot 00007f3a2c0a1d80\n"
     "          gcroot -all 0x7f3a2c0a1d80";
 
@@ -314,10 +315,17 @@ static int emit_all_paths(gcroot_run *g, const found_root *f, int max)
 static int cmd_gcroot(gca_ctx *ctx, int argc, char **argv)
 {
     int all = 0, nostacks = 0, rc = GCA_EXIT_OK;
-    const char *arg = NULL;
+    uint64_t limit = UINT64_MAX;
+    const char *arg = NULL, *v;
     for (int i = 1; i < argc; i++) {
         if (cu_is_opt(argv[i], "all"))
             all = 1;
+        else if (cu_is_opt(argv[i], "limit")) {
+            if (!(v = cu_opt_arg(ctx, argc, argv, &i, &rc)))
+                return rc;
+            if (cu_parse_count(v, &limit) != 0 || limit == 0)
+                return gca_ctx_usage(ctx, "-limit: '%s' is not a positive count", v);
+        }
         else if (cu_is_opt(argv[i], "nostacks"))
             nostacks = 1;
         else if (cu_looks_opt(argv[i]))
@@ -388,6 +396,7 @@ static int cmd_gcroot(gca_ctx *ctx, int argc, char **argv)
     if (strset_init(&seenroots, g.nfound) != 0)
         goto nomem;
     gca_out_begin_array(o, "roots");
+    int limited = 0;
     for (size_t i = 0; i < g.nfound; i++) {
         const gca_root *r = gca_root_get(m, g.found[i].root);
         char desc[300];
@@ -400,6 +409,10 @@ static int cmd_gcroot(gca_ctx *ctx, int argc, char **argv)
         }
         if (!fresh && !all)
             continue;
+        if (fresh && unique >= limit) {
+            limited = 1;
+            break;
+        }
         unique += (uint64_t)fresh;
         if (all) {
             int e = emit_all_paths(&g, &g.found[i], GCROOT_ALL_PATHS);
@@ -427,6 +440,8 @@ static int cmd_gcroot(gca_ctx *ctx, int argc, char **argv)
         gca_out_note(o, "(%" PRIu64 " weak handle or finalization queue entries also reach it; they are not roots)",
                      weak);
 
+    if (limited)
+        gca_out_note(o, "(stopped at -limit %" PRIu64 " roots)", limit);
     if (!gca_out_is_json(o)) {
         if (all)
             gca_out_heading(o, "Found %" PRIu64 " unique roots (%" PRIu64 " paths).", unique, npaths);
@@ -434,6 +449,7 @@ static int cmd_gcroot(gca_ctx *ctx, int argc, char **argv)
             gca_out_heading(o, "Found %" PRIu64 " unique roots (run 'gcroot -all' to see all roots).", unique);
     } else {
         gca_out_u64(o, "unique_roots", unique);
+        gca_out_bool(o, "limited", limited);
         gca_out_u64(o, "paths", npaths);
         gca_out_u64(o, "visited", g.qlen);
     }
@@ -456,7 +472,7 @@ done:
  * finalizequeue: objects registered for finalization, the f-reachable queue
  * ====================================================================== */
 static const char finalizequeue_usage[] =
-    "finalizequeue [-stat] [-allReady] [-detail] [-type SUBSTR] [-mt MT]\n"
+    "finalizequeue [-stat] [-allReady] [-detail] [-short] [-type SUBSTR] [-mt MT]\n"
     "\n"
     "Objects registered for finalization, counted by generation; the objects\n"
     "ready for finalization (the f-reachable queue, waiting for the finalizer\n"
@@ -465,10 +481,14 @@ static const char finalizequeue_usage[] =
     "  -allReady      also count as ready the registered objects no strong root\n"
     "                 reaches (the next GC would queue them)\n"
     "  -detail        also list every registered object\n"
+    "  -short         only addresses, one per line: every object of both queues\n"
+    "                 (with -allReady: the ready ones and the registered ones no\n"
+    "                 strong root reaches); JSON: {\"addresses\": [...]}\n"
     "  -type SUBSTR   only types whose name contains SUBSTR\n"
     "  -mt MT         only the type with this method table\n"
     "Examples: finalizequeue\n"
-    "          finalizequeue -allReady -type Resource";
+    "          finalizequeue -allReady -type FileHandle\n"
+    "          fq -short";
 
 static const gca_column obj_cols[] = {
     {"address", "Address", GCA_COL_ADDR},
@@ -503,12 +523,14 @@ static int type_filter(const gca_model *m, gca_oid k, const char *type, int have
 
 static int cmd_finalizequeue(gca_ctx *ctx, int argc, char **argv)
 {
-    int stat = 0, allready = 0, detail = 0, have_mt = 0, rc = GCA_EXIT_OK;
+    int stat = 0, allready = 0, detail = 0, shortf = 0, have_mt = 0, rc = GCA_EXIT_OK;
     const char *type = NULL, *v;
     uint64_t mt = 0;
     for (int i = 1; i < argc; i++) {
-        if (cu_is_opt(argv[i], "stat"))
+        if (cu_is_opt(argv[i], "stat") || cu_is_opt(argv[i], "summary"))
             stat = 1;
+        else if (cu_is_opt(argv[i], "short"))
+            shortf = 1;
         else if (cu_is_opt(argv[i], "allReady"))
             allready = 1;
         else if (cu_is_opt(argv[i], "detail"))
@@ -528,6 +550,19 @@ static int cmd_finalizequeue(gca_ctx *ctx, int argc, char **argv)
     gca_model *m = gca_ctx_model(ctx);
     gca_out *o = gca_ctx_out(ctx);
     size_t nr = gca_root_count(m);
+    if (shortf) {
+        gca_out_begin_array(o, "addresses");
+        for (size_t i = 0; i < nr; i++) {
+            const gca_root *r = gca_root_get(m, i);
+            if (!r || r->target == GCA_NONE || !type_filter(m, r->target, type, have_mt, mt))
+                continue;
+            if (r->kind == GCA_ROOT_FREACHABLE ||
+                (r->kind == GCA_ROOT_FINALIZER_QUEUE && (!allready || !gca_obj_live(m, r->target))))
+                gca_out_addr(o, NULL, gca_obj_addr(m, r->target));
+        }
+        gca_out_end_array(o);
+        return GCA_EXIT_OK;
+    }
     uint64_t bygen[4] = {0}, registered = 0, ready = 0, ready_unmarked = 0;
     cu_stats st;
     if (cu_stats_init(&st, m) != 0)
@@ -721,13 +756,17 @@ static int cmd_gchandles(gca_ctx *ctx, int argc, char **argv)
  * threads and clrstack
  * ====================================================================== */
 static const char threads_usage[] =
-    "threads [-special]\n"
+    "threads [-special] [-live]\n"
     "\n"
     "The managed threads: DBG (index), ID (managed), OSID, name, frames, GC mode\n"
     "(Cooperative, or Preemptive when in native code), thread statics held, and\n"
     "what is special about the thread (Finalizer, the thread that made the dump).\n"
     "  -special   only the special threads\n"
+    "  -live      only threads with an OS thread (OSID not 0); the runtime\n"
+    "             records the threads registered when the dump was taken, so\n"
+    "             a thread object whose OS thread has gone is left out\n"
     "Examples: threads\n"
+    "          threads -live\n"
     "          threads -special";
 
 static const char *reason_role(const gca_info *in)
@@ -748,10 +787,12 @@ static uint64_t thread_static_count(const gca_model *m, const gca_thread *t)
 
 static int cmd_threads(gca_ctx *ctx, int argc, char **argv)
 {
-    int special = 0;
+    int special = 0, live = 0;
     for (int i = 1; i < argc; i++) {
         if (cu_is_opt(argv[i], "special"))
             special = 1;
+        else if (cu_is_opt(argv[i], "live"))
+            live = 1;
         else
             return gca_ctx_usage(ctx, "unknown argument '%s'", argv[i]);
     }
@@ -790,7 +831,7 @@ static int cmd_threads(gca_ctx *ctx, int argc, char **argv)
         int current = in && in->reason_thread && t->id == in->reason_thread;
         snprintf(sp, sizeof sp, "%s%s%s", t->finalizer ? "Finalizer" : "", t->finalizer && current ? ", " : "",
                  current ? reason_role(in) : "");
-        if (special && !sp[0])
+        if ((special && !sp[0]) || (live && t->os_tid == 0))
             continue;
         gca_out_row_begin(o);
         gca_out_cell_u64(o, i);

@@ -267,11 +267,13 @@ int cu_sort(size_t *idx, size_t n, cu_cmp_fn cmp, const void *ctx)
     return 0;
 }
 
-typedef struct cu_stat_sort { const gca_model *m; const cu_stats *s; } cu_stat_sort;
+typedef struct cu_stat_sort { const gca_model *m; const cu_stats *s; int bycount; } cu_stat_sort;
 static int cu_stat_cmp(size_t x, size_t y, const void *ctx)
 {
     const cu_stat_sort *c = ctx;
     const cu_stat *sx = &c->s->by_type[x], *sy = &c->s->by_type[y];
+    if (c->bycount && sx->count != sy->count)
+        return sx->count < sy->count ? -1 : 1;
     if (sx->size != sy->size)
         return sx->size < sy->size ? -1 : 1;
     if (sx->count != sy->count)
@@ -285,6 +287,11 @@ static int cu_stat_cmp(size_t x, size_t y, const void *ctx)
  * @return 0, or -1 when out of memory. */
 int cu_stats_emit(gca_out *o, const gca_model *m, const cu_stats *s, const char *key)
 {
+    return cu_stats_emit_order(o, m, s, key, 0);
+}
+
+int cu_stats_emit_order(gca_out *o, const gca_model *m, const cu_stats *s, const char *key, int bycount)
+{
     static const gca_column cols[] = {
         {"mt", "MT", GCA_COL_ADDR},
         {"count", "Count", GCA_COL_U64},
@@ -297,7 +304,7 @@ int cu_stats_emit(gca_out *o, const gca_model *m, const cu_stats *s, const char 
     for (size_t i = 0; i <= s->ntypes; i++)
         if (s->by_type[i].count)
             idx[n++] = i;
-    cu_stat_sort sc = {m, s};
+    cu_stat_sort sc = {m, s, bycount};
     if (cu_sort(idx, n, cu_stat_cmp, &sc) != 0) {
         free(idx);
         return -1;
@@ -569,4 +576,37 @@ gca_oid ci_dom_top(gca_model *m, gca_oid o)
     for (gca_oid p = o; p != GCA_NONE && p != GCA_VROOT; p = gca_idom(m, p))
         top = p;
     return top;
+}
+
+/* ======================================================================
+ * References of one object with their field names (dumpobj -refs, refs)
+ * ====================================================================== */
+uint64_t cu_emit_refs(gca_out *o, gca_model *m, gca_oid obj, int incoming, const char *key, uint64_t limit)
+{
+    static const gca_column cols[] = {
+        {"address", "Address", GCA_COL_ADDR},
+        {"field", "Field", GCA_COL_STR},
+        {"size", "Size", GCA_COL_U64},
+        {"type", "Class Name", GCA_COL_STR},
+    };
+    const gca_oid *list;
+    uint64_t n = incoming ? gca_refs_in(m, obj, &list) : gca_refs(m, obj, &list), shown = 0;
+    char fb[256];
+    gca_out_table_begin(o, key, cols, 4);
+    for (uint64_t k = 0; k < n && shown < limit; k++) {
+        gca_oid other = list[k];
+        if (other == GCA_NONE || other >= gca_object_count(m))
+            continue;
+        /* the field of the referencing object: other's for incoming, ours for outgoing */
+        const char *f = incoming ? gca_ref_field(m, other, obj, fb, sizeof fb) : gca_ref_field(m, obj, other, fb, sizeof fb);
+        gca_out_row_begin(o);
+        gca_out_cell_addr(o, gca_obj_addr(m, other));
+        gca_out_cell_str(o, f ? f : "?");
+        gca_out_cell_u64(o, gca_obj_size(m, other));
+        gca_out_cell_str(o, cu_obj_type_name(m, other));
+        gca_out_row_end(o);
+        shown++;
+    }
+    gca_out_table_end(o);
+    return n;
 }

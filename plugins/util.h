@@ -89,6 +89,8 @@ int cu_stats_init(cu_stats *s, const gca_model *m);
 void cu_stats_add(cu_stats *s, gca_tid t, uint64_t size);
 /* The Statistics table under `key` (MT, Count, TotalSize, Class Name). @return 0 or -1. */
 int cu_stats_emit(gca_out *o, const gca_model *m, const cu_stats *s, const char *key);
+/* The same, sorted by Count first when bycount (dumpheap -bycount). */
+int cu_stats_emit_order(gca_out *o, const gca_model *m, const cu_stats *s, const char *key, int bycount);
 /* "Total N objects, M bytes": a heading in text, the object `key` {objects, bytes} in JSON. */
 void cu_total_emit(gca_out *o, const char *key, uint64_t count, uint64_t bytes);
 void cu_stats_free(cu_stats *s);
@@ -104,6 +106,11 @@ int ci_live_init(ci_live *l, gca_model *m);
 void ci_live_free(ci_live *l);
 /* Sum over the types whose name matches pat. @return the number of types matched. */
 size_t ci_live_match(const ci_live *l, gca_model *m, const char *pat, uint64_t *count, uint64_t *bytes);
+
+/* The references of obj as a table under `key` (Address, Field, Size,
+ * Class Name): outgoing, or incoming (Field: the referencing object's
+ * field). At most `limit` rows. @return the number of references. */
+uint64_t cu_emit_refs(gca_out *o, gca_model *m, gca_oid obj, int incoming, const char *key, uint64_t limit);
 
 /* ---------------------------------------------------------------------
  * Roots, for naming where a dominator subtree hangs

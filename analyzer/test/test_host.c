@@ -631,13 +631,10 @@ static void test_example_plugin(void **state)
     sfmt(want, sizeof want, "gcanalyze: hello-object: 0x%llx is not an object: it lies 0x8 bytes into 0x%llx "
              "(Test.Node, %zu bytes)\n", (unsigned long long)a + 8, (unsigned long long)a, sizeof(Node));
     assert_string_equal(err_of(&t), want);
-    /* outside the heap: the nearest object */
+    /* outside the heap: no neighbour is named (it would be terabytes away) */
     th_clear(&t);
     assert_int_equal(th_run(&t, "hello-object 0x10"), GCA_EXIT_FAIL);
-    assert_contains(err_of(&t), "gcanalyze: hello-object: 0x10 is not an object (not in the managed heap); "
-                                "the nearest object, 0x");
-    assert_contains(err_of(&t), " bytes above, is 0x");
-    assert_contains(err_of(&t), " bytes)\n");
+    assert_string_equal(err_of(&t), "gcanalyze: hello-object: 0x10 is not an object (not in the managed heap)\n");
     /* just past the last object: the one below */
     uint64_t last = gca_object_count(m) - 1;
     uint64_t end = gca_obj_addr(m, last) + gca_obj_size(m, last);

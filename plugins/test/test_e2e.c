@@ -657,16 +657,31 @@ static void test_shop_gcwhere_objsize_heapstat(void **state)
     CHECK(&r, r.rc == 0 && strstr(r.out, "sizeof(") && strstr(r.out, want));
     run_free(&r);
 
-    /* heapstat: rooted bytes = what the runtime kept */
+    /* heapstat: SOS's layout (a row per heap, a column per generation);
+     * allocated = free + unrooted + what the runtime kept; the object count is dumpheap's */
     gca(&r, 1, D_SHOP, "heapstat", NULL);
     CHECK(&r, r.rc == 0 && r.doc);
-    const jv *rows = jv_get(RESULT(&r), "heaps");
-    CHECK(&r, jv_len(rows) == 5);
-    const jv *tot = jv_at(rows, 4);
-    CHECK(&r, !strcmp(jv_str(jv_get(tot, "heap")), "Total"));
-    CHECK(&r, jv_u64(jv_get(tot, "rooted")) == truth_u64(t, "live_bytes"));
-    CHECK(&r, jv_u64(jv_get(tot, "size")) ==
-                  jv_u64(jv_get(tot, "free")) + jv_u64(jv_get(tot, "rooted")) + jv_u64(jv_get(tot, "unrooted")));
+    const char *sect[] = {"allocated", "free", "unrooted", "committed", "objects"};
+    uint64_t tot[5] = {0};
+    for (int k = 0; k < 5; k++) {
+        const jv *rows = jv_get(RESULT(&r), sect[k]);
+        CHECK(&r, jv_len(rows) == 2);
+        CHECK(&r, !strcmp(jv_str(jv_get(jv_at(rows, 0), "heap")), "Heap0"));
+        CHECK(&r, !strcmp(jv_str(jv_get(jv_at(rows, 1), "heap")), "Total"));
+        const char *g[] = {"gen0", "gen1", "gen2", "loh"};
+        for (int j = 0; j < 4; j++)
+            tot[k] += jv_u64(jv_get(jv_at(rows, 1), g[j]));
+    }
+    CHECK(&r, tot[0] == tot[1] + tot[2] + truth_u64(t, "live_bytes"));
+    CHECK(&r, tot[4] == jv_u64(jv_get(RESULT(&r), "total_objects")));
+    run_free(&r);
+    run r2;
+    gca(&r2, 1, D_SHOP, "dumpheap", "-stat", NULL);
+    CHECK(&r2, r2.rc == 0 && tot[4] == jv_u64(jv_path(RESULT(&r2), "total.objects")));
+    run_free(&r2);
+    gca(&r, 0, D_SHOP, "heapstat", NULL);
+    CHECK(&r, r.rc == 0 && strstr(r.out, "Heap  ") && strstr(r.out, "Gen0") && strstr(r.out, "\nHeap0 ") &&
+                  strstr(r.out, "Free space:") && strstr(r.out, "Committed space:"));
     run_free(&r);
 }
 
@@ -1141,6 +1156,9 @@ static void test_oom(void **state)
     run_free(&r);
     gca(&r, 1, D_SHOP, "analyzeoom", NULL);
     CHECK(&r, r.rc == 0 && r.doc && jv_is_null(jv_path(RESULT(&r), "oom")));
+    run_free(&r);
+    gca(&r, 0, D_SHOP, "ao", NULL); /* SOS's alias; text has the sentence, not "oom: null" */
+    CHECK(&r, r.rc == 0 && strstr(r.out, "no managed OOM") && !strstr(r.out, "null"));
     run_free(&r);
     /* the chunks array holds them all */
     gca(&r, 1, D_OOM, "dumpheap", "-stat", "-type", "System.Byte[]", NULL);
