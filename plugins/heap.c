@@ -533,6 +533,127 @@ static const char *ref_value_str(gca_model *m, const gca_out *o, uint64_t v, cha
     return buf;
 }
 
+/* Elements [start, start + count) of array ADDR of type ty as the "elements"
+ * table (Index, Value, and Type for reference arrays); with details, each
+ * referenced object's fields follow its row (JSON: a "fields" member). */
+static void emit_fields(gca_model *m, gca_out *o, uint64_t addr, const gca_type *ty, uint64_t size);
+
+static int emit_elements(gca_ctx *ctx, gca_model *m, gca_out *o, uint64_t addr, const gca_type *ty, uint64_t start,
+                         uint64_t count, int details)
+{
+    char val[256];
+    int isref = ty->element_kind == GCA_KIND_REF;
+    /* reference arrays say the type of each element; scalar arrays need not */
+    static const gca_column ecols[] = {
+        {"index", "Index", GCA_COL_U64},
+        {"value", "Value", GCA_COL_STR},
+        {"type", "Type", GCA_COL_STR},
+    };
+    uint64_t csz = ty->component_size ? ty->component_size : 8;
+    if (details) {
+        if (gca_out_is_json(o))
+            gca_out_begin_array(o, "elements");
+    } else
+        gca_out_table_begin(o, "elements", ecols, isref ? 3 : 2);
+    for (uint64_t k = start; k < start + count; k++) {
+        unsigned char raw[16] = {0};
+        size_t rd = csz < sizeof raw ? (size_t)csz : sizeof raw;
+        if (gca_read(m, addr + ty->base_size + k * csz, raw, rd) != GCA_OK) {
+            if (!details)
+                gca_out_table_end(o);
+            else if (gca_out_is_json(o))
+                gca_out_end_array(o);
+            return gca_ctx_fail(ctx, "cannot read element %" PRIu64 " of %016" PRIx64, k, addr);
+        }
+        const char *tn = "", *vs;
+        if (isref) {
+            uint64_t r;
+            memcpy(&r, raw, 8);
+            vs = ref_value_str(m, o, r, val, sizeof val);
+            gca_oid to = r ? gca_find(m, r) : GCA_NONE;
+            tn = to != GCA_NONE ? cu_obj_type_name(m, to)
+                 : r            ? "<not an object>"
+                 : gca_out_is_json(o) ? NULL
+                                      : "";
+        } else {
+            vs = cu_scalar_str(m, ty->element_kind, raw, (uint32_t)rd, val, sizeof val);
+        }
+        if (details) {
+            uint64_t r = 0;
+            memcpy(&r, raw, 8);
+            gca_oid to = isref && r ? gca_find(m, r) : GCA_NONE;
+            const gca_type *et = to != GCA_NONE && !gca_obj_is_free(m, to) ? gca_type_get(m, gca_obj_type(m, to)) : NULL;
+            int withf = et && !(et->flags & (GCA_TF_ARRAY | GCA_TF_STRING)) && et->nfields;
+            if (gca_out_is_json(o)) {
+                gca_out_begin_object(o, NULL);
+                gca_out_u64(o, "index", k);
+                gca_out_str(o, "value", vs);
+                if (isref)
+                    gca_out_str(o, "type", tn);
+                if (withf)
+                    emit_fields(m, o, r, et, gca_obj_size(m, to));
+                gca_out_end_object(o);
+            } else {
+                gca_out_heading(o, "[%" PRIu64 "] %s%s%s", k, vs ? vs : "null", isref && tn && *tn ? " " : "",
+                                isref && tn ? tn : "");
+                if (withf)
+                    emit_fields(m, o, r, et, gca_obj_size(m, to));
+            }
+            continue;
+        }
+        gca_out_row_begin(o);
+        gca_out_cell_u64(o, k);
+        gca_out_cell_str(o, vs);
+        if (isref)
+            gca_out_cell_str(o, tn);
+        gca_out_row_end(o);
+    }
+    if (!details)
+        gca_out_table_end(o);
+    else if (gca_out_is_json(o))
+        gca_out_end_array(o);
+    return GCA_EXIT_OK;
+}
+
+static void emit_fields(gca_model *m, gca_out *o, uint64_t addr, const gca_type *ty, uint64_t size)
+{
+    char val[256];
+    static const gca_column fcols[] = {
+        {"offset", "Offset", GCA_COL_U64},
+        {"type", "Type", GCA_COL_STR},
+        {"vt", "VT", GCA_COL_U64},
+        {"attr", "Attr", GCA_COL_STR},
+        {"value", "Value", GCA_COL_STR},
+        {"name", "Name", GCA_COL_STR},
+    };
+    gca_out_table_begin(o, "fields", fcols, 6);
+    for (uint32_t f = 0; f < ty->nfields; f++) {
+        const gca_field *fd = &ty->fields[f];
+        uint32_t fsz = fd->kind == 15 ? fd->size : cu_kind_size(fd->kind);
+        unsigned char raw[64] = {0};
+        size_t rd = fsz < sizeof raw ? fsz : sizeof raw;
+        const char *vs = val;
+        if ((uint64_t)fd->offset + fsz > size || gca_read(m, addr + fd->offset, raw, rd) != GCA_OK) {
+            snprintf(val, sizeof val, "<unreadable>");
+        } else if (fd->kind == GCA_KIND_REF) {
+            uint64_t r;
+            memcpy(&r, raw, 8);
+            vs = ref_value_str(m, o, r, val, sizeof val);
+        } else {
+            cu_scalar_str(m, fd->kind, raw, fsz, val, sizeof val);
+        }
+        gca_out_row_begin(o);
+        gca_out_cell_u64(o, fd->offset);
+        gca_out_cell_str(o, fd->type_name && *fd->type_name ? fd->type_name : cu_kind_clr(fd->kind));
+        gca_out_cell_u64(o, fd->kind == GCA_KIND_REF ? 0 : 1);
+        gca_out_cell_str(o, "instance");
+        gca_out_cell_str(o, vs);
+        gca_out_cell_str(o, fd->name);
+        gca_out_row_end(o);
+    }
+    gca_out_table_end(o);
+}
+
 static int dumpobj_body(gca_ctx *ctx, gca_model *m, gca_out *o, gca_oid obj, uint64_t addr, int nofields,
                         uint64_t nelem);
 
@@ -577,6 +698,7 @@ static int cmd_dumpobj(gca_ctx *ctx, int argc, char **argv)
 static int dumpobj_body(gca_ctx *ctx, gca_model *m, gca_out *o, gca_oid obj, uint64_t addr, int nofields,
                         uint64_t nelem)
 {
+    int rc;
     gca_tid t = gca_obj_type(m, obj);
     const gca_type *ty = t == GCA_NO_TYPE ? NULL : gca_type_get(m, t);
     uint64_t size = gca_obj_size(m, obj);
@@ -614,7 +736,6 @@ static int dumpobj_body(gca_ctx *ctx, gca_model *m, gca_out *o, gca_oid obj, uin
         return GCA_EXIT_OK;
     }
 
-    char val[256];
     if (ty->flags & GCA_TF_ARRAY) {
         uint64_t len = gca_obj_length(m, obj);
         int isref = ty->element_kind == GCA_KIND_REF;
@@ -631,43 +752,10 @@ static int dumpobj_body(gca_ctx *ctx, gca_model *m, gca_out *o, gca_oid obj, uin
         gca_out_end_object(o);
         if (nofields)
             return GCA_EXIT_OK;
-        /* reference arrays say the type of each element; scalar arrays need not */
-        static const gca_column ecols[] = {
-            {"index", "Index", GCA_COL_U64},
-            {"value", "Value", GCA_COL_STR},
-            {"type", "Type", GCA_COL_STR},
-        };
         uint64_t show = len < nelem ? len : nelem;
-        uint64_t csz = ty->component_size ? ty->component_size : 8;
-        gca_out_table_begin(o, "elements", ecols, isref ? 3 : 2);
-        for (uint64_t k = 0; k < show; k++) {
-            unsigned char raw[16] = {0};
-            size_t rd = csz < sizeof raw ? (size_t)csz : sizeof raw;
-            if (gca_read(m, addr + ty->base_size + k * csz, raw, rd) != GCA_OK) {
-                gca_out_table_end(o);
-                return gca_ctx_fail(ctx, "cannot read element %" PRIu64 " of %016" PRIx64, k, addr);
-            }
-            const char *tn = "", *vs;
-            if (isref) {
-                uint64_t r;
-                memcpy(&r, raw, 8);
-                vs = ref_value_str(m, o, r, val, sizeof val);
-                gca_oid to = r ? gca_find(m, r) : GCA_NONE;
-                tn = to != GCA_NONE ? cu_obj_type_name(m, to)
-                     : r            ? "<not an object>"
-                     : gca_out_is_json(o) ? NULL
-                                          : "";
-            } else {
-                vs = cu_scalar_str(m, ty->element_kind, raw, (uint32_t)rd, val, sizeof val);
-            }
-            gca_out_row_begin(o);
-            gca_out_cell_u64(o, k);
-            gca_out_cell_str(o, vs);
-            if (isref)
-                gca_out_cell_str(o, tn);
-            gca_out_row_end(o);
-        }
-        gca_out_table_end(o);
+        rc = emit_elements(ctx, m, o, addr, ty, 0, show, 0);
+        if (rc != GCA_EXIT_OK)
+            return rc;
         if (show < len)
             gca_out_note(o, "(%" PRIu64 " more elements; dumpobj -length %" PRIu64 " shows them all)", len - show,
                          len);
@@ -676,42 +764,152 @@ static int dumpobj_body(gca_ctx *ctx, gca_model *m, gca_out *o, gca_oid obj, uin
 
     if (nofields)
         return GCA_EXIT_OK;
-    static const gca_column fcols[] = {
-        {"offset", "Offset", GCA_COL_U64},
-        {"type", "Type", GCA_COL_STR},
-        {"vt", "VT", GCA_COL_U64},
-        {"attr", "Attr", GCA_COL_STR},
-        {"value", "Value", GCA_COL_STR},
-        {"name", "Name", GCA_COL_STR},
-    };
     gca_out_heading(o, "Fields:");
-    gca_out_table_begin(o, "fields", fcols, 6);
-    for (uint32_t f = 0; f < ty->nfields; f++) {
-        const gca_field *fd = &ty->fields[f];
-        uint32_t fsz = fd->kind == 15 ? fd->size : cu_kind_size(fd->kind);
-        unsigned char raw[64] = {0};
-        size_t rd = fsz < sizeof raw ? fsz : sizeof raw;
-        const char *vs = val;
-        if ((uint64_t)fd->offset + fsz > size || gca_read(m, addr + fd->offset, raw, rd) != GCA_OK) {
-            snprintf(val, sizeof val, "<unreadable>");
-        } else if (fd->kind == GCA_KIND_REF) {
-            uint64_t r;
-            memcpy(&r, raw, 8);
-            vs = ref_value_str(m, o, r, val, sizeof val);
-        } else {
-            cu_scalar_str(m, fd->kind, raw, fsz, val, sizeof val);
-        }
-        gca_out_row_begin(o);
-        gca_out_cell_u64(o, fd->offset);
-        gca_out_cell_str(o, fd->type_name && *fd->type_name ? fd->type_name : cu_kind_clr(fd->kind));
-        gca_out_cell_u64(o, fd->kind == GCA_KIND_REF ? 0 : 1);
-        gca_out_cell_str(o, "instance");
-        gca_out_cell_str(o, vs);
-        gca_out_cell_str(o, fd->name);
-        gca_out_row_end(o);
-    }
-    gca_out_table_end(o);
+    emit_fields(m, o, addr, ty, size);
     return GCA_EXIT_OK;
+}
+
+/* ======================================================================
+ * dumparray (da): the elements of an array, a window of them, with details
+ * ====================================================================== */
+static const char dumparray_usage[] =
+    "dumparray [-start N] [-length N] [-details] [-nofields] ADDR\n"
+    "\n"
+    "An array: Name, MethodTable, Size, Generation, the element type, rank and\n"
+    "number of elements, then its elements (Index, Value, and Type for\n"
+    "reference arrays).\n"
+    "  -start N    the first element shown (default 0)\n"
+    "  -length N   how many elements (default: all)\n"
+    "  -details    for reference elements, the fields of the object each one\n"
+    "              references, as dumpobj prints them\n"
+    "  -nofields   only the array's header\n"
+    "JSON: address, name, method_table, size, generation, element_type, rank,\n"
+    "length, start, elements (with -details: [{index, value, type, fields}]).\n"
+    "Examples: dumparray 00007f96a4a00000\n"
+    "          da -start 2 -length 3 -details 0x7f96a4a00000";
+
+static int cmd_dumparray(gca_ctx *ctx, int argc, char **argv)
+{
+    int details = 0, nofields = 0, rc = GCA_EXIT_OK;
+    uint64_t start = 0, length = UINT64_MAX;
+    const char *arg = NULL, *v;
+    for (int i = 1; i < argc; i++) {
+        if (cu_is_opt(argv[i], "details"))
+            details = 1;
+        else if (cu_is_opt(argv[i], "nofields"))
+            nofields = 1;
+        else if (cu_is_opt(argv[i], "start") || cu_is_opt(argv[i], "length")) {
+            int is_start = cu_is_opt(argv[i], "start");
+            if (!(v = cu_opt_arg(ctx, argc, argv, &i, &rc)))
+                return rc;
+            if (cu_parse_count(v, is_start ? &start : &length) != 0)
+                return gca_ctx_usage(ctx, "%s: '%s' is not a count", argv[i - 1], v);
+        } else if (cu_looks_opt(argv[i]))
+            return gca_ctx_usage(ctx, "unknown option '%s'", argv[i]);
+        else if (arg)
+            return gca_ctx_usage(ctx, "one address only ('%s')", argv[i]);
+        else
+            arg = argv[i];
+    }
+    if (!arg)
+        return gca_ctx_usage(ctx, "missing the array address");
+    gca_model *m = gca_ctx_model(ctx);
+    gca_out *o = gca_ctx_out(ctx);
+    gca_oid obj;
+    uint64_t addr;
+    if ((rc = cu_object_arg(ctx, m, arg, &obj, &addr)) != GCA_EXIT_OK)
+        return rc;
+    const gca_type *ty = gca_type_get(m, gca_obj_type(m, obj));
+    if (!ty || !(ty->flags & GCA_TF_ARRAY) || (ty->flags & GCA_TF_STRING))
+        return gca_ctx_fail(ctx, "%016" PRIx64 " is not an array (%s); dumpobj shows it", addr,
+                            cu_obj_type_name(m, obj));
+    uint64_t len = gca_obj_length(m, obj);
+    int isref = ty->element_kind == GCA_KIND_REF;
+    gca_out_label(o, "address", "Address");
+    gca_out_addr(o, "address", addr);
+    gca_out_label(o, "name", "Name");
+    gca_out_str(o, "name", ty->name);
+    gca_out_label(o, "method_table", "MethodTable");
+    gca_out_addr(o, "method_table", ty->mt);
+    gca_out_label(o, "size", "Size");
+    gca_out_u64(o, "size", gca_obj_size(m, obj));
+    gca_out_label(o, "generation", "Generation");
+    gca_out_str(o, "generation", cu_gen_name(gca_obj_gen(m, obj)));
+    gca_out_label(o, "element_type", "Element Type");
+    gca_out_str(o, "element_type", isref ? (ty->element_type != GCA_NO_TYPE ? cu_type_name(m, ty->element_type)
+                                                                           : "System.Object")
+                                         : cu_kind_clr(ty->element_kind));
+    gca_out_label(o, "rank", "Rank");
+    gca_out_u64(o, "rank", 1);
+    gca_out_label(o, "length", "Number of elements");
+    gca_out_u64(o, "length", len);
+    if (start > len)
+        return gca_ctx_fail(ctx, "-start %" PRIu64 " is past the %" PRIu64 " elements", start, len);
+    if (gca_out_is_json(o))
+        gca_out_u64(o, "start", start);
+    if (nofields)
+        return GCA_EXIT_OK;
+    uint64_t count = len - start < length ? len - start : length;
+    return emit_elements(ctx, m, o, addr, ty, start, count, details);
+}
+
+/* ======================================================================
+ * dumpgen (dg): one generation, SOS's dumpgen over dumpheap's walk
+ * ====================================================================== */
+static const char dumpgen_usage[] =
+    "dumpgen GEN [-type SUBSTR] [-mt MT]\n"
+    "\n"
+    "The objects of generation GEN (0, 1, 2, gen0, gen1, gen2 or loh): the\n"
+    "Statistics table (MT, Count, TotalSize, Class Name) and the total; with\n"
+    "-mt the objects of that type (Address, MT, Size, Class Name). It is\n"
+    "dumpheap -gen GEN [-stat] with the same filters, so the keys are\n"
+    "dumpheap's (statistics, objects, total).\n"
+    "  -type SUBSTR   only types whose name contains SUBSTR\n"
+    "  -mt MT         list the objects of the type with this method table\n"
+    "Examples: dumpgen 2\n"
+    "          dg loh\n"
+    "          dumpgen 0 -mt 000055e66a1645e0";
+
+static int cmd_dumpgen(gca_ctx *ctx, int argc, char **argv)
+{
+    const char *gen = NULL, *type = NULL, *mt = NULL;
+    int rc = GCA_EXIT_OK;
+    for (int i = 1; i < argc; i++) {
+        if (cu_is_opt(argv[i], "type")) {
+            if (!(type = cu_opt_arg(ctx, argc, argv, &i, &rc)))
+                return rc;
+        } else if (cu_is_opt(argv[i], "mt")) {
+            if (!(mt = cu_opt_arg(ctx, argc, argv, &i, &rc)))
+                return rc;
+        } else if (cu_looks_opt(argv[i]))
+            return gca_ctx_usage(ctx, "unknown option '%s'", argv[i]);
+        else if (gen)
+            return gca_ctx_usage(ctx, "one generation only ('%s')", argv[i]);
+        else
+            gen = argv[i];
+    }
+    if (!gen)
+        return gca_ctx_usage(ctx, "missing the generation (0, 1, 2 or loh)");
+    if (!strncasecmp(gen, "gen", 3) && gen[3] >= '0' && gen[3] <= '2' && !gen[4])
+        gen += 3;
+    if (!strcasecmp(gen, "poh") || !strcasecmp(gen, "frz"))
+        return gca_ctx_fail(ctx, "'%s': libgcrt has no pinned or frozen object heap (0, 1, 2 or loh)", gen);
+    char *av[10];
+    int ac = 0;
+    av[ac++] = argv[0];
+    av[ac++] = "-gen";
+    av[ac++] = (char *)gen;
+    if (mt) {
+        av[ac++] = "-mt";
+        av[ac++] = (char *)mt;
+    } else
+        av[ac++] = "-stat";
+    if (type) {
+        av[ac++] = "-type";
+        av[ac++] = (char *)type;
+    }
+    av[ac] = NULL;
+    return cmd_dumpheap(ctx, ac, av);
 }
 
 /* ======================================================================
@@ -1427,6 +1625,10 @@ static const gca_command heap_commands[] = {
     {"eeheap", NULL, "GC heap segments, generation boundaries, totals", eeheap_usage, cmd_eeheap, 0},
     {"dumpheap", "dh", "list heap objects and statistics by type", dumpheap_usage, cmd_dumpheap, 0},
     {"dumpobj", "do", "one object: type, size, generation, fields or elements", dumpobj_usage, cmd_dumpobj, 0},
+    {"dumparray", "da", "an array's elements: a window of them, with the objects' fields", dumparray_usage,
+     cmd_dumparray, 0},
+    {"dumpgen", "dg", "the objects of one generation: statistics, or one type's objects", dumpgen_usage,
+     cmd_dumpgen, 0},
     {"gcwhere", NULL, "generation and segment of an address", gcwhere_usage, cmd_gcwhere, 0},
     {"objsize", NULL, "count and size of everything reachable from an object", objsize_usage, cmd_objsize, 0},
     {"heapstat", "hs,gcheapstat", "allocated, free, unrooted and committed bytes per heap and generation", heapstat_usage, cmd_heapstat, 0},
