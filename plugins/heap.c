@@ -1013,7 +1013,7 @@ static const char objsize_usage[] =
     "  -short           only their addresses, one per line\n"
     "  -mt MT           list those of the type with this method table (Address,\n"
     "                   MT, Size, Class Name); with -short only their addresses\n"
-    "JSON: address, type, objects, size; statistics (-stat); objects (-mt);\n"
+    "JSON: address, type, objects, size; statistics (-stat); instances (-mt);\n"
     "addresses (-short).\n"
     "Examples: objsize 00007f96a4a00150\n"
     "          objsize -stat 0x7f96a4a00000\n"
@@ -1124,7 +1124,7 @@ static int cmd_objsize(gca_ctx *ctx, int argc, char **argv)
                 {"size", "Size", GCA_COL_U64},
                 {"type", "Class Name", GCA_COL_STR},
             };
-            gca_out_table_begin(o, "objects", lcols, 4);
+            gca_out_table_begin(o, "instances", lcols, 4);
             for (size_t k = 0; k < nlist; k++) {
                 gca_tid t = gca_obj_type(m, list[k]);
                 gca_out_row_begin(o);
