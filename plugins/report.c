@@ -718,19 +718,24 @@ static void section_suspects(report *r, const gca_oid *tops, size_t ntops)
     html *h = r->h;
     char a[48], b[48];
     put(h, "<section id=\"suspects\"><h2>Leak suspects</h2>\n");
-    putf(h, "<p class=\"muted\">Objects that keep more than %s of the reachable heap (%s) alive on their own: "
-            "what a GC would free if they went away. Each is the top of its own part of the dominator tree.</p>\n",
-         ci_pct(r->suspect_pct, a, sizeof a), ci_size(r->reach, b, sizeof b));
+    putf(h, "<p class=\"muted\">Objects that keep more than %s of the reachable heap (%s) alive on their own, "
+            "in at least %d objects of one type: what a GC would free if they went away, and memory that piles up "
+            "rather than a few big buffers. Each is the top of its own part of the dominator tree "
+            "(the same rule as the <code>suspects</code> command).</p>\n",
+         ci_pct(r->suspect_pct, a, sizeof a), ci_size(r->reach, b, sizeof b), CI_SUSPECT_MIN_OBJECTS);
     size_t k = 0;
     for (size_t i = 0; i < ntops; i++) {
-        uint64_t ret = gca_retained_size(r->m, tops[i]);
-        if (!r->reach || 100.0 * (double)ret / (double)r->reach <= r->suspect_pct)
+        ci_suspect cs;
+        int v = ci_suspect_check(r->m, tops[i], r->reach, r->suspect_pct, CI_SUSPECT_MIN_OBJECTS, &cs);
+        if (cs.share <= r->suspect_pct)
             break;
-        suspect_card(r, ++k, tops[i]);
+        if (v == 1)
+            suspect_card(r, ++k, tops[i]);
     }
     if (!k)
-        putf(h, "<div class=\"good\">No single object retains more than %s of the reachable heap.</div>\n",
-             ci_pct(r->suspect_pct, a, sizeof a));
+        putf(h, "<div class=\"good\">No object retains more than %s of the reachable heap in %d or more objects "
+                "of one type.</div>\n",
+             ci_pct(r->suspect_pct, a, sizeof a), CI_SUSPECT_MIN_OBJECTS);
     r->nsuspects = k;
     put(h, "</section>\n");
 }

@@ -610,3 +610,94 @@ uint64_t cu_emit_refs(gca_out *o, gca_model *m, gca_oid obj, int incoming, const
     gca_out_table_end(o);
     return n;
 }
+
+/* ======================================================================
+ * The leak-suspect rule (suspects and report share it)
+ * ====================================================================== */
+int ci_suspect_check(gca_model *m, gca_oid o, uint64_t reach, double pct, uint64_t min_objects, ci_suspect *out)
+{
+    memset(out, 0, sizeof *out);
+    out->obj = o;
+    out->retained = gca_retained_size(m, o);
+    out->share = reach ? 100.0 * (double)out->retained / (double)reach : 0.0;
+    out->pile_type = GCA_NO_TYPE;
+    if (!reach || out->share <= pct)
+        return 0;
+    size_t nt = gca_type_count(m);
+    uint64_t *cnt = calloc(nt + 1, sizeof *cnt), *shallow = calloc(nt + 1, sizeof *shallow);
+    size_t cap = 256, sp = 0;
+    gca_oid *stk = malloc(cap * sizeof *stk);
+    if (!cnt || !shallow || !stk) {
+        free(cnt);
+        free(shallow);
+        free(stk);
+        return -1;
+    }
+    stk[sp++] = o;
+    while (sp) { /* the dominator subtree, o excluded, with an explicit stack */
+        gca_oid x = stk[--sp];
+        const gca_oid *ch;
+        uint64_t nc = gca_dom_children(m, x, &ch);
+        for (uint64_t k = 0; k < nc; k++) {
+            gca_tid t = gca_obj_type(m, ch[k]);
+            size_t ti = t < nt ? t : nt;
+            cnt[ti]++;
+            shallow[ti] += gca_obj_size(m, ch[k]);
+            out->subtree_objects++;
+            if (sp == cap) {
+                gca_oid *ns = realloc(stk, cap * 2 * sizeof *ns);
+                if (!ns) {
+                    free(cnt);
+                    free(shallow);
+                    free(stk);
+                    return -1;
+                }
+                stk = ns;
+                cap *= 2;
+            }
+            stk[sp++] = ch[k];
+        }
+    }
+    for (size_t t = 0; t < nt; t++) {
+        if (cnt[t] > out->pile_count) {
+            out->pile_count = cnt[t];
+            out->pile_type = (gca_tid)t;
+        }
+        /* the types holding the most bytes themselves, largest first */
+        if (!cnt[t])
+            continue;
+        size_t j = out->ntypes < CI_SUSPECT_TYPES ? out->ntypes++ : CI_SUSPECT_TYPES;
+        if (j == CI_SUSPECT_TYPES) {
+            if (shallow[t] <= out->types[CI_SUSPECT_TYPES - 1].shallow)
+                continue;
+            j = CI_SUSPECT_TYPES - 1;
+        }
+        while (j > 0 && out->types[j - 1].shallow < shallow[t]) {
+            out->types[j] = out->types[j - 1];
+            j--;
+        }
+        out->types[j] = (ci_suspect_type){(gca_tid)t, cnt[t], shallow[t]};
+    }
+    free(cnt);
+    free(shallow);
+    free(stk);
+    /* the accumulation point: down the dominator tree while one child holds most */
+    out->acc = o;
+    for (;;) {
+        const gca_oid *ch;
+        uint64_t nc = gca_dom_children(m, out->acc, &ch), best = 0;
+        gca_oid bo = GCA_NONE;
+        for (uint64_t i = 0; i < nc; i++) {
+            uint64_t cr = gca_retained_size(m, ch[i]);
+            if (cr > best) {
+                best = cr;
+                bo = ch[i];
+            }
+        }
+        if (bo == GCA_NONE || (double)best < CI_ACCUM_SHARE * (double)gca_retained_size(m, out->acc))
+            break;
+        out->acc = bo;
+        out->acc_steps++;
+    }
+    return out->pile_count >= min_objects;
+}

@@ -124,4 +124,33 @@ void ci_rootmap_free(ci_rootmap *rm);
  * root (o itself if it is there); GCA_NONE if o is unreachable. */
 gca_oid ci_dom_top(gca_model *m, gca_oid o);
 
+/* ---------------------------------------------------------------------
+ * Leak suspects (the rule of `suspects` and of the report's section; see
+ * docs/commands.md): an object is a suspect when it retains more than
+ * pct percent of the reachable heap on its own AND what it retains is an
+ * accumulation: its dominator subtree holds at least min_objects objects
+ * of one type. A big object, or a few (a buffer pool), is not a leak shape.
+ * --------------------------------------------------------------------- */
+#define CI_SUSPECT_PCT 10.0        /* default share of the reachable heap */
+#define CI_SUSPECT_MIN_OBJECTS 100 /* default objects of one type in the subtree */
+#define CI_SUSPECT_TYPES 5         /* types reported per suspect */
+#define CI_ACCUM_SHARE 0.8         /* accumulation point: descend while one child holds this share */
+
+typedef struct ci_suspect_type { gca_tid type; uint64_t count, shallow; } ci_suspect_type;
+typedef struct ci_suspect {
+    gca_oid obj;
+    uint64_t retained;
+    double share;                /* percent of the reachable bytes */
+    uint64_t subtree_objects;    /* objects it dominates (itself excluded) */
+    gca_tid pile_type;           /* the type with the most objects in its subtree */
+    uint64_t pile_count;
+    gca_oid acc;                 /* accumulation point (obj itself if none below) */
+    unsigned acc_steps;
+    size_t ntypes;               /* the types holding the most bytes in the subtree */
+    ci_suspect_type types[CI_SUSPECT_TYPES];
+} ci_suspect;
+/* Needs gca_dominators. @return 1 a suspect, 0 not (out filled as far as
+ * computed), -1 out of memory. */
+int ci_suspect_check(gca_model *m, gca_oid o, uint64_t reach, double pct, uint64_t min_objects, ci_suspect *out);
+
 #endif /* GCA_PLUGUTIL_H */

@@ -683,6 +683,64 @@ static void test_report(void **state)
 }
 
 /* ======================================================================
+ * suspects: the leaking build's event and cache are suspects, the fixed
+ * build has none (its Service object retains most of the heap, but in a
+ * pool of four buffers, not in objects that pile up); the report says the
+ * same, by the same rule.
+ * ====================================================================== */
+static void test_suspects(void **state)
+{
+    (void)state;
+    run r;
+    gca(&r, "--json", E.leak, "suspects", NULL);
+    CHECK(&r, r.rc == 0 && r.doc);
+    const jv *s = jv_get(RESULT(&r), "suspects");
+    CHECK(&r, jv_len(s) == 2);
+    CHECK(&r, !strcmp(jv_str(jv_path(s, "0.type")), "System.Delegate"));
+    CHECK(&r, !strcmp(jv_str(jv_path(s, "0.held_by")), "static Shop.OrderBus.OrderPlaced"));
+    CHECK(&r, !strcmp(jv_str(jv_path(s, "0.event.field")), "OrderPlaced") &&
+                  jv_u64(jv_path(s, "0.event.subscribers")) == 2000);
+    CHECK(&r, jv_u64(jv_path(s, "0.pile.count")) >= 2000);
+    CHECK(&r, !strcmp(jv_str(jv_path(s, "1.held_by")), "static Shop.ResponseCache.Head"));
+    CHECK(&r, jv_is_null(jv_path(s, "1.event")));
+    for (size_t i = 0; i < 2; i++)
+        CHECK(&r, jv_f64(jv_get(jv_at(s, i), "share_pct")) > 10 && jv_u64(jv_get(jv_at(s, i), "dominated_objects")) >= 100);
+    run_free(&r);
+    gca(&r, E.leak, "suspects", NULL);
+    CHECK(&r, r.rc == 0 && strstr(r.out, "Suspect 1: ") && strstr(r.out, "Suspect 2: ") && !strstr(r.out, "Suspect 3"));
+    run_free(&r);
+
+    const char *healthy[] = {E.fixed, E.base};
+    for (int k = 0; k < 2; k++) {
+        gca(&r, "--json", healthy[k], "suspects", NULL);
+        CHECK(&r, r.rc == 0 && r.doc && jv_len(jv_get(RESULT(&r), "suspects")) == 0);
+        run_free(&r);
+        gca(&r, healthy[k], "suspects", NULL);
+        CHECK(&r, r.rc == 0 && strstr(r.out, "No leak suspect."));
+        run_free(&r);
+    }
+    /* the thresholds are the rule's: a low enough -min-objects makes the pool a suspect */
+    gca(&r, "--json", E.fixed, "suspects", "-min-objects", "4", NULL);
+    CHECK(&r, r.rc == 0 && jv_len(jv_get(RESULT(&r), "suspects")) == 1 &&
+                  !strcmp(jv_str(jv_path(RESULT(&r), "suspects.0.type")), "Shop.Service"));
+    run_free(&r);
+    gca(&r, E.fixed, "suspects", "-pct", "x", NULL);
+    CHECK(&r, r.rc == 2);
+    run_free(&r);
+
+    /* the report counts the same suspects */
+    char html[PATH_MAX + 64];
+    snprintf(html, sizeof html, "%s/artifacts/suspects-report.html", E.tmp);
+    gca(&r, "--json", E.fixed, "report", "-o", html, NULL);
+    CHECK(&r, r.rc == 0 && r.doc && jv_u64(jv_get(RESULT(&r), "suspects")) == 0);
+    run_free(&r);
+    gca(&r, "--json", E.leak, "report", "-o", html, NULL);
+    CHECK(&r, r.rc == 0 && r.doc && jv_u64(jv_get(RESULT(&r), "suspects")) == 2);
+    run_free(&r);
+    unlink(html);
+}
+
+/* ======================================================================
  * The report in a real browser: Debian's chromium, headless, when it is
  * installed (CI may not have it: then the test says so and skips).
  * ====================================================================== */
@@ -770,6 +828,7 @@ int main(void)
         cmocka_unit_test(test_diff),
         cmocka_unit_test(test_script),
         cmocka_unit_test(test_report),
+        cmocka_unit_test(test_suspects),
         cmocka_unit_test(test_report_in_browser),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

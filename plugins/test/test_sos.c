@@ -407,6 +407,47 @@ static void test_refs(void **state)
     run_free(&r);
 }
 
+/* dominators as a tree: JSON nests children; -depth bounds it; -top per node */
+static void test_dominator_tree(void **state)
+{
+    (void)state;
+    run r, flat;
+    gca(&r, 1, "dominators", CUSTOMERS, "-depth", "2", "-top", "2", NULL);
+    CHECK(&r, r.rc == 0 && r.doc && jv_u64(AT(&r, "depth")) == 2);
+    CHECK(&r, jv_addr(AT(&r, "from.address")) == addr_of(CUSTOMERS));
+    const jv *t = AT(&r, "tree");
+    CHECK(&r, jv_len(t) == 2);
+    uint64_t sum = 0;
+    for (size_t i = 0; i < 2; i++) {
+        const jv *n = jv_at(t, i);
+        CHECK(&r, !strcmp(jv_str(jv_get(n, "type")), "Shop.Customer"));
+        const jv *c = jv_get(n, "children");
+        CHECK(&r, jv_len(c) == 2 && jv_len(jv_get(jv_at(c, 0), "children")) == 0); /* depth 2: leaves */
+        uint64_t cs = 0;
+        for (size_t k = 0; k < jv_len(c); k++)
+            cs += jv_u64(jv_get(jv_at(c, k), "retained"));
+        CHECK(&r, jv_u64(jv_get(n, "retained")) == jv_u64(jv_get(n, "shallow")) + cs); /* both children shown */
+        sum += jv_u64(jv_get(n, "retained"));
+    }
+    CHECK(&r, sum <= jv_u64(AT(&r, "from.retained")));
+    run_free(&r);
+    /* from the top: the first level is the flat table's order */
+    gca(&r, 1, "dominators", "-depth", "1", "-top", "3", NULL);
+    gca(&flat, 1, "dominators", "-top", "3", NULL);
+    CHECK(&r, r.rc == 0 && jv_len(AT(&r, "tree")) == 3);
+    for (size_t i = 0; i < 3; i++)
+        CHECK(&r, !strcmp(jv_str(jv_get(jv_at(AT(&r, "tree"), i), "address")),
+                          jv_str(jv_get(jv_at(jv_get(RES(&flat), "dominators"), i), "address"))));
+    run_free(&r);
+    run_free(&flat);
+    gca(&r, 0, "dominators", "-depth", "3", "-top", "3", NULL);
+    CHECK(&r, r.rc == 0 && strstr(r.out, "\n    00007f96a4a00268 Shop.Order[]")); /* third level, indented */
+    run_free(&r);
+    gca(&r, 0, "dominators", "-depth", "0", NULL);
+    CHECK(&r, r.rc == 2);
+    run_free(&r);
+}
+
 static void test_new_options(void **state)
 {
     (void)state;
@@ -477,6 +518,7 @@ int main(void)
         cmocka_unit_test(test_sizestats),
         cmocka_unit_test(test_gchistory),
         cmocka_unit_test(test_refs),
+        cmocka_unit_test(test_dominator_tree),
         cmocka_unit_test(test_new_options),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
