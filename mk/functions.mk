@@ -104,6 +104,7 @@ endef
 # ----------------------------------------------------------------------
 # gc_plugins ID, SRCDIR, EXTRA_LDLIBS, EXCLUDE
 #   Every SRCDIR/NAME.c (but the files in EXCLUDE) is one shared object $(BUILD)/plugins/NAME.so
+#   (linked with EXTRA_LDLIBS and PLUGIN_LDLIBS_NAME, the libraries that plugin alone needs)
 #   (-fPIC -fvisibility=hidden; the plugin marks its entry point visible).
 #   Symbols of the host program stay undefined until load time. Defines
 #   ID_PLUGINS and registers them for `make all` and install (PLUGINDIR).
@@ -121,5 +122,5 @@ $$($(1)_OBJS): EXTRA_CFLAGS := -fPIC -fvisibility=hidden
 $$($(1)_PLUGINS): $$(BUILD)/plugins/%.so: $$(BUILD)/obj/$(2)/%.o
 	$$(call msg,LD,$$@)
 	@mkdir -p $$(@D)
-	$$(Q)$$(CC) -shared $$(ALL_LDFLAGS) -o $$@ $$< $(3)
+	$$(Q)$$(CC) -shared $$(ALL_LDFLAGS) -o $$@ $$< $(3) $$(PLUGIN_LDLIBS_$$*)
 endef

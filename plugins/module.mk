@@ -20,6 +20,8 @@ $(PLUGUTIL_A): $(PLUGUTIL_OBJS)
 $(eval $(call gc_plugins,plugins,plugins,$(PLUGUTIL_A) -lm,$(PLUGUTIL_SRCS)))
 $(plugins_OBJS): MODULE_CPPFLAGS := -Ianalyzer
 $(plugins_PLUGINS): $(PLUGUTIL_A)
+# sql.so alone reads through SQLite's virtual tables (Debian libsqlite3-dev).
+PLUGIN_LDLIBS_sql := -lsqlite3
 
 # End-to-end tests: they run build/testdata/heap_* to write dumps, then
 # build/bin/gcanalyze on them; `make check` builds everything (all) first.

@@ -13,6 +13,7 @@ PACKAGES=(
     libelf-dev     # dumpfmt/heapdump: reading ELF core files
     libcmocka-dev  # runtime/test and every other unit test (-lcmocka)
     libedit-dev    # analyzer/gcanalyze: interactive prompt with history and completion
+    libsqlite3-dev # plugins/sql.c: `gcanalyze sql "SELECT ..."` over virtual tables of the loaded heap
     pkg-config     # finding libraries' flags; checking the installed gcrt.pc
     zstd           # bench/dump_speed.c: the `zstd -1 -T2` peer; also handy to inspect dump frames
     gdb            # gcore: dumpfmt/test/test_remote.c and bench/core_speed.c make core files of live processes

@@ -448,6 +448,96 @@ static void test_dominator_tree(void **state)
     run_free(&r);
 }
 
+/* sql: the virtual tables agree with the commands; only reading is allowed */
+static void test_sql(void **state)
+{
+    (void)state;
+    run r, d;
+    gca(&r, 1, "sql", "SELECT count(*) AS n, sum(size) AS bytes FROM objects", NULL);
+    CHECK(&r, r.rc == 0 && r.doc && jv_u64(AT(&r, "rows.0.n")) == 264 && jv_u64(AT(&r, "rows.0.bytes")) == 116264);
+    run_free(&r);
+    /* the example against dumpgen 2 */
+    gca(&r, 1, "sql", "SELECT type, count(*) AS c, sum(size) AS s FROM objects WHERE gen = 2 GROUP BY type ORDER BY 3 DESC LIMIT 10", NULL);
+    gca(&d, 1, "dumpgen", "2", NULL);
+    CHECK(&r, r.rc == 0 && jv_len(AT(&r, "rows")) == jv_len(jv_get(RES(&d), "statistics")));
+    for (size_t i = 0; i < jv_len(AT(&r, "rows")); i++) {
+        const jv *row = jv_at(AT(&r, "rows"), i);
+        int seen = 0;
+        for (size_t k = 0; k < jv_len(jv_get(RES(&d), "statistics")); k++) {
+            const jv *st = jv_at(jv_get(RES(&d), "statistics"), k);
+            if (!strcmp(jv_str(jv_get(st, "type")), jv_str(jv_get(row, "type"))))
+                seen = jv_u64(jv_get(st, "count")) == jv_u64(jv_get(row, "c")) &&
+                       jv_u64(jv_get(st, "total_size")) == jv_u64(jv_get(row, "s"));
+        }
+        CHECK(&r, seen);
+        if (i)
+            CHECK(&r, jv_u64(jv_get(row, "s")) <= jv_u64(jv_get(jv_at(AT(&r, "rows"), i - 1), "s")));
+    }
+    run_free(&r);
+    run_free(&d);
+    /* refs: lookups by dst and src agree with the refs command and with a full scan */
+    gca(&r, 1, "sql", "SELECT src, field FROM refs WHERE dst = " CUSTOMER0, NULL);
+    CHECK(&r, r.rc == 0 && jv_len(AT(&r, "rows")) == 5 && jv_str(AT(&r, "rows.0.src"))[0] == '0' &&
+                  jv_str(AT(&r, "rows.0.src"))[1] == 'x');
+    run_free(&r);
+    gca(&r, 1, "sql", "SELECT count(*) AS n FROM refs WHERE src = " CUSTOMER0, NULL);
+    CHECK(&r, r.rc == 0 && jv_u64(AT(&r, "rows.0.n")) == 2);
+    run_free(&r);
+    gca(&r, 1, "sql",
+        "SELECT (SELECT count(*) FROM refs) AS scan, (SELECT sum((SELECT count(*) FROM refs r WHERE r.src = o.address)) "
+        "FROM objects o) AS bysrc, (SELECT sum((SELECT count(*) FROM refs r WHERE r.dst = o.address)) FROM objects o) AS bydst",
+        NULL);
+    CHECK(&r, r.rc == 0 && jv_u64(AT(&r, "rows.0.scan")) > 0 &&
+                  jv_u64(AT(&r, "rows.0.scan")) == jv_u64(AT(&r, "rows.0.bysrc")) &&
+                  jv_u64(AT(&r, "rows.0.scan")) == jv_u64(AT(&r, "rows.0.bydst")));
+    run_free(&r);
+    /* retained: the top matches dominators */
+    gca(&r, 1, "sql", "SELECT address, retained FROM retained ORDER BY retained DESC LIMIT 1", NULL);
+    gca(&d, 1, "dominators", "-top", "1", NULL);
+    CHECK(&r, r.rc == 0 && !strcmp(jv_str(AT(&r, "rows.0.address")), jv_str(jv_path(RES(&d), "dominators.0.address"))) &&
+                  jv_u64(AT(&r, "rows.0.retained")) == jv_u64(jv_path(RES(&d), "dominators.0.retained")));
+    run_free(&r);
+    run_free(&d);
+    /* the small tables */
+    static const struct { const char *q; uint64_t n; } counts[] = {
+        {"SELECT count(*) AS n FROM handles", 4},
+        {"SELECT count(*) AS n FROM finalization", 9},
+        {"SELECT count(*) AS n FROM finalization WHERE queue = 'ready'", 6},
+        {"SELECT count(*) AS n FROM segments", 2},
+        {"SELECT count(*) AS n FROM roots WHERE kind = 'static'", 2},
+        {"SELECT count(*) AS n FROM types WHERE name = 'Shop.Customer' AND count = 40", 1},
+        {"SELECT count(*) AS n FROM objects WHERE address = 0x7f96a4a00150 AND type = 'Shop.Customer'", 1},
+        {"SELECT count(*) AS n FROM objects WHERE free = 1", 1},
+        {"SELECT count(*) AS n FROM objects WHERE live = 1", 260},
+    };
+    for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
+        gca(&r, 1, "sql", counts[i].q, NULL);
+        CHECK(&r, r.rc == 0 && jv_u64(AT(&r, "rows.0.n")) == counts[i].n);
+        run_free(&r);
+    }
+    /* text: addresses in hex, a row count */
+    gca(&r, 0, "sql", "SELECT", "address,", "type", "FROM", "objects", "LIMIT", "1", NULL);
+    CHECK(&r, r.rc == 0 && strstr(r.out, "00007f96a4800000 System.Byte[]") && strstr(r.out, "Rows: 1"));
+    run_free(&r);
+    /* reading only, one statement */
+    const char *bad[] = {"ATTACH '/nonexistent/x.db' AS x", "DELETE FROM objects", "CREATE TABLE t(a)",
+                         "SELECT nosuch FROM objects", "PRAGMA writable_schema = 1"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        gca(&r, 0, "sql", bad[i], NULL);
+        CHECK(&r, (r.rc == 1 || r.rc == 2) && strlen(r.err) > 0);
+        run_free(&r);
+    }
+    gca(&r, 0, "sql", "SELECT 1; SELECT 2", NULL);
+    CHECK(&r, r.rc == 2 && strstr(r.err, "one statement"));
+    run_free(&r);
+    gca(&r, 0, "sql", NULL);
+    CHECK(&r, r.rc == 2);
+    run_free(&r);
+    gca(&r, 1, "sql", "-tables", NULL);
+    CHECK(&r, r.rc == 0 && jv_len(AT(&r, "tables")) == 8);
+    run_free(&r);
+}
+
 static void test_new_options(void **state)
 {
     (void)state;
@@ -519,6 +609,7 @@ int main(void)
         cmocka_unit_test(test_gchistory),
         cmocka_unit_test(test_refs),
         cmocka_unit_test(test_dominator_tree),
+        cmocka_unit_test(test_sql),
         cmocka_unit_test(test_new_options),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
