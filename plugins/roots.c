@@ -16,6 +16,7 @@
  * ====================================================================== */
 static const char gcroot_usage[] =
     "gcroot [-all] [-nostacks] [-limit N] ADDR\n"
+    "gcroot -type TYPE [-nostacks] [-limit N]\n"
     "\n"
     "The chains of references from strong roots (stack slots, statics, thread\n"
     "statics, strong and pinned handles, the f-reachable queue) to ADDR, shortest\n"
@@ -25,9 +26,23 @@ static const char gcroot_usage[] =
     "  -all        every root (not only distinct ones) and up to 16 shortest paths\n"
     "              per root instead of one\n"
     "  -nostacks   leave out stack roots (frame slots)\n"
-    "  -limit N    report at most N roots (nearest first)\n"
-    "Examples: gcroot 00007f3a2c0a1d80\n"
-    "          gcroot -all 0x7f3a2c0a1d80";
+    "  -limit N    report at most N roots (nearest first); with -type, at most N\n"
+    "              children per node (default 10; 0 for all)\n"
+    "  -type TYPE  Eclipse MAT's \"merge shortest paths to GC roots\": the\n"
+    "              shortest path of every instance of TYPE (a name, or a glob\n"
+    "              such as 'Shop.*'), merged into one tree of roots and\n"
+    "              objects; below a root, the objects of one type held by one\n"
+    "              field are one node (array slots are all \"[]\"), with an\n"
+    "              example address; [N] counts the instances whose path runs\n"
+    "              through it, so 2,000 leaked objects give one answer; \"=>\"\n"
+    "              lines are the instances themselves; at most 24 levels.\n"
+    "              JSON: type, instances, reachable, roots, tree: [{root, kind\n"
+    "              | type, field, example; count, instances, first_instance,\n"
+    "              children: [...]}], hidden_nodes\n"
+    "Examples: gcroot 00007f96a4a00150\n"
+    "          gcroot -all 0x7f96a4a00150\n"
+    "          gcroot -type Shop.Order\n"
+    "          gcroot -type 'Shop.*' -limit 3";
 
 #define GCROOT_ALL_PATHS 16
 
@@ -312,19 +327,378 @@ static int emit_all_paths(gcroot_run *g, const found_root *f, int max)
     return emitted;
 }
 
+/* ======================================================================
+ * gcroot -type T: MAT's "merge shortest paths to GC roots". One breadth-
+ * first search from every strong root at once gives each object its
+ * shortest path from a root (parent links); the paths of all instances of
+ * T are merged into one tree of roots and objects, each node counting the
+ * instances whose path runs through it. No recursion: a trie built from
+ * the parent chains, printed with an explicit stack.
+ * ====================================================================== */
+#define GT_NO_PARENT UINT64_MAX       /* parent link: not reached */
+#define GT_ROOT_BIT (UINT64_C(1) << 63) /* parent link: held by root (index in the low bits) */
+#define GT_CHILDREN 10                /* children shown per node (-limit changes it) */
+#define GT_MAX_DEPTH 24               /* levels shown (a linked list is as deep as it is long) */
+
+typedef struct gt_node {
+    uint64_t key;        /* a root index | GT_ROOT_BIT, or (type id << 24 | field id) */
+    gca_oid sample;      /* object nodes: the first object merged into it */
+    size_t parent;       /* node index; SIZE_MAX for a root node */
+    uint64_t count;      /* instances whose path runs through it */
+    uint64_t direct;     /* instances right below it */
+    gca_oid first;       /* the first such instance */
+    size_t nchild, child0; /* children: kids[child0 .. child0+nchild) */
+} gt_node;
+
+typedef struct gt_tree {
+    gt_node *n;
+    size_t len, cap;
+    size_t *slot;        /* hash (parent, key) -> node index + 1 */
+    size_t nslot;
+} gt_tree;
+
+static size_t gt_hash(size_t parent, uint64_t key, size_t mask)
+{
+    uint64_t h = (key ^ ((uint64_t)parent * 0x9E3779B97F4A7C15ull)) * 0xff51afd7ed558ccdull;
+    return (size_t)(h >> 20) & mask;
+}
+
+/* The node (parent, key), made if new. @return its index, SIZE_MAX on no memory. */
+static size_t gt_node_get(gt_tree *t, size_t parent, uint64_t key)
+{
+    if ((t->len + 1) * 2 > t->nslot) {
+        size_t ns = t->nslot ? t->nslot * 2 : 1024;
+        size_t *nsl = calloc(ns, sizeof *nsl);
+        if (!nsl)
+            return SIZE_MAX;
+        for (size_t i = 0; i < t->len; i++) {
+            size_t j = gt_hash(t->n[i].parent, t->n[i].key, ns - 1);
+            while (nsl[j])
+                j = (j + 1) & (ns - 1);
+            nsl[j] = i + 1;
+        }
+        free(t->slot);
+        t->slot = nsl;
+        t->nslot = ns;
+    }
+    size_t j = gt_hash(parent, key, t->nslot - 1);
+    while (t->slot[j]) {
+        const gt_node *x = &t->n[t->slot[j] - 1];
+        if (x->parent == parent && x->key == key)
+            return t->slot[j] - 1;
+        j = (j + 1) & (t->nslot - 1);
+    }
+    if (cu_grow((void **)&t->n, &t->cap, t->len + 1, sizeof *t->n) != 0)
+        return SIZE_MAX;
+    t->n[t->len] = (gt_node){key, GCA_NONE, parent, 0, 0, GCA_NONE, 0, 0};
+    t->slot[j] = t->len + 1;
+    return t->len++;
+}
+
+/* Field names interned: id 0 is "no field"; array elements are all "[]",
+ * so the paths through a list's slots merge into one. */
+typedef struct gt_fields { char **name; size_t n, cap; } gt_fields;
+
+static uint64_t gt_field_id(gt_fields *f, const char *name)
+{
+    if (!name)
+        return 0;
+    if (name[0] == '[')
+        name = "[]";
+    for (size_t i = 0; i < f->n; i++)
+        if (!strcmp(f->name[i], name))
+            return i + 1;
+    if (f->n + 1 >= (1u << 24) || cu_grow((void **)&f->name, &f->cap, f->n + 1, sizeof *f->name) != 0)
+        return 0;
+    if (!(f->name[f->n] = strdup(name)))
+        return 0;
+    return ++f->n;
+}
+
+static void gt_fields_free(gt_fields *f)
+{
+    for (size_t i = 0; i < f->n; i++)
+        free(f->name[i]);
+    free(f->name);
+}
+
+typedef struct gt_sort { const gt_node *n; const size_t *kids; } gt_sort;
+static int gt_cmp(size_t a, size_t b, const void *ctx)
+{
+    const gt_node *n = ((const gt_sort *)ctx)->n;
+    if (n[a].count != n[b].count)
+        return n[a].count > n[b].count ? -1 : 1;
+    return n[a].key < n[b].key ? -1 : n[a].key > n[b].key;
+}
+
+static void gt_emit_node(gca_out *o, gca_model *m, const gt_tree *t, const gt_fields *f, size_t i, unsigned depth,
+                         const char *tname)
+{
+    const gt_node *x = &t->n[i];
+    char desc[300];
+    int json = gca_out_is_json(o);
+    if (x->key & GT_ROOT_BIT) {
+        const gca_root *r = gca_root_get(m, (size_t)(x->key & ~GT_ROOT_BIT));
+        gca_root_describe(m, r, desc, sizeof desc);
+        if (!json)
+            gca_out_heading(o, "%*s%s  [%" PRIu64 "]", (int)(2 * depth), "", desc, x->count);
+        else {
+            gca_out_begin_object(o, NULL);
+            gca_out_str(o, "root", desc);
+            gca_out_str(o, "kind", gca_root_kind_name(r->kind));
+        }
+    } else {
+        uint64_t fid = x->key & ((1u << 24) - 1);
+        const char *field = fid ? f->name[fid - 1] : NULL;
+        const char *type = cu_type_name(m, (gca_tid)(x->key >> 24));
+        if (!json)
+            gca_out_heading(o, "%*s-> %s%s%s%s  [%" PRIu64 "]  e.g. %016" PRIx64, (int)(2 * depth), "", type,
+                            field ? " (" : "", field ? field : "", field ? ")" : "", x->count,
+                            gca_obj_addr(m, x->sample));
+        else {
+            gca_out_begin_object(o, NULL);
+            gca_out_str(o, "type", type);
+            gca_out_str(o, "field", field);
+            gca_out_addr(o, "example", gca_obj_addr(m, x->sample));
+        }
+    }
+    if (json) {
+        gca_out_u64(o, "count", x->count);
+        gca_out_u64(o, "instances", x->direct);
+        if (x->direct)
+            gca_out_addr(o, "first_instance", gca_obj_addr(m, x->first));
+        else
+            gca_out_null(o, "first_instance");
+        gca_out_begin_array(o, "children");
+    } else if (x->direct) {
+        if (x->direct == 1)
+            gca_out_heading(o, "%*s=> %016" PRIx64 " %s (the instance)", (int)(2 * depth + 2), "",
+                            gca_obj_addr(m, x->first), cu_obj_type_name(m, x->first));
+        else
+            gca_out_heading(o, "%*s=> %" PRIu64 " instances of %s (the first %016" PRIx64 ")", (int)(2 * depth + 2),
+                            "", x->direct, tname, gca_obj_addr(m, x->first));
+    }
+}
+
+static int gcroot_type(gca_ctx *ctx, gca_model *m, const char *pat, int nostacks, uint64_t per)
+{
+    gca_out *o = gca_ctx_out(ctx);
+    uint64_t n = gca_object_count(m);
+    size_t nt = gca_type_count(m);
+    unsigned char *want = calloc(nt + 1, 1);
+    uint64_t *parent = malloc((size_t)(n ? n : 1) * sizeof *parent);
+    gca_oid *queue = malloc((size_t)(n ? n : 1) * sizeof *queue);
+    gt_tree t = {0};
+    gt_fields fl = {0};
+    size_t *kids = NULL, *stk = NULL, *pos = NULL;
+    int rc = GCA_EXIT_OK;
+    size_t ntypes = 0;
+    const char *tname = pat;
+    if (!want || !parent || !queue)
+        goto nomem;
+    for (size_t k = 0; k < nt; k++) {
+        const gca_type *ty = gca_type_get(m, (gca_tid)k);
+        if (ty && ci_name_match(pat, ty->name)) {
+            want[k] = 1;
+            ntypes++;
+            tname = ntypes == 1 ? ty->name : pat;
+        }
+    }
+    if (!ntypes) {
+        rc = gca_ctx_fail(ctx, "no type is named '%s' (a glob such as 'Shop.*' matches several)", pat);
+        goto done;
+    }
+    /* breadth-first from every strong root at once */
+    for (uint64_t k = 0; k < n; k++)
+        parent[k] = GT_NO_PARENT;
+    uint64_t qh = 0, qt = 0;
+    for (size_t i = 0; i < gca_root_count(m); i++) {
+        const gca_root *r = gca_root_get(m, i);
+        if (!r || r->target == GCA_NONE || r->target >= n || !gca_root_is_strong(r->kind) ||
+            (nostacks && r->kind == GCA_ROOT_STACK) || parent[r->target] != GT_NO_PARENT)
+            continue;
+        parent[r->target] = GT_ROOT_BIT | i;
+        queue[qt++] = r->target;
+    }
+    while (qh < qt) {
+        gca_oid x = queue[qh++];
+        const gca_oid *out;
+        uint64_t no = gca_refs(m, x, &out);
+        for (uint64_t k = 0; k < no; k++)
+            if (out[k] < n && parent[out[k]] == GT_NO_PARENT) {
+                parent[out[k]] = x;
+                queue[qt++] = out[k];
+            }
+    }
+    /* the trie of paths: each instance's chain, root first (in queue[], free now) */
+    uint64_t instances = 0, unreachable = 0;
+    for (gca_oid x = 0; x < n; x++) {
+        gca_tid ty = gca_obj_type(m, x);
+        if (ty >= nt || !want[ty] || gca_obj_is_free(m, x))
+            continue;
+        instances++;
+        if (parent[x] == GT_NO_PARENT) {
+            unreachable++;
+            continue;
+        }
+        size_t len = 0;
+        uint64_t p = parent[x];
+        for (; !(p & GT_ROOT_BIT); p = parent[p])
+            queue[len++] = p;
+        size_t node = gt_node_get(&t, SIZE_MAX, p);
+        if (node == SIZE_MAX)
+            goto nomem;
+        t.n[node].count++;
+        gca_oid prev = GCA_NONE;
+        char fb[256];
+        while (len) {
+            gca_oid ob = queue[--len];
+            uint64_t fid = prev == GCA_NONE ? 0 : gt_field_id(&fl, gca_ref_field(m, prev, ob, fb, sizeof fb));
+            node = gt_node_get(&t, node, (uint64_t)gca_obj_type(m, ob) << 24 | fid);
+            if (node == SIZE_MAX)
+                goto nomem;
+            if (t.n[node].sample == GCA_NONE)
+                t.n[node].sample = ob;
+            t.n[node].count++;
+            prev = ob;
+        }
+        if (!t.n[node].direct++)
+            t.n[node].first = x;
+    }
+    /* children lists, largest count first */
+    kids = malloc((t.len + 1) * sizeof *kids);
+    pos = calloc(t.len + 1, sizeof *pos);
+    stk = malloc((t.len + 1) * sizeof *stk);
+    if (!kids || !pos || !stk)
+        goto nomem;
+    size_t nroots = 0;
+    for (size_t i = 0; i < t.len; i++)
+        if (t.n[i].parent != SIZE_MAX)
+            t.n[t.n[i].parent].nchild++;
+        else
+            nroots++;
+    size_t off = nroots;
+    for (size_t i = 0; i < t.len; i++) {
+        t.n[i].child0 = off;
+        off += t.n[i].nchild;
+    }
+    size_t r0 = 0;
+    for (size_t i = 0; i < t.len; i++) {
+        if (t.n[i].parent == SIZE_MAX)
+            kids[r0++] = i;
+        else {
+            gt_node *p = &t.n[t.n[i].parent];
+            kids[p->child0 + pos[t.n[i].parent]++] = i;
+        }
+    }
+    gt_sort sc = {t.n, kids};
+    if (cu_sort(kids, nroots, gt_cmp, &sc) != 0)
+        goto nomem;
+    for (size_t i = 0; i < t.len; i++)
+        if (t.n[i].nchild > 1 && cu_sort(kids + t.n[i].child0, t.n[i].nchild, gt_cmp, &sc) != 0)
+            goto nomem;
+
+    int json = gca_out_is_json(o);
+    if (json) {
+        gca_out_str(o, "type", tname);
+        gca_out_u64(o, "instances", instances);
+        gca_out_u64(o, "reachable", instances - unreachable);
+        gca_out_u64(o, "roots", nroots);
+    } else
+        gca_out_heading(o, "Merged shortest paths from the roots to %" PRIu64 " instances of %s (%" PRIu64
+                        " reachable); [N]: instances whose path runs through the node", instances, tname,
+                        instances - unreachable);
+    /* depth-first with an explicit stack of (list position) per level */
+    gca_out_begin_array(o, "tree");
+    size_t depth = 0;
+    pos[0] = 0; /* pos[d]: next child index at level d; stk[d]: the node open at level d+1 */
+    size_t hidden = 0;
+    for (;;) {
+        size_t base, cnt;
+        if (depth == 0) {
+            base = 0;
+            cnt = nroots;
+        } else {
+            base = t.n[stk[depth - 1]].child0;
+            cnt = t.n[stk[depth - 1]].nchild;
+        }
+        size_t show = per && cnt > per ? (size_t)per : cnt;
+        if (depth >= GT_MAX_DEPTH && pos[depth] == 0 && cnt) { /* too deep: summarize */
+            uint64_t rest = 0;
+            for (size_t k = 0; k < cnt; k++)
+                rest += t.n[kids[base + k]].count;
+            hidden += cnt;
+            if (!json)
+                gca_out_heading(o, "%*s(%" PRIu64 " more instances deeper than %d levels)", (int)(2 * depth), "", rest,
+                                GT_MAX_DEPTH);
+            show = cnt = 0;
+        }
+        if (pos[depth] < show) {
+            size_t i = kids[base + pos[depth]++];
+            gt_emit_node(o, m, &t, &fl, i, (unsigned)depth, tname);
+            stk[depth] = i;
+            depth++;
+            pos[depth] = 0;
+            continue;
+        }
+        if (show < cnt) {
+            uint64_t rest = 0;
+            for (size_t k = show; k < cnt; k++)
+                rest += t.n[kids[base + k]].count;
+            hidden += cnt - show;
+            if (!json)
+                gca_out_heading(o, "%*s(%zu more, %" PRIu64 " instances; -limit 0 shows all)", (int)(2 * depth), "",
+                                cnt - show, rest);
+        }
+        if (depth == 0)
+            break;
+        depth--;
+        if (json) {
+            gca_out_end_array(o);
+            gca_out_end_object(o);
+        }
+    }
+    gca_out_end_array(o);
+    if (json)
+        gca_out_u64(o, "hidden_nodes", hidden);
+    if (unreachable)
+        gca_out_note(o, "%" PRIu64 " instances are not reachable from a strong root (garbage, or held only by weak "
+                        "handles or the finalization queue)",
+                     unreachable);
+    goto done;
+nomem:
+    rc = gca_ctx_fail(ctx, "out of memory");
+done:
+    free(want);
+    free(parent);
+    free(queue);
+    free(kids);
+    free(pos);
+    free(stk);
+    free(t.n);
+    free(t.slot);
+    gt_fields_free(&fl);
+    return rc;
+}
+
 static int cmd_gcroot(gca_ctx *ctx, int argc, char **argv)
 {
-    int all = 0, nostacks = 0, rc = GCA_EXIT_OK;
+    int all = 0, nostacks = 0, rc = GCA_EXIT_OK, have_limit = 0;
     uint64_t limit = UINT64_MAX;
-    const char *arg = NULL, *v;
+    const char *arg = NULL, *v, *type = NULL;
     for (int i = 1; i < argc; i++) {
         if (cu_is_opt(argv[i], "all"))
             all = 1;
+        else if (cu_is_opt(argv[i], "type")) {
+            if (!(type = cu_opt_arg(ctx, argc, argv, &i, &rc)))
+                return rc;
+        }
         else if (cu_is_opt(argv[i], "limit")) {
             if (!(v = cu_opt_arg(ctx, argc, argv, &i, &rc)))
                 return rc;
-            if (cu_parse_count(v, &limit) != 0 || limit == 0)
-                return gca_ctx_usage(ctx, "-limit: '%s' is not a positive count", v);
+            if (cu_parse_count(v, &limit) != 0)
+                return gca_ctx_usage(ctx, "-limit: '%s' is not a count", v);
+            have_limit = 1;
         }
         else if (cu_is_opt(argv[i], "nostacks"))
             nostacks = 1;
@@ -335,8 +709,15 @@ static int cmd_gcroot(gca_ctx *ctx, int argc, char **argv)
         else
             arg = argv[i];
     }
+    if (type) {
+        if (arg || all)
+            return gca_ctx_usage(ctx, "-type merges the paths of a type's instances: no ADDR or -all with it");
+        return gcroot_type(ctx, gca_ctx_model(ctx), type, nostacks, have_limit ? limit : GT_CHILDREN);
+    }
     if (!arg)
         return gca_ctx_usage(ctx, "missing the object address");
+    if (limit == 0)
+        return gca_ctx_usage(ctx, "-limit: 0 roots is no answer");
     gca_model *m = gca_ctx_model(ctx);
     gca_out *o = gca_ctx_out(ctx);
     gca_oid target = GCA_NONE;

@@ -538,6 +538,39 @@ static void test_sql(void **state)
     run_free(&r);
 }
 
+/* gcroot -type: one merged tree; counts add up; a glob; no such type */
+static void test_gcroot_type(void **state)
+{
+    (void)state;
+    run r;
+    gca(&r, 1, "gcroot", "-type", "Shop.Order", NULL);
+    CHECK(&r, r.rc == 0 && r.doc && jv_u64(AT(&r, "instances")) == 120 && jv_u64(AT(&r, "reachable")) == 120);
+    const jv *t = AT(&r, "tree");
+    uint64_t sum = 0;
+    for (size_t i = 0; i < jv_len(t); i++)
+        sum += jv_u64(jv_get(jv_at(t, i), "count"));
+    CHECK(&r, sum == 120 && jv_len(t) == 4);
+    CHECK(&r, !strcmp(jv_str(AT(&r, "tree.0.root")), "static Shop.Customer.All") && jv_u64(AT(&r, "tree.0.count")) == 111);
+    /* the static array's 37 customers merge into one node: Customer ([]) -> Order[] (orders) -> 111 instances */
+    const jv *n = AT(&r, "tree.0.children.0.children.0");
+    CHECK(&r, !strcmp(jv_str(jv_get(n, "type")), "Shop.Customer") && !strcmp(jv_str(jv_get(n, "field")), "[]"));
+    CHECK(&r, jv_len(jv_get(n, "children")) == 1 && jv_u64(jv_path(n, "children.0.instances")) == 111);
+    run_free(&r);
+    gca(&r, 0, "gcroot", "-type", "Shop.Order", NULL);
+    CHECK(&r, r.rc == 0 && strstr(r.out, "=> 111 instances of Shop.Order") && strstr(r.out, "static Shop.Customer.All  [111]"));
+    run_free(&r);
+    gca(&r, 1, "gcroot", "-type", "Shop.Cust*", "-limit", "1", NULL);
+    CHECK(&r, r.rc == 0 && jv_u64(AT(&r, "instances")) == 41 && jv_len(AT(&r, "tree")) == 1 &&
+                  jv_u64(AT(&r, "hidden_nodes")) > 0);
+    run_free(&r);
+    gca(&r, 0, "gcroot", "-type", "No.Such", NULL);
+    CHECK(&r, r.rc == 1 && strstr(r.err, "no type"));
+    run_free(&r);
+    gca(&r, 0, "gcroot", "-type", "Shop.Order", CUSTOMER0, NULL);
+    CHECK(&r, r.rc == 2);
+    run_free(&r);
+}
+
 static void test_new_options(void **state)
 {
     (void)state;
@@ -610,6 +643,7 @@ int main(void)
         cmocka_unit_test(test_refs),
         cmocka_unit_test(test_dominator_tree),
         cmocka_unit_test(test_sql),
+        cmocka_unit_test(test_gcroot_type),
         cmocka_unit_test(test_new_options),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
