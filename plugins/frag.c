@@ -4,6 +4,7 @@
 #include "util.h"
 #include "gca_analysis.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 static const char lohfrag_usage[] =
@@ -20,9 +21,12 @@ static const char lohfrag_usage[] =
     "  LOH request: whether it would have fit any free block, and why not. Then the\n"
     "  pinned objects of the small object heap with the free space next to them.\n"
     "  -limit N    list at most N blocks per segment (default 1000)\n"
-    "  -svg FILE   also draw each segment as a strip (live grey, free green,\n"
-    "              pinned red, dead light grey; the largest islands labelled) in\n"
-    "              an SVG file for a browser\n"
+    "  -svg FILE   also draw each segment as a strip in an SVG file for a\n"
+    "              browser: live grey, free green, pinned red, dead light grey,\n"
+    "              to scale along an address axis; the never-used rest of the\n"
+    "              reservation compressed at the right end; every block has a\n"
+    "              tooltip (type, address, size, pinning, root); the largest\n"
+    "              islands are labelled where the labels do not overlap\n"
     "Examples: lohfrag\n"
     "          lohfrag -svg loh.svg";
 
@@ -51,14 +55,23 @@ static const char *block_type(const gca_model *m, const gca_frag_block *b)
 }
 
 /* ======================================================================
- * SVG: one strip per segment, scaled by address over the whole
- * reservation (the unused tail shows as an outline)
+ * SVG: one strip per segment. The walked part [begin, allocated) is drawn
+ * to scale over most of the width, with an address axis under it; the
+ * never-used tail of the reservation is drawn compressed at the right end
+ * (it is often far larger than the used part) and says so. Every block
+ * has a <title> (a tooltip in a browser); the largest islands get labels,
+ * placed in rows so that they do not overlap.
  * ====================================================================== */
-#define SVG_W 1000.0
-#define SVG_LEFT 20.0
-#define SVG_STRIP 40.0
-#define SVG_SEG_H 130.0
-#define SVG_LABELS 4
+#define SVG_W 1400.0         /* drawing width */
+#define SVG_LEFT 24.0
+#define SVG_STRIP 56.0
+#define SVG_TAIL_W 150.0     /* the compressed never-used tail */
+#define SVG_FONT 14.0
+#define SVG_CHAR_W 7.6       /* average glyph width at SVG_FONT, for label placement */
+#define SVG_LABEL_ROWS 4
+#define SVG_LABELS 16        /* labels tried per segment (largest islands first) */
+#define SVG_TICKS 6
+#define SVG_SEG_H (SVG_STRIP + 60.0 + 18.0 * SVG_LABEL_ROWS + 30.0)
 
 static void xml_text(FILE *f, const char *s)
 {
@@ -81,6 +94,40 @@ static void xml_text(FILE *f, const char *s)
 
 typedef struct lbl { size_t k; uint64_t size; } lbl;
 
+/* A tick step for an axis over span bytes: 1, 2 or 5 times a power of two
+ * KiB-ish unit, so that about SVG_TICKS ticks fit. */
+static uint64_t tick_step(uint64_t span)
+{
+    uint64_t want = span / SVG_TICKS, step = 4096;
+    while (step < want) {
+        if (step * 2 >= want)
+            return step * 2;
+        if (step * 4 >= want) /* 4x stays a power of two: "+1.0 MiB" reads well */
+            return step * 4;
+        step *= 4;
+    }
+    return step;
+}
+
+static void svg_block_title(FILE *f, gca_model *m, const gca_frag_block *b)
+{
+    char h[32];
+    if (b->free) {
+        fprintf(f, "free block at 0x%" PRIx64 ", %" PRIu64 " bytes (%s)", b->address, b->size,
+                human(b->size, h, sizeof h));
+        return;
+    }
+    xml_text(f, block_type(m, b));
+    fprintf(f, " at 0x%" PRIx64 ", %" PRIu64 " bytes (%s)%s%s", b->address, b->size, human(b->size, h, sizeof h),
+            b->pinned ? ", pinned" : "", b->reachable ? "" : ", dead (the next full GC frees it)");
+    if (b->rooted_by) {
+        fprintf(f, ", rooted by ");
+        xml_text(f, b->rooted_by);
+    }
+    if (b->free_before || b->free_after)
+        fprintf(f, "; free space: %" PRIu64 " bytes before, %" PRIu64 " after", b->free_before, b->free_after);
+}
+
 static int write_svg(gca_model *m, const gca_frag *fr, const char *path, char *err, size_t errcap)
 {
     char tmp[4096];
@@ -88,9 +135,14 @@ static int write_svg(gca_model *m, const gca_frag *fr, const char *path, char *e
         snprintf(err, errcap, "path too long");
         return -1;
     }
-    FILE *f = fopen(tmp, "w");
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0644); /* a fresh file, never an existing one */
+    FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
     if (!f) {
         snprintf(err, errcap, "cannot create %.400s: %s", tmp, strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+            unlink(tmp);
+        }
         return -1;
     }
     const gca_info *in = gca_model_info(m);
@@ -109,39 +161,43 @@ static int write_svg(gca_model *m, const gca_frag *fr, const char *path, char *e
                 p += 2;
         }
     }
-    double top = 66.0 + 14.0 * (double)nparts; /* the legend's line */
-    double height = top + 40.0 + SVG_SEG_H * (double)(fr->nsegments ? fr->nsegments : 1) + 20.0;
+    double top = 80.0 + 19.0 * (double)nparts; /* the legend's line */
+    double width = SVG_W + 2 * SVG_LEFT;
+    double height = top + 44.0 + SVG_SEG_H * (double)(fr->nsegments ? fr->nsegments : 1) + 10.0;
     char h1[32], h2[32], h3[32], h4[32];
     fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     fprintf(f,
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
-            "font-family=\"sans-serif\" font-size=\"11\">\n",
-            SVG_W + 2 * SVG_LEFT, height, SVG_W + 2 * SVG_LEFT, height);
+            "font-family=\"sans-serif\" font-size=\"%.0f\">\n",
+            width, height, width, height, SVG_FONT);
     fprintf(f, "<title>LOH fragmentation of ");
     xml_text(f, in && in->path ? in->path : "?");
     fprintf(f, "</title>\n");
     fprintf(f, "<style>\n"
                ".free{fill:#c8ecc8;stroke:#3a8a3a;stroke-width:0.5}\n"
-               ".live{fill:#8c8c8c}\n"
+               ".live{fill:#7f7f7f}\n"
                ".pinned{fill:#d62728}\n"
-               ".dead{fill:#d9d9d9}\n"
-               ".tail{fill:none;stroke:#999;stroke-dasharray:4 3}\n"
+               ".dead{fill:#d0d0d0;stroke:#999;stroke-width:0.5}\n"
+               ".tail{fill:#f4f4f4;stroke:#999;stroke-dasharray:5 3}\n"
                ".legend-free{fill:#c8ecc8;stroke:#3a8a3a;stroke-width:0.5}\n"
-               ".legend-live{fill:#8c8c8c}\n"
+               ".legend-live{fill:#7f7f7f}\n"
                ".legend-pinned{fill:#d62728}\n"
-               ".legend-dead{fill:#d9d9d9}\n"
-               "text.h{font-size:15px;font-weight:bold}\n"
+               ".legend-dead{fill:#d0d0d0;stroke:#999;stroke-width:0.5}\n"
+               "text.h{font-size:20px;font-weight:bold}\n"
+               "text.seg{font-weight:bold}\n"
+               "text.axis{font-size:12px;fill:#444}\n"
+               "text.label{font-size:13px}\n"
+               "rect:hover{stroke:#000;stroke-width:1.5}\n"
                "</style>\n");
-    fprintf(f, "<rect x=\"0\" y=\"0\" width=\"%.0f\" height=\"%.0f\" fill=\"#ffffff\"/>\n", SVG_W + 2 * SVG_LEFT,
-            height);
-    fprintf(f, "<text class=\"h\" x=\"%.0f\" y=\"24\">LOH fragmentation: ", SVG_LEFT);
+    fprintf(f, "<rect x=\"0\" y=\"0\" width=\"%.0f\" height=\"%.0f\" fill=\"#ffffff\"/>\n", width, height);
+    fprintf(f, "<text class=\"h\" x=\"%.0f\" y=\"30\">LOH fragmentation: ", SVG_LEFT);
     xml_text(f, in && in->exe_name ? in->exe_name : "?");
     if (in)
         fprintf(f, " (pid %u)", in->pid);
     fprintf(f, "</text>\n");
     fprintf(f,
-            "<text x=\"%.0f\" y=\"44\">%zu segment%s, %s used, %s free (%.1f%%) in %zu blocks, largest free "
-            "block %s; %zu islands (%zu pinned)</text>\n",
+            "<text x=\"%.0f\" y=\"56\">%zu segment%s, %s used, %s free (%.1f%%) in %zu blocks, largest free "
+            "block %s; %zu islands (%zu pinned). Hover over a block for its details.</text>\n",
             SVG_LEFT, fr->nsegments, fr->nsegments == 1 ? "" : "s", human(fr->total_size, h1, sizeof h1),
             human(fr->total_free, h2, sizeof h2),
             fr->total_size ? 100.0 * (double)fr->total_free / (double)fr->total_size : 0.0, fr->nfree_blocks,
@@ -149,7 +205,7 @@ static int write_svg(gca_model *m, const gca_frag *fr, const char *path, char *e
     for (size_t i = 0; i < nparts; i++) {
         char part[1024];
         snprintf(part, sizeof part, "%.*s", (int)(plen[i] < 1000 ? plen[i] : 1000), parts[i]);
-        fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" fill=\"#d62728\">%s", SVG_LEFT, 62.0 + 14.0 * (double)i,
+        fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" fill=\"#d62728\">%s", SVG_LEFT, 76.0 + 19.0 * (double)i,
                 i ? "" : fr->oom_would_fit ? "Out of memory (the request would have fit): "
                                            : "Out of memory (the request would not fit any free block): ");
         xml_text(f, part);
@@ -159,48 +215,74 @@ static int write_svg(gca_model *m, const gca_frag *fr, const char *path, char *e
     static const char *const lk[] = {"live", "pinned", "free", "dead"};
     static const char *const lt[] = {"live object", "pinned object", "free block", "dead (not yet swept)"};
     for (int i = 0; i < 4; i++) {
-        double x = SVG_LEFT + i * 160.0;
-        fprintf(f, "<rect class=\"legend-%s\" x=\"%.0f\" y=\"%.0f\" width=\"14\" height=\"14\"/>", lk[i], x,
-                top);
-        fprintf(f, "<text x=\"%.0f\" y=\"%.0f\">%s</text>\n", x + 20, top + 11, lt[i]);
+        double x = SVG_LEFT + i * 210.0;
+        fprintf(f, "<rect class=\"legend-%s\" x=\"%.0f\" y=\"%.0f\" width=\"18\" height=\"18\"/>", lk[i], x, top);
+        fprintf(f, "<text x=\"%.0f\" y=\"%.0f\">%s</text>\n", x + 26, top + 14, lt[i]);
     }
     for (size_t si = 0; si < fr->nsegments; si++) {
         const gca_frag_segment *s = &fr->segments[si];
-        double y0 = top + 40.0 + SVG_SEG_H * (double)si;
-        uint64_t span = s->end - s->begin + s->tail;
-        double scale = span ? SVG_W / (double)span : 0.0;
+        double y0 = top + 44.0 + SVG_SEG_H * (double)si;
+        uint64_t used = s->end - s->begin;
+        /* the used part to scale; the tail compressed into SVG_TAIL_W */
+        double usedw = s->tail ? SVG_W - SVG_TAIL_W - 8 : SVG_W;
+        double scale = used ? usedw / (double)used : 0.0;
         fprintf(f, "<g id=\"segment-%zu\">\n", s->segment);
         fprintf(f,
-                "<text x=\"%.0f\" y=\"%.0f\">Segment %zu at 0x%" PRIx64 ": %s used, %s live, %s free "
+                "<text class=\"seg\" x=\"%.0f\" y=\"%.0f\">Segment %zu at 0x%" PRIx64 ": %s used, %s live, %s free "
                 "(%.1f%%), largest free %s, %zu free blocks, %zu islands (%zu pinned)</text>\n",
-                SVG_LEFT, y0 + 12, s->segment, s->begin, human(s->size, h1, sizeof h1),
+                SVG_LEFT, y0 + 14, s->segment, s->begin, human(s->size, h1, sizeof h1),
                 human(s->live, h2, sizeof h2), human(s->free, h3, sizeof h3), 100.0 * s->fragmentation,
                 human(s->largest_free, h4, sizeof h4), s->nfree_blocks, s->nislands, s->npinned);
-        double sy = y0 + 20;
-        fprintf(f, "<rect class=\"tail\" x=\"%.0f\" y=\"%.0f\" width=\"%.2f\" height=\"%.0f\"/>\n", SVG_LEFT, sy,
-                SVG_W, SVG_STRIP);
+        double sy = y0 + 24;
+        /* the never-used tail: compressed, with a break mark and its size */
+        double tx = SVG_LEFT + usedw + 8;
+        fprintf(f, "<rect class=\"tail\" x=\"%.2f\" y=\"%.0f\" width=\"%.2f\" height=\"%.0f\"><title>never used: "
+                   "0x%" PRIx64 " to 0x%" PRIx64 ", %" PRIu64 " bytes (%s) reserved but not yet allocated; drawn "
+                   "compressed, not to scale</title></rect>\n",
+                s->tail ? tx : SVG_LEFT, sy, s->tail ? SVG_TAIL_W : SVG_W, SVG_STRIP, s->end, s->end + s->tail,
+                s->tail, human(s->tail, h1, sizeof h1));
+        if (s->tail) {
+            fprintf(f, "<path d=\"M%.2f %.0f l-4 8 l8 8 l-8 8 l8 8 l-8 8 l8 8 l-4 8\" fill=\"none\" stroke=\"#999\"/>\n",
+                    tx - 4, sy);
+            fprintf(f, "<text x=\"%.2f\" y=\"%.0f\" text-anchor=\"middle\">never used</text>\n",
+                    tx + SVG_TAIL_W / 2, sy + SVG_STRIP / 2 - 2);
+            fprintf(f, "<text class=\"axis\" x=\"%.2f\" y=\"%.0f\" text-anchor=\"middle\">%s (not to scale)</text>\n",
+                    tx + SVG_TAIL_W / 2, sy + SVG_STRIP / 2 + 14, human(s->tail, h1, sizeof h1));
+        }
         for (size_t k = 0; k < s->nblocks; k++) {
             const gca_frag_block *b = &s->blocks[k];
             double x = SVG_LEFT + (double)(b->address - s->begin) * scale, w = (double)b->size * scale;
-            if (w < 0.5)
-                w = 0.5;
+            if (w < 0.75)
+                w = 0.75;
             fprintf(f, "<rect class=\"%s\" x=\"%.2f\" y=\"%.0f\" width=\"%.2f\" height=\"%.0f\"><title>",
                     block_kind(b), x, sy, w, SVG_STRIP);
-            if (b->free) {
-                fprintf(f, "free block at 0x%" PRIx64 ", %" PRIu64 " bytes", b->address, b->size);
-            } else {
-                xml_text(f, block_type(m, b));
-                fprintf(f, " at 0x%" PRIx64 ", %" PRIu64 " bytes%s%s", b->address, b->size,
-                        b->pinned ? ", pinned" : "", b->reachable ? "" : ", dead");
-                if (b->rooted_by) {
-                    fprintf(f, ", rooted by ");
-                    xml_text(f, b->rooted_by);
-                }
-            }
+            svg_block_title(f, m, b);
             fprintf(f, "</title></rect>\n");
         }
-        /* labels: the largest islands, staggered in rows under the strip */
-        lbl top[SVG_LABELS];
+        /* the address axis under the used part: offsets from begin, the ends in full */
+        double ay = sy + SVG_STRIP;
+        fprintf(f, "<line x1=\"%.2f\" y1=\"%.0f\" x2=\"%.2f\" y2=\"%.0f\" stroke=\"#444\"/>\n", SVG_LEFT, ay,
+                SVG_LEFT + usedw, ay);
+        uint64_t step = tick_step(used ? used : 1);
+        for (uint64_t off = 0; off <= used && used; off += step) {
+            double x = SVG_LEFT + (double)off * scale;
+            if (off && usedw - (x - SVG_LEFT) < 90)
+                break; /* leave room for the end label */
+            fprintf(f, "<line x1=\"%.2f\" y1=\"%.0f\" x2=\"%.2f\" y2=\"%.0f\" stroke=\"#444\"/>", x, ay, x, ay + 5);
+            if (off == 0)
+                fprintf(f, "<text class=\"axis\" x=\"%.2f\" y=\"%.0f\">0x%" PRIx64 "</text>\n", x, ay + 18,
+                        s->begin);
+            else
+                fprintf(f, "<text class=\"axis\" x=\"%.2f\" y=\"%.0f\" text-anchor=\"middle\">+%s</text>\n", x,
+                        ay + 18, human(off, h1, sizeof h1));
+        }
+        fprintf(f, "<line x1=\"%.2f\" y1=\"%.0f\" x2=\"%.2f\" y2=\"%.0f\" stroke=\"#444\"/>", SVG_LEFT + usedw, ay,
+                SVG_LEFT + usedw, ay + 5);
+        fprintf(f, "<text class=\"axis\" x=\"%.2f\" y=\"%.0f\" text-anchor=\"end\">0x%" PRIx64 " (allocated)</text>\n",
+                SVG_LEFT + usedw, ay + 18, s->end);
+        /* labels: the largest islands first, each in the first row where it
+         * does not overlap a label already placed there */
+        lbl topl[SVG_LABELS];
         size_t ntop = 0;
         for (size_t k = 0; k < s->nblocks; k++) {
             const gca_frag_block *b = &s->blocks[k];
@@ -209,27 +291,46 @@ static int write_svg(gca_model *m, const gca_frag *fr, const char *path, char *e
             size_t j;
             if (ntop < SVG_LABELS)
                 j = ntop++;
-            else if (b->size > top[SVG_LABELS - 1].size)
+            else if (b->size > topl[SVG_LABELS - 1].size)
                 j = SVG_LABELS - 1;
             else
                 continue;
-            top[j] = (lbl){k, b->size};
-            for (; j > 0 && top[j - 1].size < top[j].size; j--) {
-                lbl t = top[j];
-                top[j] = top[j - 1];
-                top[j - 1] = t;
+            topl[j] = (lbl){k, b->size};
+            for (; j > 0 && topl[j - 1].size < topl[j].size; j--) {
+                lbl t = topl[j];
+                topl[j] = topl[j - 1];
+                topl[j - 1] = t;
             }
         }
+        double row_end[SVG_LABEL_ROWS][SVG_LABELS][2];
+        size_t nrow[SVG_LABEL_ROWS] = {0};
         for (size_t j = 0; j < ntop; j++) {
-            const gca_frag_block *b = &s->blocks[top[j].k];
+            const gca_frag_block *b = &s->blocks[topl[j].k];
+            char text[300];
+            snprintf(text, sizeof text, "%s %s%s", block_type(m, b), human(b->size, h1, sizeof h1),
+                     b->pinned ? " (pinned)" : b->reachable ? "" : " (dead)");
             double x = SVG_LEFT + ((double)(b->address - s->begin) + (double)b->size / 2) * scale;
-            double ly = sy + SVG_STRIP + 14 + 13 * (double)j;
-            fprintf(f, "<line x1=\"%.2f\" y1=\"%.0f\" x2=\"%.2f\" y2=\"%.0f\" stroke=\"#555\" stroke-width=\"0.5\"/>",
-                    x, sy + SVG_STRIP, x, ly - 9);
-            fprintf(f, "<text class=\"label\" x=\"%.2f\" y=\"%.0f\"%s>", x, ly,
-                    x > SVG_W * 0.75 ? " text-anchor=\"end\"" : "");
-            xml_text(f, block_type(m, b));
-            fprintf(f, " %s%s</text>\n", human(b->size, h1, sizeof h1), b->pinned ? " (pinned)" : "");
+            double tw = SVG_CHAR_W * (double)strlen(text);
+            int anchor_end = x + tw > SVG_LEFT + SVG_W;
+            double x0 = anchor_end ? x - tw : x, x1 = anchor_end ? x : x + tw;
+            int row = -1;
+            for (int rr = 0; rr < SVG_LABEL_ROWS && row < 0; rr++) {
+                int clash = 0;
+                for (size_t q = 0; q < nrow[rr] && !clash; q++)
+                    clash = x0 < row_end[rr][q][1] + 6 && x1 + 6 > row_end[rr][q][0];
+                if (!clash)
+                    row = rr;
+            }
+            if (row < 0)
+                continue; /* no room: its tooltip still says it all */
+            row_end[row][nrow[row]][0] = x0;
+            row_end[row][nrow[row]++][1] = x1;
+            double ly = ay + 42 + 18 * (double)row;
+            fprintf(f, "<line x1=\"%.2f\" y1=\"%.0f\" x2=\"%.2f\" y2=\"%.0f\" stroke=\"#777\" stroke-width=\"0.7\"/>",
+                    x, sy + SVG_STRIP / 2, x, ly - 12);
+            fprintf(f, "<text class=\"label\" x=\"%.2f\" y=\"%.0f\"%s>", x, ly, anchor_end ? " text-anchor=\"end\"" : "");
+            xml_text(f, text);
+            fprintf(f, "</text>\n");
         }
         fprintf(f, "</g>\n");
     }

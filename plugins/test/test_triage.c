@@ -875,6 +875,13 @@ static void check_svg(run *r, const char *path, const truth *t, int oom)
     CHECK(r, count_of(svg, "<rect class=\"legend-") == 4);
     CHECK(r, count_of(svg, "<rect class=\"tail\"") == 1);
     CHECK(r, count_of(svg, "<text class=\"label\"") >= 1 && strstr(svg, "System.Byte[] 195.3 KiB"));
+    /* a tooltip on every block and on the tail; labels on many islands, not
+     * only the four largest; an address axis; the compressed tail says so */
+    CHECK(r, count_of(svg, "\"><title>") == truth_u64(t, "free_blocks") + islands + 1);
+    CHECK(r, count_of(svg, "<text class=\"label\"") >= (islands < 8 ? islands : 8));
+    CHECK(r, count_of(svg, "<text class=\"axis\"") >= 3 && strstr(svg, " (allocated)</text>"));
+    CHECK(r, strstr(svg, ">never used</text>") && strstr(svg, "(not to scale)"));
+    CHECK(r, strstr(svg, "font-size=\"14\""));
     CHECK(r, !oom == !strstr(svg, "Out of memory"));
     free(svg);
 }
@@ -915,6 +922,111 @@ static void test_lohfrag_svg(void **state)
     gca(&r, 0, D_LOH, "lohfrag", "-svg", NULL);
     CHECK(&r, r.rc == 2);
     run_free(&r);
+}
+
+/* ======================================================================
+ * lohfrag -svg in a real browser: Debian's chromium, headless, when it is
+ * installed (else the test says so and skips). The DOM it builds keeps
+ * every tooltip; its screenshot is a picture of the full width.
+ * ====================================================================== */
+#ifndef CHROMIUM
+#define CHROMIUM "/usr/bin/chromium"
+#endif
+#define CHROMIUM_TIMEOUT 120
+
+/* argv with HOME set, killed after CHROMIUM_TIMEOUT seconds (SIGALRM
+ * survives exec). @return the exit status, 128+signal if killed. */
+static int run_browser(char *const argv[], const char *home, char **out)
+{
+    char opath[PATH_MAX + 64];
+    snprintf(opath, sizeof opath, "%s/browser%u.out", E.tmp, E.seq++);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        int fo = open(opath, O_WRONLY | O_CREAT | O_TRUNC, 0600), fn = open("/dev/null", O_RDWR);
+        if (fo < 0 || fn < 0)
+            _exit(126);
+        dup2(fn, 0);
+        dup2(fo, 1);
+        dup2(fn, 2);
+        setenv("HOME", home, 1);
+        alarm(CHROMIUM_TIMEOUT);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    int st;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    *out = slurp(opath, NULL);
+    unlink(opath);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static void test_lohfrag_svg_in_browser(void **state)
+{
+    (void)state;
+    if (access(CHROMIUM, X_OK) != 0) {
+        print_message("test_triage: skipped: %s is not installed (apt-get install chromium to run this test)\n",
+                      CHROMIUM);
+        skip();
+    }
+    char svg[PATH_MAX + 64], png[PATH_MAX + 64], dir[PATH_MAX + 64], url[PATH_MAX * 2], shot[PATH_MAX * 2],
+        prof[PATH_MAX * 2], home[PATH_MAX * 2];
+    snprintf(svg, sizeof svg, "%s/browser.svg", E.tmp);
+    snprintf(png, sizeof png, "%s/browser.png", E.tmp);
+    snprintf(dir, sizeof dir, "%s/chromium.XXXXXX", E.tmp);
+    assert_non_null(mkdtemp(dir));
+    snprintf(prof, sizeof prof, "--user-data-dir=%s/profile", dir);
+    snprintf(home, sizeof home, "%s/home", dir);
+    mkdir(home, 0700);
+    snprintf(url, sizeof url, "file://%s", svg);
+    snprintf(shot, sizeof shot, "--screenshot=%s", png);
+    run r;
+    gca(&r, 0, D_LOH, "lohfrag", "-svg", svg, NULL);
+    CHECK(&r, r.rc == 0);
+    run_free(&r);
+    char *common[] = {CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                      "--disable-component-update", "--disable-sync", "--no-first-run", prof};
+    enum { NC = sizeof common / sizeof common[0] };
+    char *argv[NC + 4];
+    memcpy(argv, common, sizeof common);
+    argv[NC] = "--dump-dom";
+    argv[NC + 1] = url;
+    argv[NC + 2] = NULL;
+    char *out = NULL;
+    int rc = run_browser(argv, home, &out);
+    size_t want = truth_u64(&E.t[D_LOH], "free_blocks") + truth_u64(&E.t[D_LOH], "islands") + 1;
+    if (rc != 0 || !out || !strstr(out, "<svg") || count_of(out, "\"><title>") != want || !strstr(out, "never used"))
+        fail_msg("chromium --dump-dom exited %d; %zu block tooltips in its DOM, expected %zu\n%.1500s", rc,
+                 out ? count_of(out, "\"><title>") : 0, want, out ? out : "");
+    free(out);
+    memcpy(argv, common, sizeof common);
+    argv[NC] = shot;
+    argv[NC + 1] = "--window-size=1448,400";
+    argv[NC + 2] = url;
+    argv[NC + 3] = NULL;
+    rc = run_browser(argv, home, &out);
+    free(out);
+    size_t len = 0;
+    char *img = slurp(png, &len);
+    if (rc != 0 || !img || len < 20000 || memcmp(img, "\x89PNG\r\n\x1a\n", 8) != 0)
+        fail_msg("chromium --screenshot exited %d: %s is not a PNG of a rendered picture (%zu bytes)", rc, png,
+                 img ? len : 0);
+    uint32_t w = (uint32_t)(unsigned char)img[16] << 24 | (uint32_t)(unsigned char)img[17] << 16 |
+                 (uint32_t)(unsigned char)img[18] << 8 | (unsigned char)img[19];
+    if (w != 1448)
+        fail_msg("%s is %u pixels wide, expected 1448", png, w);
+    free(img);
+    unlink(png);
+    unlink(svg);
+    char *rm[] = {"/bin/rm", "-rf", dir, NULL};
+    char *o2 = NULL, *e2 = NULL;
+    run_prog(rm, &o2, NULL, &e2);
+    free(o2);
+    free(e2);
 }
 
 /* ======================================================================
@@ -1021,6 +1133,7 @@ int main(void)
         cmocka_unit_test(test_lohfrag_oom),
         cmocka_unit_test(test_xml_check),
         cmocka_unit_test(test_lohfrag_svg),
+        cmocka_unit_test(test_lohfrag_svg_in_browser),
         cmocka_unit_test(test_every_form),
         cmocka_unit_test(test_help),
     };
