@@ -22,7 +22,7 @@ static const char eventsubs_usage[] =
     "  -top N    only the N largest events (default: all)\n"
     "Examples: eventsubs\n"
     "          eventsubs -detail -top 5\n"
-    "          eventsubs 00007f3a2c0a1d80";
+    "          eventsubs 00007f96a4a00150";
 
 /* ======================================================================
  * Names

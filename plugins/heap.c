@@ -929,7 +929,8 @@ static const char gcwhere_usage[] =
     "Where an address lies in the GC heap: generation, segment (begin,\n"
     "allocated, size). For an address inside an object, the object that\n"
     "contains it (address, type, offset).\n"
-    "Example: gcwhere 00007f3a2c0a1d80";
+    "Examples: gcwhere 00007f96a4a00150\n"
+    "          gcwhere 0x7f96a4a00158";
 
 /* The generation of an address in segment s (0, 1, 2, 3 for the LOH). */
 static int addr_gen(const gca_segment *s, uint64_t a)

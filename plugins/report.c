@@ -28,7 +28,7 @@ static const char report_usage[] =
     "  -o FILE      where to write (default report.html)\n"
     "  -top N       rows per table (default 20)\n"
     "  -suspect PCT the retained share that makes a leak suspect (default 10%)\n"
-    "Examples: report -o build/report.html\n"
+    "Examples: report -o report.html\n"
     "          gcanalyze app.gcdump report -o app-report.html -top 50";
 
 #define ACCUM_SHARE 0.8      /* accumulation point: descend while one child holds this share */

@@ -436,9 +436,9 @@ static const char retained_usage[] =
     "  An object no root reaches retains nothing and has no dominator.\n"
     "  -top N    how many dominated objects to list (default 10; 0 for all)\n"
     "  -weak     weak handles retain too (see 'help dominators')\n"
-    "Examples: retained 00007f3a2c0a1d80\n"
-    "          retained -top 25 0x7f3a2c0a1d80\n"
-    "          dominators -top 1   (then retained on the address it shows)";
+    "  (dominators -top 1 shows where to start.)\n"
+    "Examples: retained 00007f96a4a00000\n"
+    "          retained -top 25 0x7f96a4a00000";
 
 static int cmd_retained(gca_ctx *ctx, int argc, char **argv)
 {

@@ -1249,7 +1249,7 @@ static const char clrstack_usage[] =
     "  THREADID   the managed thread id (as in `threads`, column ID), or its OSID\n"
     "Examples: clrstack -gc\n"
     "          clrstack -all -gc\n"
-    "          clrstack -a 2";
+    "          clrstack -a 1";
 
 static void emit_thread_stack(gca_out *o, gca_model *m, const gca_thread *t, int gc, int locals)
 {
