@@ -125,8 +125,10 @@ static int sq_best_index(sqlite3_vtab *v, sqlite3_index_info *info)
      * grouped by type, so SQLite needs no sorter (its sort of ten million
      * rows is most of the cost). Grouped is all a GROUP BY asks
      * (sqlite3_vtab_distinct >= 1); a plain ORDER BY is left to SQLite. */
+    /* (the direction does not matter for grouping: SQLite marks the GROUP BY
+     * term descending when the ORDER BY that follows is) */
     if (t->kind == T_OBJECTS && info->idxNum == 0 && info->nOrderBy == 1 && info->aOrderBy[0].iColumn == 1 &&
-        !info->aOrderBy[0].desc && sqlite3_vtab_distinct(info) >= 1) {
+        sqlite3_vtab_distinct(info) >= 1) {
         info->idxNum = 4;
         info->orderByConsumed = 1;
     }
