@@ -186,7 +186,7 @@ static int write_svg(gca_model *m, const gca_frag *fr, const char *path, char *e
                "text.h{font-size:20px;font-weight:bold}\n"
                "text.seg{font-weight:bold}\n"
                "text.axis{font-size:12px;fill:#444}\n"
-               "text.label{font-size:13px}\n"
+               "text.label{font-size:13px;paint-order:stroke;stroke:#fff;stroke-width:4px}\n"
                "rect:hover{stroke:#000;stroke-width:1.5}\n"
                "</style>\n");
     fprintf(f, "<rect x=\"0\" y=\"0\" width=\"%.0f\" height=\"%.0f\" fill=\"#ffffff\"/>\n", width, height);
@@ -326,8 +326,10 @@ static int write_svg(gca_model *m, const gca_frag *fr, const char *path, char *e
             row_end[row][nrow[row]][0] = x0;
             row_end[row][nrow[row]++][1] = x1;
             double ly = ay + 42 + 18 * (double)row;
-            fprintf(f, "<line x1=\"%.2f\" y1=\"%.0f\" x2=\"%.2f\" y2=\"%.0f\" stroke=\"#777\" stroke-width=\"0.7\"/>",
-                    x, sy + SVG_STRIP / 2, x, ly - 12);
+            /* the leader line from the block down to its label, broken where
+             * the axis labels are */
+            fprintf(f, "<path d=\"M%.2f %.0f V%.0f M%.2f %.0f V%.0f\" stroke=\"#777\" stroke-width=\"0.7\"/>", x,
+                    sy + SVG_STRIP / 2, ay + 5, x, ay + 23, ly - 12);
             fprintf(f, "<text class=\"label\" x=\"%.2f\" y=\"%.0f\"%s>", x, ly, anchor_end ? " text-anchor=\"end\"" : "");
             xml_text(f, text);
             fprintf(f, "</text>\n");
