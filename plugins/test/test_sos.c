@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -28,7 +29,7 @@
 #define MT_FILEHANDLE "000055e66a1645e0"
 #define MT_ORDER "000055e66a164470"
 
-static char G[PATH_MAX + 32], DUMP[PATH_MAX + 64], TMP[PATH_MAX];
+static char G[PATH_MAX + 32], DUMP[PATH_MAX + 64], TMP[PATH_MAX], PLUGDIR[PATH_MAX + 32];
 static unsigned seq;
 
 typedef struct run {
@@ -146,6 +147,7 @@ static int setup(void **state)
     for (int up = 0; up < 3; up++) /* BUILD/test/plugins/test_sos -> BUILD */
         *strrchr(self, '/') = 0;
     snprintf(G, sizeof G, "%s/bin/gcanalyze", self);
+    snprintf(PLUGDIR, sizeof PLUGDIR, "%s/plugins", self);
     *strrchr(self, '/') = 0; /* the source tree */
     snprintf(DUMP, sizeof DUMP, "%s/testdata/fixtures/shop-1.0.gcdump", self);
     if (access(G, X_OK) != 0 || access(DUMP, R_OK) != 0) {
@@ -631,9 +633,51 @@ static void test_new_options(void **state)
     run_free(&r);
 }
 
+/* The helpers shared by the plugins (plugins/util.c, linked into each as a
+ * static library) stay hidden: every plugin exports its entry point only. */
+static void test_plugins_export_only_entry(void **state)
+{
+    (void)state;
+    const char *nm = access("/usr/bin/nm", X_OK) == 0 ? "/usr/bin/nm" : NULL;
+    if (!nm) {
+        print_message("test_sos: skipped: no /usr/bin/nm\n");
+        skip();
+    }
+    DIR *d = opendir(PLUGDIR);
+    assert_non_null(d);
+    size_t n = 0;
+    for (struct dirent *de; (de = readdir(d)) != NULL;) {
+        size_t len = strlen(de->d_name);
+        if (len < 4 || strcmp(de->d_name + len - 3, ".so"))
+            continue;
+        char so[PATH_MAX * 2], cmd[PATH_MAX * 3], line[512];
+        snprintf(so, sizeof so, "%s/%s", PLUGDIR, de->d_name);
+        snprintf(cmd, sizeof cmd, "%s -D --defined-only '%s'", nm, so);
+        FILE *p = popen(cmd, "r");
+        assert_non_null(p);
+        size_t syms = 0, entry = 0;
+        while (fgets(line, sizeof line, p)) {
+            char addr[64], type[8], name[256];
+            if (sscanf(line, "%63s %7s %255s", addr, type, name) != 3)
+                continue;
+            syms++;
+            if (!strcmp(name, "gca_plugin_entry"))
+                entry++;
+            else
+                fail_msg("%s exports %s", so, name);
+        }
+        assert_int_equal(pclose(p), 0);
+        assert_true(syms == 1 && entry == 1);
+        n++;
+    }
+    closedir(d);
+    assert_true(n >= 10);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_plugins_export_only_entry),
         cmocka_unit_test(test_far_miss_suggestions),
         cmocka_unit_test(test_not_object_far_away),
         cmocka_unit_test(test_aliases),
