@@ -130,8 +130,11 @@ static gcrt_obj *oom(gcrt_thread *th, size_t size, bool loh)
         world_stop(th);
         if (h->cfg.dump_on_oom)
             dump_on_oom(th, size, loh);
-        if (h->oom_hook)
+        if (h->oom_hook) {
+            gcrt_heap *prev = cb_enter(h); /* its calls must not take the lock again */
             h->oom_hook(th, size, loh, h->oom_ud);
+            cb_leave(prev);
+        }
         world_resume(th);
     }
     err_set(GCRT_E_OOM, "out of memory: cannot allocate %zu bytes on the %s (committed %llu bytes%s%llu)", size,
@@ -181,6 +184,10 @@ static gcrt_obj *alloc_slow(gcrt_thread *th, gcrt_type *t, size_t size, uint64_t
     uint8_t *p = NULL, *fresh = NULL;
     size_t fresh_len = 0;
     assert(th->mode == TH_COOP && "allocation from a thread in native (preemptive) mode");
+    if (th_in_callback(h)) {
+        err_set(GCRT_E_STATE, "cannot allocate in a world-stopped callback or the out-of-memory hook");
+        return NULL;
+    }
     th_lock(th);
     if (h->cfg.gc_stress) {
         uint64_t n = ++h->stress_count;
@@ -283,12 +290,8 @@ gcrt_obj *gcrt_alloc_array(gcrt_thread *th, gcrt_type *t, uint64_t length)
     return alloc_obj(th, t, size, length);
 }
 
-gcrt_obj *gcrt_string_new(gcrt_thread *th, const char *utf8, size_t len)
+static gcrt_obj *string_alloc(gcrt_thread *th, size_t len)
 {
-    if (!th || (!utf8 && len)) {
-        err_set(GCRT_E_INVAL, "gcrt_string_new: NULL argument");
-        return NULL;
-    }
     if (len > ((size_t)1 << 40)) {
         err_set(GCRT_E_OOM, "out of memory: string of %zu bytes is too large", len);
         return NULL;
@@ -297,11 +300,65 @@ gcrt_obj *gcrt_string_new(gcrt_thread *th, const char *utf8, size_t len)
     size_t size = gc_align(t->base_size + len + 1);
     if (size < GC_MIN_OBJ)
         size = GC_MIN_OBJ;
-    /* utf8 is C memory, not managed, so it does not move. */
-    gcrt_obj *s = alloc_obj(th, t, size, len);
+    return alloc_obj(th, t, size, len);
+}
+
+/* utf8 must be C memory: managed memory moves when this call allocates.
+ * A source inside the managed heap is a mistake that the stress modes
+ * report (use gcrt_string_substring); otherwise it is copied aside first,
+ * so the result is right either way. */
+gcrt_obj *gcrt_string_new(gcrt_thread *th, const char *utf8, size_t len)
+{
+    if (!th || (!utf8 && len)) {
+        err_set(GCRT_E_INVAL, "gcrt_string_new: NULL argument");
+        return NULL;
+    }
+    char *bounce = NULL;
+    if (len && misuse_in_heap(th->heap, utf8)) {
+        if (th->heap->cfg.gc_stress || th->heap->cfg.heap_verify)
+            gc_fatal(th->heap,
+                     "gcrt_string_new: the source bytes at %p lie in the managed heap and move when the new "
+                     "string is allocated (e.g. gcrt_string_chars(s) + 7): use gcrt_string_substring(th, s, start, "
+                     "len), which takes the managed string",
+                     (const void *)utf8);
+        if (len > ((size_t)1 << 40) || !(bounce = malloc(len))) {
+            err_set(GCRT_E_NOMEM, "gcrt_string_new: out of C memory copying a managed source");
+            return NULL;
+        }
+        memcpy(bounce, utf8, len);
+        utf8 = bounce;
+    }
+    gcrt_obj *s = string_alloc(th, len);
     if (s && len)
         memcpy((char *)s + sizeof(gcrt_array_hdr), utf8, len);
+    free(bounce);
     return s;
+}
+
+gcrt_obj *gcrt_string_substring(gcrt_thread *th, gcrt_obj *s, uint64_t start, uint64_t len)
+{
+    if (!th || !s) {
+        err_set(GCRT_E_INVAL, "gcrt_string_substring: NULL argument");
+        return NULL;
+    }
+    if (!(obj_type(s)->flags & GCRT_TF_STRING)) {
+        err_set(GCRT_E_INVAL, "gcrt_string_substring: %s is not a string", obj_type(s)->name);
+        return NULL;
+    }
+    uint64_t n = obj_len(s);
+    if (start > n || len > n - start) {
+        err_set(GCRT_E_INVAL, "gcrt_string_substring: [%llu, +%llu) is outside a string of %llu bytes",
+                (unsigned long long)start, (unsigned long long)len, (unsigned long long)n);
+        return NULL;
+    }
+    /* s is protected across the allocation and re-read after it */
+    protect p;
+    protect_push(th, &p, s, NULL, NULL, NULL);
+    gcrt_obj *r = string_alloc(th, (size_t)len);
+    if (r && len)
+        memcpy((char *)r + sizeof(gcrt_array_hdr), (const char *)p.o[0] + sizeof(gcrt_array_hdr) + start, (size_t)len);
+    protect_pop(th, &p);
+    return r;
 }
 
 gcrt_obj *gcrt_string_from_cstr(gcrt_thread *th, const char *c) { return gcrt_string_new(th, c, c ? strlen(c) : 0); }
@@ -334,7 +391,13 @@ gcrt_rc gcrt_unbox(const gcrt_obj *o, gcrt_kind k, void *out)
     return GCRT_OK;
 }
 
-gcrt_type *gcrt_typeof(const gcrt_obj *o) { return obj_type(o); }
+/* Checked (misuse.c) while a heap runs under GCRT_GCSTRESS or GCRT_HEAPVERIFY. */
+gcrt_type *gcrt_typeof(const gcrt_obj *o)
+{
+    if (atomic_load_explicit(&misuse_checks, memory_order_relaxed))
+        return misuse_typeof(o);
+    return obj_type(o);
+}
 size_t gcrt_object_size(const gcrt_obj *o) { return obj_size(o); }
 
 /* ====================================================================

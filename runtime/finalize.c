@@ -24,10 +24,28 @@ static bool fin_pop(gcrt_heap *h, gcrt_obj **slot)
     return true;
 }
 
+/* Run the finalizer of the object in *slot, unless gcrt_suppress_finalize
+ * was called on it after it was queued (as .NET's finalizer thread skips
+ * an object whose finalize bit was cleared). The slot is a pinned local of
+ * the caller's frame: the object stays rooted and does not move for the
+ * whole call, so the pointer the finalizer receives stays valid when the
+ * finalizer allocates. @return whether it ran. */
+static bool fin_run_one(gcrt_thread *th, gcrt_obj **slot)
+{
+    gcrt_obj *o = *slot;
+    gcrt_type *t = obj_type(o);
+    if (__atomic_load_n(&o->mtword, __ATOMIC_RELAXED) & MTF_FINRUN)
+        return false;
+    if (t->finalizer)
+        t->finalizer(th, o);
+    return true;
+}
+
 /* ====================================================================
  * The finalizer thread: a managed thread that sleeps in preemptive mode
  * and wakes after a GC that queued objects. The object being finalized
- * sits in its frame slot, so it stays rooted (and can be resurrected).
+ * sits in a pinned slot of its frame, so it stays rooted (and can be
+ * resurrected) and stays where it is while the finalizer runs.
  * ==================================================================== */
 static void *fin_main(void *arg)
 {
@@ -38,6 +56,7 @@ static void *fin_main(void *arg)
     pthread_mutex_lock(&h->lock);
     th->os_tid = (pid_t)syscall(SYS_gettid);
     GCRT_FRAME_PUSH(th, F, "Finalizer.Run", L, "obj");
+    F.pinned = 1; /* slot 0: the object does not move during its finalizer */
     for (;;) {
         while (!h->fin_stop && h->freach_head >= h->freach.n) {
             h->fin_busy = 0;
@@ -56,12 +75,10 @@ static void *fin_main(void *arg)
         }
         h->fin_busy = 1;
         pthread_mutex_unlock(&h->lock);
-        gcrt_type *t = obj_type(L.obj);
-        if (t->finalizer)
-            t->finalizer(th, L.obj);
+        bool ran = fin_run_one(th, &L.obj);
         L.obj = NULL;
         th_lock(th);
-        h->finalizers_run++;
+        h->finalizers_run += ran;
         ac_retire(th);
         th->mode = TH_PREEMPTIVE;
         pthread_cond_broadcast(&h->cond);
@@ -149,18 +166,23 @@ size_t gcrt_run_finalizers(gcrt_thread *th)
 {
     gcrt_heap *h = th->heap;
     size_t n = 0;
+    if (th_in_callback(h)) {
+        err_set(GCRT_E_STATE, "gcrt_run_finalizers: called from a world-stopped callback");
+        return 0;
+    }
     protect p;
     protect_push(th, &p, NULL, NULL, NULL, NULL);
+    p.f.pinned = 1; /* slot 0: the object does not move during its finalizer */
     for (;;) {
         th_lock(th);
         bool got = fin_pop(h, &p.o[0]);
         th_unlock(th);
         if (!got)
             break;
-        gcrt_type *t = obj_type(p.o[0]);
-        if (t->finalizer)
-            t->finalizer(th, p.o[0]);
+        bool ran = fin_run_one(th, &p.o[0]);
         p.o[0] = NULL;
+        if (!ran)
+            continue;
         th_lock(th);
         h->finalizers_run++;
         th_unlock(th);
@@ -173,6 +195,10 @@ size_t gcrt_run_finalizers(gcrt_thread *th)
 void gcrt_wait_for_pending_finalizers(gcrt_thread *th)
 {
     gcrt_heap *h = th->heap;
+    if (th_in_callback(h)) {
+        err_set(GCRT_E_STATE, "gcrt_wait_for_pending_finalizers: called from a world-stopped callback");
+        return;
+    }
     if (!h->fin_thread) {
         gcrt_run_finalizers(th);
         return;

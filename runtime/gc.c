@@ -295,8 +295,10 @@ static void plan_segment(gcctx *c, seg *s, uint8_t *lo)
     if (in)
         plug_add(h, ps, (uintptr_t)s->alloc, pin);
 
-    /* assign destinations */
-    uint8_t *cur = lo;
+    /* assign destinations (under GCRT_GCSTRESS maybe above the vacated range) */
+    uint8_t *cur = stress_plan_base(h, s, lo, h->plugs + first, h->nplugs - first);
+    if (cur != lo)
+        gap_add(c, lo, (size_t)(cur - lo));
     bool crossed = !s->ephemeral || c->gen == 0;
     for (size_t i = first; i < h->nplugs; i++) {
         plug *pl = &h->plugs[i];
@@ -688,6 +690,7 @@ void gc_collect_locked(gcrt_thread *th, int gen, gcrt_gc_reason reason, unsigned
     bool poison = h->cfg.gc_stress || h->cfg.heap_verify;
     for (size_t i = 0; i < c.ngaps; i++) {
         make_free(h, c.gapv[i].at, c.gapv[i].size);
+        stress_poison_gap(h, c.gapv[i].at, c.gapv[i].size);
         seg *s = seg_of(h, (uintptr_t)c.gapv[i].at);
         if (s->kind == GCRT_SEG_SOH) /* LOH free space is recounted below */
             c.gaps[new_gen_of(&c, s, c.gapv[i].at)] += c.gapv[i].size;
@@ -802,6 +805,8 @@ gcrt_rc gcrt_collect_ex(gcrt_thread *th, int gen, unsigned flags)
         gen = 2;
     if ((flags & GCRT_COLLECT_COMPACT_LOH) && gen != 2)
         return err_set(GCRT_E_INVAL, "LOH compaction needs a generation 2 collection");
+    if (th_in_callback(th->heap))
+        return err_set(GCRT_E_STATE, "gcrt_collect: called from a world-stopped callback or the out-of-memory hook");
     th_lock(th);
     world_stop(th);
     gc_collect_locked(th, gen, GCRT_REASON_INDUCED, flags);
@@ -872,7 +877,7 @@ const char *gcrt_gc_reason_name(gcrt_gc_reason r)
 void gcrt_get_stats(gcrt_heap *h, gcrt_stats *o)
 {
     memset(o, 0, sizeof *o);
-    pthread_mutex_lock(&h->lock);
+    bool lk = heap_lock(h); /* a world-stopped callback already holds it */
     uint64_t s[3], loh;
     gen_sizes(h, s, &loh);
     for (int g = 0; g < 3; g++) {
@@ -909,7 +914,7 @@ void gcrt_get_stats(gcrt_heap *h, gcrt_stats *o)
     o->history_count = n;
     for (size_t i = 0; i < n; i++)
         o->history[i] = h->history[(h->hist_n - n + i) % GCRT_GC_HISTORY];
-    pthread_mutex_unlock(&h->lock);
+    heap_unlock(h, lk);
 }
 
 int gcrt_walk_heap(gcrt_heap *h, gcrt_object_fn fn, void *ud)

@@ -93,6 +93,13 @@ typedef struct gcrt_config {
      * message on stderr, then abort(). */
     void (*on_fatal)(gcrt_heap *heap, const char *message, void *ud);
     void *on_fatal_ud;
+    /* The diagnostic channel: called for a problem the runtime repaired
+     * (a thread that exited while still attached). Default: one line
+     * "gcrt: warning: ..." on stderr. Called without the heap lock, on the
+     * thread concerned; it may call any gcrt function except
+     * gcrt_heap_destroy and gcrt_thread_attach of the exiting thread. */
+    void (*on_warning)(gcrt_heap *heap, const char *message, void *ud);
+    void *on_warning_ud;
 } gcrt_config;
 
 /* Fill a config with the defaults, then apply GCRT_* environment variables:
@@ -157,8 +164,13 @@ enum {
     GCRT_TF_VALUE_ARRAY = 1u << 7  /* array of scalars */
 };
 
-/* A finalizer runs on the finalizer thread; obj is rooted for the call and
- * may be resurrected by storing it anywhere reachable. */
+/* A finalizer runs on the finalizer thread (or the caller of
+ * gcrt_run_finalizers), in cooperative mode without the heap lock: it may
+ * call anything, allocate included. obj is rooted and pinned for the call
+ * (a pinned slot of the frame "Finalizer.Run"), so it stays valid when the
+ * finalizer allocates; it may be resurrected by storing it anywhere
+ * reachable. A finalizer is skipped when gcrt_suppress_finalize was called
+ * on its object, even after the object was queued. */
 typedef void (*gcrt_finalizer_fn)(gcrt_thread *th, gcrt_obj *obj);
 
 /* Define a class. instance_size includes the header (use sizeof of your
@@ -214,7 +226,9 @@ GCRT_API gcrt_type *gcrt_type_at(const gcrt_heap *heap, size_t id);
  * The thread starts in cooperative mode: it must reach a safepoint
  * (allocation, gcrt_safepoint, gcrt_enter_native) regularly. */
 GCRT_API gcrt_thread *gcrt_thread_attach(gcrt_heap *heap, const char *name);
-/* Detach; the thread's frames and thread statics stop being roots. */
+/* Detach; the thread's frames and thread statics stop being roots. A thread
+ * that exits while attached is detached at its exit (a thread-specific
+ * key's destructor), with a warning through cfg.on_warning. */
 GCRT_API void gcrt_thread_detach(gcrt_thread *th);
 GCRT_API gcrt_heap *gcrt_thread_heap(const gcrt_thread *th);
 GCRT_API uint64_t gcrt_thread_id(const gcrt_thread *th); /* managed thread id, from 1 */
@@ -224,7 +238,9 @@ GCRT_API const char *gcrt_thread_name(const gcrt_thread *th);
 GCRT_API void gcrt_safepoint(gcrt_thread *th);
 /* Enter native code (a blocking call): the GC need not wait for this
  * thread. The thread must not touch managed objects until gcrt_leave_native,
- * which waits for a GC in progress to finish. */
+ * which waits for a GC in progress to finish. The allocation context is
+ * kept. gcrt_safepoint in native mode waits for a pending GC and leaves
+ * the thread in native mode. */
 GCRT_API void gcrt_enter_native(gcrt_thread *th);
 GCRT_API void gcrt_leave_native(gcrt_thread *th);
 
@@ -239,8 +255,12 @@ typedef struct gcrt_frame {
     gcrt_obj **slots;
     uint32_t nslots;
     uint32_t pinned;   /* bit i: slot i is a pinned local (object never moves) */
+    uintptr_t canary;  /* set by gcrt_frame_push, cleared by gcrt_frame_pop: finds frames left pushed */
 } gcrt_frame;
 
+/* A frame left pushed by a function that returned (a missing pop) is
+ * reported through on_fatal, by function name: at the next pop of an outer
+ * frame, or at the next GC (canary or stack-pointer check). */
 GCRT_API void gcrt_frame_push(gcrt_thread *th, gcrt_frame *f, const char *function,
                               const char *names, gcrt_obj **slots, uint32_t nslots);
 GCRT_API void gcrt_frame_pop(gcrt_thread *th, gcrt_frame *f);
@@ -269,8 +289,16 @@ GCRT_API const gcrt_frame *gcrt_thread_top_frame(const gcrt_thread *th);
  * ====================================================================== */
 GCRT_API gcrt_obj *gcrt_alloc(gcrt_thread *th, gcrt_type *t);
 GCRT_API gcrt_obj *gcrt_alloc_array(gcrt_thread *th, gcrt_type *array_type, uint64_t length);
-/* A string of len bytes of UTF-8 (NUL-terminated in the heap too). */
+/* A string of len bytes of UTF-8 (NUL-terminated in the heap too). utf8
+ * must be C memory, never managed memory such as gcrt_string_chars(s) + 7:
+ * the allocation may move s. Under GCRT_GCSTRESS or GCRT_HEAPVERIFY such a
+ * call is reported as a fatal mistake; otherwise the bytes are copied aside
+ * first. For part of a managed string use gcrt_string_substring. */
 GCRT_API gcrt_obj *gcrt_string_new(gcrt_thread *th, const char *utf8, size_t len);
+/* A new string of the len bytes of string s from byte start (String.Substring).
+ * s is protected across the allocation. NULL with GCRT_E_INVAL if s is not
+ * a string or the range is outside it. */
+GCRT_API gcrt_obj *gcrt_string_substring(gcrt_thread *th, gcrt_obj *s, uint64_t start, uint64_t len);
 GCRT_API gcrt_obj *gcrt_string_from_cstr(gcrt_thread *th, const char *cstr);
 GCRT_API const char *gcrt_string_chars(const gcrt_obj *s);
 GCRT_API uint64_t gcrt_array_length(const gcrt_obj *a); /* also strings */
@@ -280,7 +308,10 @@ GCRT_API gcrt_obj *gcrt_box(gcrt_thread *th, gcrt_kind k, const void *value);
 /* Copy the boxed value out; GCRT_E_INVAL if obj is not a box of kind k. */
 GCRT_API gcrt_rc gcrt_unbox(const gcrt_obj *obj, gcrt_kind k, void *out);
 
-/* The object's type, and its size in bytes on the heap (8-aligned). */
+/* The object's type, and its size in bytes on the heap (8-aligned). While a
+ * heap runs under GCRT_GCSTRESS or GCRT_HEAPVERIFY, gcrt_typeof checks its
+ * argument: a pointer to memory a collection vacated (poison or free
+ * space) is reported as a fatal rooting mistake ("stale pointer"). */
 GCRT_API gcrt_type *gcrt_typeof(const gcrt_obj *obj);
 GCRT_API size_t gcrt_object_size(const gcrt_obj *obj);
 
@@ -462,7 +493,19 @@ typedef struct gcrt_segment_info {
 
 typedef void (*gcrt_world_fn)(gcrt_thread *th, void *ud);
 /* Stop every other thread at a safepoint, retire allocation contexts, run
- * fn, resume. A GC cannot happen while fn runs; fn must not allocate. */
+ * fn, resume. A GC cannot happen while fn runs. fn runs with the heap lock
+ * held; what it calls on this thread never deadlocks:
+ *   works: gcrt_get_stats, gcrt_heap_verify, gcrt_total_memory(th, 0),
+ *     gcrt_walk_*, gcrt_segment_*, handles, types, statics, thread statics,
+ *     gcrt_method_register, gcrt_suppress_finalize,
+ *     gcrt_reregister_for_finalize, gcrt_set_oom_hook;
+ *   refused: allocation of any kind (NULL, GCRT_E_STATE), gcrt_collect*,
+ *     gcrt_with_world_stopped, gcrt_dump (GCRT_E_STATE),
+ *     gcrt_thread_attach/detach, gcrt_run_finalizers (0),
+ *     gcrt_wait_for_pending_finalizers; gcrt_safepoint and
+ *     gcrt_enter/leave_native return at once.
+ * Never gcrt_heap_destroy. @return GCRT_E_STATE if called from such a
+ * callback itself. */
 GCRT_API gcrt_rc gcrt_with_world_stopped(gcrt_thread *th, gcrt_world_fn fn, void *ud);
 GCRT_API size_t gcrt_segment_count(const gcrt_heap *heap);
 GCRT_API gcrt_rc gcrt_segment_get(const gcrt_heap *heap, size_t i, gcrt_segment_info *out);
@@ -528,7 +571,10 @@ GCRT_API gcrt_rc gcrt_dump(gcrt_thread *th, const char *path, const gcrt_dump_op
 GCRT_API gcrt_rc gcrt_dump_path(const gcrt_heap *heap, char *out, size_t cap);
 
 /* Hooks for later components (dump on OOM): called with the world stopped
- * when an allocation is about to fail with out-of-memory. */
+ * (and the heap lock held) when an allocation is about to fail with
+ * out-of-memory. It may call what a gcrt_with_world_stopped function may
+ * (gcrt_get_stats, gcrt_heap_verify, walking, handles, ...); allocation,
+ * collection and stopping the world again return GCRT_E_STATE at once. */
 typedef void (*gcrt_oom_hook)(gcrt_thread *th, size_t requested, int is_loh, void *ud);
 GCRT_API void gcrt_set_oom_hook(gcrt_heap *heap, gcrt_oom_hook fn, void *ud);
 

@@ -159,6 +159,15 @@ struct gcrt_thread_s {
     size_t ntstatics;                   /* slots available (blocks * TS_BLOCK) */
     bool is_finalizer;
     gcrt_frame internal;    /* runtime's own frame for protected args */
+    /* Rooting checks (threads.c): the thread's own stack, the stack pointer
+     * at its last safepoint or transition (frames below it are dead), and
+     * the function names of the innermost frames, by depth, so a frame
+     * whose memory was overwritten can still be named. */
+    uintptr_t stack_lo, stack_hi;       /* 0: unknown (attached by another thread) */
+    uintptr_t safe_sp;                  /* under heap->lock */
+    uint32_t depth;                     /* frames pushed */
+#define TH_FNAMES 64u
+    const char *fnames[TH_FNAMES];      /* fnames[d % TH_FNAMES]: function of the frame at depth d */
 };
 
 static inline gcrt_obj **ts_slot(gcrt_thread *th, size_t i) { return &th->tsblocks[i / TS_BLOCK][i % TS_BLOCK]; }
@@ -238,6 +247,10 @@ struct gcrt_heap_s {
     void *crash_ws;                /* reserved for the crash path */
     size_t crash_ws_size;
     bool destroying;
+
+    /* the registry of live heaps (threads.c), for thread-exit detection */
+    struct gcrt_heap_s *reg_next;
+    uint64_t serial;
 };
 
 /* ---------------------------------------------------------------- modules */
@@ -277,6 +290,26 @@ GCRT_INTERNAL void world_resume(gcrt_thread *th);     /* with heap lock held */
 GCRT_INTERNAL void th_park(gcrt_thread *th);          /* slow path of a safepoint */
 GCRT_INTERNAL gcrt_thread *th_attach_locked(gcrt_heap *h, const char *name);
 GCRT_INTERNAL void th_detach_locked(gcrt_thread *th);
+/* Callbacks that run with the heap lock held and the world stopped (the
+ * gcrt_with_world_stopped function, the out-of-memory hook): calls made from
+ * them on the same thread must not take the lock again. */
+GCRT_INTERNAL bool th_in_callback(const gcrt_heap *h);
+GCRT_INTERNAL bool th_in_any_callback(void);
+GCRT_INTERNAL gcrt_heap *cb_enter(gcrt_heap *h);     /* @return the previous value, for cb_leave */
+GCRT_INTERNAL void cb_leave(gcrt_heap *prev);
+/* The heap lock for calls that work inside a callback (the lock is then
+ * already ours): @return whether it was taken, for heap_unlock. */
+GCRT_INTERNAL bool heap_lock(gcrt_heap *h);
+GCRT_INTERNAL void heap_unlock(gcrt_heap *h, bool taken);
+/* frames (threads.c): check a thread's frames before the GC reads them */
+GCRT_INTERNAL bool th_frames_ok(gcrt_thread *t);
+GCRT_INTERNAL void th_att_forget(gcrt_heap *h, gcrt_thread *th);
+/* the registry of live heaps (threads.c) */
+GCRT_INTERNAL void th_registry_add(gcrt_heap *h);
+GCRT_INTERNAL void th_registry_remove(gcrt_heap *h);
+/* A warning through the heap's diagnostic channel (cfg.on_warning, else
+ * stderr). Call without the heap lock. (heap.c) */
+GCRT_INTERNAL void gc_warn(gcrt_heap *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* protect up to 4 objects across an allocation (threads.c) */
 typedef struct protect { gcrt_frame f; gcrt_obj *o[4]; } protect;
 GCRT_INTERNAL void protect_push(gcrt_thread *th, protect *p, gcrt_obj *a, gcrt_obj *b, gcrt_obj *c, gcrt_obj *d);
@@ -305,6 +338,15 @@ GCRT_INTERNAL void dump_init(gcrt_heap *h);
 GCRT_INTERNAL gcrt_rc dump_crash_enable(gcrt_heap *h);
 GCRT_INTERNAL void dump_crash_disable(gcrt_heap *h);
 GCRT_INTERNAL void dump_on_oom(gcrt_thread *th, size_t size, bool loh);
+
+/* misuse detection (misuse.c) */
+GCRT_INTERNAL extern atomic_int misuse_checks;
+GCRT_INTERNAL void misuse_heap_created(gcrt_heap *h);
+GCRT_INTERNAL void misuse_heap_destroyed(gcrt_heap *h);
+GCRT_INTERNAL uint8_t *stress_plan_base(gcrt_heap *h, seg *s, uint8_t *lo, const plug *pl, size_t n);
+GCRT_INTERNAL void stress_poison_gap(gcrt_heap *h, uint8_t *at, size_t size);
+GCRT_INTERNAL gcrt_type *misuse_typeof(const gcrt_obj *o);
+GCRT_INTERNAL bool misuse_in_heap(const gcrt_heap *h, const void *p);
 
 /* roots (roots.c) */
 GCRT_INTERNAL void roots_fini(gcrt_heap *h);

@@ -57,6 +57,22 @@ void gc_fatal(gcrt_heap *h, const char *fmt, ...)
     abort();
 }
 
+/* Something went wrong that the runtime repaired (a thread that exited
+ * while attached): tell the embedder, who may route it to a log. */
+void gc_warn(gcrt_heap *h, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (h && h->cfg.on_warning) {
+        h->cfg.on_warning(h, msg, h->cfg.on_warning_ud);
+        return;
+    }
+    fprintf(stderr, "gcrt: warning: %s\n", msg);
+}
+
 uint64_t now_ns(void)
 {
     struct timespec ts;
@@ -252,9 +268,10 @@ static seg **segmap_slot(gcrt_heap *h, uintptr_t a, bool create)
     if (!h->segmap[i1]) {
         if (!create)
             return NULL;
-        h->segmap[i1] = calloc((size_t)1 << SEGMAP_L2_BITS, sizeof(seg *));
-        if (!h->segmap[i1])
+        seg **l2 = calloc((size_t)1 << SEGMAP_L2_BITS, sizeof(seg *));
+        if (!l2)
             return NULL;
+        __atomic_store_n(&h->segmap[i1], l2, __ATOMIC_RELEASE);
     }
     return &h->segmap[i1][i2];
 }
@@ -263,9 +280,14 @@ seg *seg_of(const gcrt_heap *h, uintptr_t a)
 {
     uintptr_t g = a >> SEGMAP_SHIFT;
     size_t i1 = (size_t)(g >> SEGMAP_L2_BITS), i2 = (size_t)(g & ((1u << SEGMAP_L2_BITS) - 1));
-    if (i1 >= (1u << SEGMAP_L1_BITS) || !h->segmap[i1])
+    /* read without the lock (the write barrier, string sources) while a
+     * large allocation may add a segment: entries are published atomically */
+    if (i1 >= (1u << SEGMAP_L1_BITS))
         return NULL;
-    seg *s = h->segmap[i1][i2];
+    seg **l2 = __atomic_load_n(&h->segmap[i1], __ATOMIC_ACQUIRE);
+    if (!l2)
+        return NULL;
+    seg *s = __atomic_load_n(&l2[i2], __ATOMIC_ACQUIRE);
     if (s && a >= (uintptr_t)s->mem && a < (uintptr_t)seg_end(s))
         return s;
     return NULL;
@@ -307,7 +329,7 @@ seg *seg_new(gcrt_heap *h, gcrt_seg_kind kind, size_t size)
         seg **slot = segmap_slot(h, a, true);
         if (!slot)
             goto fail_seg;
-        *slot = s;
+        __atomic_store_n(slot, s, __ATOMIC_RELEASE);
     }
     if (h->nsegs == h->segcap) {
         size_t nc = h->segcap ? h->segcap * 2 : 8;
@@ -468,6 +490,8 @@ gcrt_rc gcrt_heap_create(const gcrt_config *cfg_in, gcrt_heap **out)
     if (cfg.finalizer_thread >= 0 && (rc = fin_start(h)))
         goto fail;
     contract_register(h);
+    th_registry_add(h);
+    misuse_heap_created(h);
     *out = h;
     return GCRT_OK;
 fail:
@@ -484,6 +508,10 @@ void gcrt_heap_destroy(gcrt_heap *h)
     if (!h)
         return;
     h->destroying = true;
+    th_registry_remove(h); /* threads that exit from now on leave h alone */
+    if (h->serial)
+        misuse_heap_destroyed(h);
+    th_att_forget(h, NULL);
     contract_unregister(h);
     dump_crash_disable(h);
     fin_stop(h);
@@ -516,10 +544,10 @@ const gcrt_config *gcrt_heap_config(const gcrt_heap *h) { return &h->cfg; }
 
 void gcrt_set_oom_hook(gcrt_heap *h, gcrt_oom_hook fn, void *ud)
 {
-    pthread_mutex_lock(&h->lock);
+    bool lk = heap_lock(h);
     h->oom_hook = fn;
     h->oom_ud = ud;
-    pthread_mutex_unlock(&h->lock);
+    heap_unlock(h, lk);
 }
 
 int gcrt_gc_in_progress(const gcrt_heap *h) { return atomic_load(&((gcrt_heap *)h)->in_gc); }

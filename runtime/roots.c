@@ -13,7 +13,7 @@ gcrt_obj **gcrt_static_define(gcrt_heap *h, gcrt_type *owner, const char *field,
         err_set(GCRT_E_INVAL, "gcrt_static_define: NULL or empty argument");
         return NULL;
     }
-    pthread_mutex_lock(&h->lock);
+    bool lk = heap_lock(h);
     gcrt_obj **slot = NULL;
     for (static_chunk *c = h->statics; c; c = c->next)
         for (size_t i = 0; i < c->n; i++)
@@ -43,7 +43,7 @@ gcrt_obj **gcrt_static_define(gcrt_heap *h, gcrt_type *owner, const char *field,
     c->n++;
     slot = &r->slot;
 out:
-    pthread_mutex_unlock(&h->lock);
+    heap_unlock(h, lk);
     return slot;
 }
 
@@ -54,7 +54,7 @@ gcrt_tstatic gcrt_thread_static_define(gcrt_heap *h, gcrt_type *owner, const cha
         return GCRT_TSTATIC_NONE;
     }
     gcrt_tstatic id = GCRT_TSTATIC_NONE;
-    pthread_mutex_lock(&h->lock);
+    bool lk = heap_lock(h);
     if (h->ntdecls == h->tdeclcap) {
         size_t nc = h->tdeclcap ? h->tdeclcap * 2 : 16;
         tstatic_decl *nd = realloc(h->tdecls, nc * sizeof *nd);
@@ -68,7 +68,7 @@ gcrt_tstatic gcrt_thread_static_define(gcrt_heap *h, gcrt_type *owner, const cha
     h->tdecls[h->ntdecls] = (tstatic_decl){owner, xstrdup(field), xstrdup(type_name)};
     id = (gcrt_tstatic)h->ntdecls++;
 out:
-    pthread_mutex_unlock(&h->lock);
+    heap_unlock(h, lk);
     return id;
 }
 
@@ -118,12 +118,12 @@ gcrt_handle *gcrt_handle_new(gcrt_heap *h, gcrt_handle_kind kind, gcrt_obj *targ
     }
     /* The heap lock orders handle creation against a running GC, which
      * reads every handle. */
-    pthread_mutex_lock(&h->lock);
+    bool lk = heap_lock(h);
     gcrt_handle *hd = h->free_handles;
     if (!hd) {
         handle_chunk *c = calloc(1, sizeof *c);
         if (!c) {
-            pthread_mutex_unlock(&h->lock);
+            heap_unlock(h, lk);
             err_set(GCRT_E_NOMEM, "out of C memory for handles");
             return NULL;
         }
@@ -141,7 +141,7 @@ gcrt_handle *gcrt_handle_new(gcrt_heap *h, gcrt_handle_kind kind, gcrt_obj *targ
     hd->kind = (uint8_t)kind;
     hd->target = target;
     hd->in_use = 1;
-    pthread_mutex_unlock(&h->lock);
+    heap_unlock(h, lk);
     return hd;
 }
 
@@ -154,13 +154,13 @@ void gcrt_handle_free(gcrt_handle *hd)
     if (!hd)
         return;
     gcrt_heap *h = hd->heap;
-    pthread_mutex_lock(&h->lock);
+    bool lk = heap_lock(h);
     assert(hd->in_use);
     hd->in_use = 0;
     hd->target = NULL;
     hd->next_free = h->free_handles;
     h->free_handles = hd;
-    pthread_mutex_unlock(&h->lock);
+    heap_unlock(h, lk);
 }
 
 /* ====================================================================
@@ -172,7 +172,7 @@ gcrt_method *gcrt_method_register(gcrt_heap *h, const char *name, gcrt_delegate_
         err_set(GCRT_E_INVAL, "gcrt_method_register: NULL argument");
         return NULL;
     }
-    pthread_mutex_lock(&h->lock);
+    bool lk = heap_lock(h);
     gcrt_method *m = NULL;
     for (size_t i = 0; i < h->nmethods; i++)
         if (h->methods[i]->fn == fn && !strcmp(h->methods[i]->name, name)) {
@@ -200,7 +200,7 @@ gcrt_method *gcrt_method_register(gcrt_heap *h, const char *name, gcrt_delegate_
 nomem:
     err_set(GCRT_E_NOMEM, "out of C memory registering method %s", name);
 out:
-    pthread_mutex_unlock(&h->lock);
+    heap_unlock(h, lk);
     return m;
 }
 
@@ -254,7 +254,9 @@ void roots_fini(gcrt_heap *h)
 void roots_visit_strong(gcrt_heap *h, slot_visit_fn fn, void *ud)
 {
     for (gcrt_thread *t = h->threads; t; t = t->next) {
-        for (gcrt_frame *f = t->top; f; f = f->prev)
+        /* a frame left pushed by a function that returned is reported by
+         * name, rather than read as garbage */
+        for (gcrt_frame *f = th_frames_ok(t) ? t->top : NULL; f; f = f->prev)
             for (uint32_t i = 0; i < f->nslots; i++)
                 if (f->slots[i])
                     fn(h, &f->slots[i], i < 32 && (f->pinned >> i & 1), ud);

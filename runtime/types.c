@@ -248,9 +248,9 @@ gcrt_type *gcrt_type_define(gcrt_heap *h, const char *name, size_t size, const g
         err_set(GCRT_E_INVAL, "type %s: finalizable without a finalizer", name ? name : "?");
         return NULL;
     }
-    pthread_mutex_lock(&h->lock);
+    bool lk = heap_lock(h);
     gcrt_type *t = type_make(h, name, size, fields, nfields, fin, flags);
-    pthread_mutex_unlock(&h->lock);
+    heap_unlock(h, lk);
     return t;
 }
 
@@ -258,7 +258,7 @@ gcrt_type *gcrt_type_array_of(gcrt_heap *h, gcrt_type *elem)
 {
     if (!elem)
         return h->builtin[GCRT_T_OBJECT_ARRAY];
-    pthread_mutex_lock(&h->lock);
+    bool lk = heap_lock(h);
     gcrt_type *t = elem->array_type;
     if (!t) {
         size_t n = strlen(elem->name) + 3;
@@ -274,15 +274,15 @@ gcrt_type *gcrt_type_array_of(gcrt_heap *h, gcrt_type *elem)
         }
         elem->array_type = t;
     }
-    pthread_mutex_unlock(&h->lock);
+    heap_unlock(h, lk);
     return t;
 }
 
 gcrt_type *gcrt_type_find(gcrt_heap *h, const char *name)
 {
-    pthread_mutex_lock(&h->lock);
+    bool lk = heap_lock(h);
     gcrt_type *t = type_find_locked(h, name);
-    pthread_mutex_unlock(&h->lock);
+    heap_unlock(h, lk);
     return t;
 }
 

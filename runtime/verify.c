@@ -41,17 +41,34 @@ static bool is_start(vctx *v, uintptr_t a)
     return si != SIZE_MAX && (v->starts[si][bit >> 6] >> (bit & 63) & 1);
 }
 
+#define STALE_HINT                                                                                          \
+    "a stale pointer: a gcrt_obj * kept in a C local across an allocation without a frame slot (forgotten " \
+    "GCRT_FRAME_PUSH?) and then stored"
+
+/* Does the reference point at memory a collection poisoned? */
+static bool is_poison(vctx *v, uintptr_t a)
+{
+    seg *s = seg_of(v->h, a);
+    if (!s || (a & 7) || a + sizeof(uintptr_t) > (uintptr_t)s->alloc)
+        return false;
+    return *(const uintptr_t *)a == (uintptr_t)0x0101010101010101ull * POISON_BYTE;
+}
+
 /* A reference must be NULL or the start of a live, non-free object. */
 static bool check_ref(vctx *v, const void *where, const char *what, gcrt_obj *r)
 {
     if (!r)
         return true;
     if (!is_start(v, (uintptr_t)r)) {
-        bad(v, "%s at %p refers to %p, which is not the start of an object", what, where, (void *)r);
+        if (is_poison(v, (uintptr_t)r))
+            bad(v, "%s at %p refers to %p, inside memory a collection vacated (GC poison): " STALE_HINT, what, where,
+                (void *)r);
+        else
+            bad(v, "%s at %p refers to %p, which is not the start of an object", what, where, (void *)r);
         return false;
     }
     if (obj_type(r)->flags & GCRT_TF_FREE) {
-        bad(v, "%s at %p refers to free space at %p", what, where, (void *)r);
+        bad(v, "%s at %p refers to free space at %p (left by a collection): " STALE_HINT, what, where, (void *)r);
         return false;
     }
     return true;
@@ -249,9 +266,15 @@ static void verify_cb(gcrt_thread *th, void *ud)
 gcrt_rc gcrt_heap_verify(gcrt_thread *th, size_t *nerrors)
 {
     struct { gcrt_rc rc; size_t n; char msg[512]; } r = {GCRT_OK, 0, ""};
-    gcrt_rc rc = gcrt_with_world_stopped(th, verify_cb, &r);
-    if (rc)
-        return rc;
+    if (!th)
+        return err_set(GCRT_E_INVAL, "gcrt_heap_verify: NULL thread");
+    if (th_in_callback(th->heap)) {
+        verify_cb(th, &r); /* the world is already stopped by this thread */
+    } else {
+        gcrt_rc rc = gcrt_with_world_stopped(th, verify_cb, &r);
+        if (rc)
+            return rc;
+    }
     if (nerrors)
         *nerrors = r.n;
     if (r.rc == GCRT_E_CORRUPT)

@@ -153,8 +153,14 @@ static void test_compaction_order(void **state)
     print_message("A %#lx->%#lx  B %#lx->%#lx  C %#lx->%#lx\n", (unsigned long)a0, (unsigned long)a1,
                   (unsigned long)b0, (unsigned long)b1, (unsigned long)c0, (unsigned long)c1);
     assert_true(a1 < b1 && b1 < c1);          /* allocation order kept */
-    assert_true(a1 <= a0 && b1 <= b0 && c1 <= c0); /* sliding: nothing moves up */
-    assert_true(b1 < b0 || c1 < c0);          /* something moved down */
+    if (!tu_stress()) {
+        assert_true(a1 <= a0 && b1 <= b0 && c1 <= c0); /* sliding: nothing moves up */
+        assert_true(b1 < b0 || c1 < c0);          /* something moved down */
+    } else {
+        /* GCRT_GCSTRESS copies survivors above the space they vacate, so
+         * that no stale pointer aliases them (docs/runtime.md) */
+        assert_true(a1 != a0 && b1 != b0 && c1 != c0);
+    }
     /* The gaps are closed: the survivors are now neighbours. */
     assert_int_equal(b1, a1 + gcrt_object_size(L.a));
     assert_int_equal(c1, b1 + gcrt_object_size(L.b));

@@ -16,6 +16,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <signal.h>
+#include <sys/wait.h>
 
 #include "gcrt.h"
 
@@ -225,6 +227,96 @@ static inline size_t tu_array_size(uint64_t len, size_t comp)
     size_t n = 16 + (size_t)len * comp;
     n = (n + 7) & ~(size_t)7;
     return n < 24 ? 24 : n;
+}
+
+/* ---------------------------------------------------------------- child processes */
+
+/* A check inside a forked child (cmocka's asserts belong to the parent):
+ * on failure, one line on stderr and exit status 3. */
+#define TU_CHILD_CHECK(cond)                                                                      \
+    do {                                                                                          \
+        if (!(cond)) {                                                                            \
+            fprintf(stderr, "child check failed at %s:%d: %s (%s)\n", __FILE__, __LINE__, #cond, \
+                    gcrt_last_error());                                                           \
+            _exit(3);                                                                             \
+        }                                                                                         \
+    } while (0)
+
+/* Run fn(arg) in a forked child whose stderr is captured into err (NUL-
+ * terminated, truncated to cap) and which is killed by SIGALRM after
+ * timeout_s seconds, so a hang fails the test instead of hanging it. The
+ * child exits 0 when fn returns. @return the child's wait status. Fork
+ * only while the process has no other threads (no heap alive). */
+static inline int tu_run_child(void (*fn)(void *), void *arg, unsigned timeout_s, char *err, size_t cap)
+{
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(fds[0]);
+        dup2(fds[1], 2);
+        close(fds[1]);
+        signal(SIGALRM, SIG_DFL);
+        alarm(timeout_s);
+        fn(arg);
+        fflush(stderr);
+        _exit(0);
+    }
+    close(fds[1]);
+    size_t n = 0;
+    for (;;) {
+        char buf[4096];
+        ssize_t r = read(fds[0], buf, sizeof buf);
+        if (r <= 0)
+            break;
+        for (ssize_t i = 0; i < r; i++)
+            if (n + 1 < cap)
+                err[n++] = buf[i];
+    }
+    if (cap)
+        err[n] = 0;
+    close(fds[0]);
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0)
+        ;
+    return st;
+}
+
+/* Describe a wait status, for failure messages. */
+static inline const char *tu_status_str(int st, char *buf, size_t cap)
+{
+    if (WIFEXITED(st))
+        snprintf(buf, cap, "exit %d", WEXITSTATUS(st));
+    else if (WIFSIGNALED(st))
+        snprintf(buf, cap, "killed by signal %d%s", WTERMSIG(st), WTERMSIG(st) == SIGALRM ? " (hung: timed out)" : "");
+    else
+        snprintf(buf, cap, "status %#x", st);
+    return buf;
+}
+
+/* The child ran to its end (exit 0); else print what it said and fail. */
+static inline void tu_expect_clean_exit(int st, const char *err)
+{
+    char b[64];
+    if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0))
+        print_error("child: %s; its stderr:\n%s\n", tu_status_str(st, b, sizeof b), err);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+/* The child died of SIGABRT (a fatal report) and its stderr names the mistake. */
+static inline void tu_expect_report(int st, const char *err, const char *needle1, const char *needle2)
+{
+    char b[64];
+    int ok = WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT && tu_contains_ci(err, needle1) &&
+             (!needle2 || tu_contains_ci(err, needle2));
+    if (!ok)
+        print_error("child: %s, expected a fatal report naming \"%s\"%s%s%s; its stderr:\n%s\n",
+                    tu_status_str(st, b, sizeof b), needle1, needle2 ? " and \"" : "", needle2 ? needle2 : "",
+                    needle2 ? "\"" : "", err);
+    assert_true(ok);
 }
 
 #endif /* GCRT_TESTUTIL_H */
