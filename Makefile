@@ -8,10 +8,13 @@
 #   make bench           build and run every program of bench/
 #   make install         PREFIX=/usr/local DESTDIR= ; make uninstall
 #   make deps            check (as root: install) the Debian packages the build needs
-#   make clean           remove build/ and build-san/
+#   make check-tsan      build the runtime and its tests with ThreadSanitizer
+#                        (build-tsan/) and run the runtime suite under it
+#   make clean           remove build/, build-san/ and build-tsan/
 #   make help            this list, with the variables
 #
-# Variables: SANITIZE=1 (ASan+UBSan build in build-san/), WERROR=1, V=1 (echo
+# Variables: SANITIZE=1 (ASan+UBSan build in build-san/), TSAN=1
+# (ThreadSanitizer build in build-tsan/), WERROR=1, V=1 (echo
 # commands), TESTS="name ...", TEST_TIMEOUT=seconds, CC, CFLAGS, CPPFLAGS,
 # LDFLAGS, PREFIX, DESTDIR, LIBDIR, BINDIR, INCLUDEDIR, MANDIR.
 
@@ -31,6 +34,7 @@ MODULES := dumpfmt runtime analyzer plugins testdata testdata/plugin_example ben
 # Build tree and flags
 # ----------------------------------------------------------------------
 SANITIZE ?= 0
+TSAN ?= 0
 WERROR ?= 0
 V ?= 0
 
@@ -42,6 +46,12 @@ SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 # values already in the environment win.
 export ASAN_OPTIONS ?= detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
+else ifeq ($(TSAN),1)
+BUILD ?= build-tsan
+OPTFLAGS ?= -O1 -g
+SANFLAGS := -fsanitize=thread -fno-omit-frame-pointer
+# halt_on_error: a race fails the suite; values already in the environment win.
+export TSAN_OPTIONS ?= halt_on_error=1:second_deadlock_stack=1
 else
 BUILD ?= build
 OPTFLAGS ?= -O2 -g
@@ -148,7 +158,7 @@ $(DEPS_STAMP): scripts/deps.sh
 # ----------------------------------------------------------------------
 # Top-level targets
 # ----------------------------------------------------------------------
-.PHONY: all tests check demo bench deps install uninstall clean help FORCE
+.PHONY: all tests check check-tsan tsan-run demo bench deps install uninstall clean help FORCE
 FORCE:
 
 all: $(ALL_TARGETS)
@@ -179,6 +189,15 @@ check: all $(CHECK_BINS)
 	    $(CHECK_BINS) \
 	    --env GCRT_HEAPVERIFY=1 $(HEAPVERIFY_BINS) \
 	    --env GCRT_GCSTRESS=1 $(GCSTRESS_BINS)
+
+# The runtime suite under ThreadSanitizer, in its own build tree. Only the
+# runtime's tests (the threaded code) and only the plain pass: TSan makes
+# them several times slower, and the stress passes add no new interleavings.
+check-tsan:
+	$(Q)$(MAKE) --no-print-directory TSAN=1 SANITIZE=0 tsan-run
+
+tsan-run: $(runtime_test_TESTS)
+	$(Q)TEST_TIMEOUT=$(TEST_TIMEOUT) $(SHELL) scripts/run-tests.sh $(runtime_test_TESTS)
 
 # The whole story: the heap at work, a crash that leaves a dump, the dump read back.
 demo: all
@@ -229,10 +248,10 @@ uninstall:
 	rmdir "$(DESTDIR)$(PLUGINDIR)" "$(DESTDIR)$(LIBDIR)/gcanalyze" 2>/dev/null || true
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-tsan
 
 help:
-	@sed -n '3,16p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,19p' Makefile | sed 's/^# \{0,1\}//'
 	@echo
 	@echo "BUILD=$(BUILD)  test binaries: $(notdir $(TEST_BINS))"
 	@echo "stress skips: HEAPVERIFY_SKIP=($(HEAPVERIFY_SKIP)) GCSTRESS_SKIP=($(GCSTRESS_SKIP))"

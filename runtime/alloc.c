@@ -418,9 +418,13 @@ void card_mark(gcrt_obj **slot, gcrt_obj *v)
         __atomic_store_n(&s->cards[((uintptr_t)slot - (uintptr_t)s->mem) >> CARD_SHIFT], 1, __ATOMIC_RELAXED);
 }
 
+/* Reference stores are release stores and reference loads acquire loads
+ * (free on x86-64): threads may share objects through fields without a
+ * lock, as .NET's memory model allows, and a thread that reads a
+ * reference sees the fields the writer set before storing it. */
 static inline void barrier(gcrt_obj **slot, gcrt_obj *v)
 {
-    *slot = v;
+    __atomic_store_n(slot, v, __ATOMIC_RELEASE);
     card_mark(slot, v);
 }
 
@@ -429,7 +433,10 @@ void gcrt_set_ref(gcrt_obj *obj, size_t off, gcrt_obj *value)
     barrier((gcrt_obj **)((char *)obj + off), value);
 }
 
-gcrt_obj *gcrt_get_ref(const gcrt_obj *obj, size_t off) { return *(gcrt_obj *const *)((const char *)obj + off); }
+gcrt_obj *gcrt_get_ref(const gcrt_obj *obj, size_t off)
+{
+    return __atomic_load_n((gcrt_obj *const *)((const char *)obj + off), __ATOMIC_ACQUIRE);
+}
 
 void gcrt_array_set(gcrt_obj *a, uint64_t i, gcrt_obj *v)
 {
@@ -440,5 +447,5 @@ void gcrt_array_set(gcrt_obj *a, uint64_t i, gcrt_obj *v)
 gcrt_obj *gcrt_array_get(const gcrt_obj *a, uint64_t i)
 {
     assert(i < obj_len(a));
-    return ((gcrt_obj *const *)((const char *)a + sizeof(gcrt_array_hdr)))[i];
+    return __atomic_load_n((gcrt_obj *const *)((const char *)a + sizeof(gcrt_array_hdr)) + i, __ATOMIC_ACQUIRE);
 }

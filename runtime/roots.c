@@ -145,8 +145,10 @@ gcrt_handle *gcrt_handle_new(gcrt_heap *h, gcrt_handle_kind kind, gcrt_obj *targ
     return hd;
 }
 
-gcrt_obj *gcrt_handle_get(const gcrt_handle *hd) { return hd->target; }
-void gcrt_handle_set(gcrt_handle *hd, gcrt_obj *t) { hd->target = t; }
+/* Like reference fields (alloc.c): release stores, acquire loads, so a
+ * handle can pass an object from one thread to another. */
+gcrt_obj *gcrt_handle_get(const gcrt_handle *hd) { return __atomic_load_n(&hd->target, __ATOMIC_ACQUIRE); }
+void gcrt_handle_set(gcrt_handle *hd, gcrt_obj *t) { __atomic_store_n(&hd->target, t, __ATOMIC_RELEASE); }
 gcrt_handle_kind gcrt_handle_kind_of(const gcrt_handle *hd) { return (gcrt_handle_kind)hd->kind; }
 
 void gcrt_handle_free(gcrt_handle *hd)

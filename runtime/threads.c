@@ -453,6 +453,12 @@ void gcrt_frame_pop(gcrt_thread *th, gcrt_frame *f)
                      "gcrt_frame_pop(%s) on thread %llu (%s): the frame of function '%s' is still pushed above "
                      "it: a GCRT_FRAME_POP is missing in '%s' (%u frame(s) left pushed)",
                      f->function, (unsigned long long)th->id, th->name, frame_fn_at(th, k - 1), frame_fn_at(th, k - 1), k);
+        else if (g)
+            gc_fatal(th->heap,
+                     "gcrt_frame_pop(%s) on thread %llu (%s): the frame of function '%s' above it is damaged (its "
+                     "stack memory was reused): '%s' returned without popping it; a GCRT_FRAME_POP is missing in '%s'",
+                     f->function, (unsigned long long)th->id, th->name, frame_fn_at(th, k), frame_fn_at(th, k),
+                     frame_fn_at(th, k));
         else
             gc_fatal(th->heap,
                      "gcrt_frame_pop(%s) on thread %llu (%s): this frame is not pushed (the innermost frame is "
