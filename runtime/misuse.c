@@ -87,7 +87,7 @@ gcrt_type *misuse_typeof(const gcrt_obj *o)
         return NULL;
     }
     /* heap walkers meet free objects legitimately, with the world stopped */
-    if ((t->flags & GCRT_TF_FREE) && !th_in_any_callback()) {
+    if ((t->flags & GCRT_TF_FREE) && (t->heap->cfg.gc_stress || t->heap->cfg.heap_verify) && !th_in_any_callback()) {
         gc_fatal(t->heap,
                  "gcrt_typeof(%p): stale pointer: this is free space left by a collection. A gcrt_obj * was kept "
                  "in a C local across an allocation or another safepoint without a frame slot: add it to a "

@@ -286,7 +286,8 @@ int gcrt_walk_roots(gcrt_heap *h, gcrt_root_fn fn, void *ud)
     int rc;
     for (gcrt_thread *t = h->threads; t; t = t->next) {
         uint32_t depth = 0;
-        for (gcrt_frame *f = t->top; f; f = f->prev, depth++)
+        /* a frame left pushed is reported by name, not read as garbage */
+        for (gcrt_frame *f = th_frames_ok(t) ? t->top : NULL; f; f = f->prev, depth++)
             for (uint32_t i = 0; i < f->nslots; i++) {
                 memset(&r, 0, sizeof r);
                 r.kind = GCRT_ROOT_STACK;
