@@ -415,7 +415,7 @@ static inline bool frame_intact(const gcrt_frame *f) { return f->canary == (FRAM
 /* The function name of the frame at position k from the top (0 = top). */
 static const char *frame_fn_at(const gcrt_thread *th, uint32_t k)
 {
-    if (k >= th->depth || th->depth - k > UINT32_MAX || k >= TH_FNAMES)
+    if (k >= th->depth || k >= TH_FNAMES) /* older names may have been overwritten */
         return "?";
     const char *n = th->fnames[(th->depth - 1 - k) % TH_FNAMES];
     return n ? n : "?";
