@@ -469,8 +469,8 @@ static void sweep_loh(gcctx *c)
             } else {
                 if (!run)
                     run = p;
-                if (poison && !(obj_type(o)->flags & GCRT_TF_FREE) && sz > GC_MIN_FREE)
-                    memset(p + GC_MIN_FREE, POISON_BYTE, sz - GC_MIN_FREE);
+                if (poison && !(obj_type(o)->flags & GCRT_TF_FREE))
+                    stress_poison_dead_loh(p, sz, p == run);
             }
             p += sz;
         }

@@ -345,6 +345,7 @@ GCRT_INTERNAL void misuse_heap_created(gcrt_heap *h);
 GCRT_INTERNAL void misuse_heap_destroyed(gcrt_heap *h);
 GCRT_INTERNAL uint8_t *stress_plan_base(gcrt_heap *h, seg *s, uint8_t *lo, const plug *pl, size_t n);
 GCRT_INTERNAL void stress_poison_gap(gcrt_heap *h, uint8_t *at, size_t size);
+GCRT_INTERNAL void stress_poison_dead_loh(uint8_t *p, size_t size, bool run_start);
 GCRT_INTERNAL gcrt_type *misuse_typeof(const gcrt_obj *o);
 GCRT_INTERNAL bool misuse_in_heap(const gcrt_heap *h, const void *p);
 

@@ -57,6 +57,17 @@ void stress_poison_gap(gcrt_heap *h, uint8_t *at, size_t size)
         memset(at + GC_MIN_FREE, POISON_BYTE, size - GC_MIN_FREE);
 }
 
+/* A dead LOH object being swept: its body is poisoned; so is its header
+ * unless it starts the run that becomes one free object (whose header is
+ * written there), so a stale pointer to it does not see its old type. */
+void stress_poison_dead_loh(uint8_t *p, size_t size, bool run_start)
+{
+    if (!run_start)
+        memset(p, POISON_BYTE, size);
+    else if (size > GC_MIN_FREE)
+        memset(p + GC_MIN_FREE, POISON_BYTE, size - GC_MIN_FREE);
+}
+
 /* ====================================================================
  * A checked gcrt_typeof: an object whose header is poison, or a free
  * object outside a heap walk, was freed by a collection; whoever holds a

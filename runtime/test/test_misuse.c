@@ -73,6 +73,36 @@ static void test_forgotten_frame_verify(void **state)
     tu_expect_clean_exit(st, err);
 }
 
+/* A stale pointer to a large object that died: its header is poisoned
+ * too (it does not start the free run), so gcrt_typeof reports it. */
+static void child_forgotten_frame_loh(void *arg)
+{
+    (void)arg;
+    gcrt_heap *h = stress_heap();
+    gcrt_thread *th = gcrt_thread_attach(h, "main");
+    gcrt_type *u8 = gcrt_builtin_type(h, GCRT_T_U8_ARRAY);
+    struct { gcrt_obj *first, *last; } L = {0};
+    gcrt_frame F;
+    GCRT_FRAME_PUSH(th, F, "loh", L, "first,last");
+    L.first = gcrt_alloc_array(th, u8, 100000); /* dies: starts the free run */
+    gcrt_obj *raw = gcrt_alloc_array(th, u8, 100000); /* not in the frame */
+    TU_CHILD_CHECK(raw);
+    L.last = gcrt_alloc_array(th, u8, 100000); /* live: the run ends before it */
+    TU_CHILD_CHECK(L.last);
+    L.first = NULL;
+    TU_CHILD_CHECK(gcrt_collect(th, 2) == GCRT_OK);
+    gcrt_typeof(raw); /* must be reported */
+    fprintf(stderr, "gcrt_typeof of a stale large-object pointer was not reported\n");
+}
+
+static void test_forgotten_frame_loh(void **state)
+{
+    (void)state;
+    char err[8192];
+    int st = tu_run_child(child_forgotten_frame_loh, NULL, 60, err, sizeof err);
+    tu_expect_report(st, err, "stale pointer", "frame");
+}
+
 /* Under stress, many raw pointers across many allocations never alias a
  * live object (the forgotten-frame count of the issue was 299,701). */
 static void test_stress_never_reuses_vacated(void **state)
@@ -231,6 +261,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_forgotten_frame_typeof),
         cmocka_unit_test(test_forgotten_frame_verify),
+        cmocka_unit_test(test_forgotten_frame_loh),
         cmocka_unit_test(test_stress_never_reuses_vacated),
         cmocka_unit_test(test_string_from_managed_reported),
         cmocka_unit_test(test_string_substring),
