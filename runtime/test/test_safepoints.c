@@ -138,6 +138,7 @@ static void reentry_calls(gcrt_thread *th, reent *r)
     RCHECK(r, tu_contains_ci(gcrt_last_error(), "callback") || tu_contains_ci(gcrt_last_error(), "hook"));
     RCHECK(r, gcrt_string_from_cstr(th, "x") == NULL);
     RCHECK(r, gcrt_with_world_stopped(th, reentry_world_fn, r) == GCRT_E_STATE);
+    RCHECK(r, gcrt_dump(th, "/nonexistent-dir/reentry.gcdump", NULL) == GCRT_E_STATE);
     gcrt_handle *hd = gcrt_handle_new(h, GCRT_HANDLE_STRONG, NULL); /* works */
     RCHECK(r, hd != NULL);
     gcrt_handle_free(hd);
