@@ -54,8 +54,8 @@ void heap_unlock(gcrt_heap *h, bool taken)
  * belong to functions that have returned. */
 #define SP_HERE() ((uintptr_t)__builtin_frame_address(0))
 
-/* Park the caller (lock held) until the world is resumed. */
-/* The thread leaves with the mode it came in with: a thread in native
+/* Park the caller (lock held) until the world is resumed. The thread
+ * leaves with the mode it came in with: a thread in native
  * (preemptive) mode that polls stays in native mode, so a GC never waits
  * for it while it blocks in native code afterwards. */
 static void park_locked(gcrt_thread *th)
