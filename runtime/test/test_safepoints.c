@@ -315,6 +315,75 @@ static void test_exit_attached_native(void **state)
     tu_expect_clean_exit(st, err);
 }
 
+/* Threads that exit while attached, several at once and while another
+ * thread collects: every one is detached and warned about once. (They
+ * exit in cooperative mode: a thread that exits in native mode with frames
+ * pushed leaves them in dead stack memory that a concurrent GC may read
+ * before the thread's exit is detected; that window is the caller's bug.) */
+typedef struct churn {
+    gcrt_heap *h;
+    atomic_int stop;
+} churn;
+
+static atomic_int warned_concurrent;
+static void count_warning(gcrt_heap *h, const char *msg, void *ud)
+{
+    (void)h;
+    (void)ud;
+    if (tu_contains_ci(msg, "exited while attached"))
+        atomic_fetch_add(&warned_concurrent, 1);
+}
+
+static void *churn_thread(void *arg)
+{
+    exiter e = {((churn *)arg)->h, 0};
+    for (int i = 0; i < 10; i++) {
+        pthread_t t;
+        TU_CHILD_CHECK(pthread_create(&t, NULL, exiting_thread, &e) == 0);
+        pthread_join(t, NULL);
+    }
+    return NULL;
+}
+
+static void child_exit_concurrent(void *arg)
+{
+    (void)arg;
+    gcrt_config cfg = tu_config();
+    cfg.on_warning = count_warning;
+    gcrt_heap *h = NULL;
+    TU_CHILD_CHECK(gcrt_heap_create(&cfg, &h) == GCRT_OK);
+    gcrt_thread *m = gcrt_thread_attach(h, "main");
+    TU_CHILD_CHECK(m);
+    tu_node_type(h);
+    churn c = {.h = h};
+    pthread_t t[3];
+    for (int i = 0; i < 3; i++)
+        TU_CHILD_CHECK(pthread_create(&t[i], NULL, churn_thread, &c) == 0);
+    while (atomic_load(&warned_concurrent) < 30) {
+        TU_CHILD_CHECK(gcrt_collect(m, 0) == GCRT_OK);
+        gcrt_enter_native(m);
+        sleep_ms(1);
+        gcrt_leave_native(m);
+    }
+    gcrt_enter_native(m);
+    for (int i = 0; i < 3; i++)
+        pthread_join(t[i], NULL);
+    gcrt_leave_native(m);
+    TU_CHILD_CHECK(gcrt_collect(m, 2) == GCRT_OK);
+    TU_CHILD_CHECK(gcrt_heap_verify(m, NULL) == GCRT_OK);
+    TU_CHILD_CHECK(atomic_load(&warned_concurrent) == 30);
+    gcrt_thread_detach(m);
+    gcrt_heap_destroy(h);
+}
+
+static void test_exit_attached_concurrent(void **state)
+{
+    (void)state;
+    char err[8192];
+    int st = tu_run_child(child_exit_concurrent, NULL, 120, err, sizeof err);
+    tu_expect_clean_exit(st, err);
+}
+
 /* ====================================================================
  * Native transitions keep the allocation context: a transition after
  * every allocation costs no extra gen0 collections.
@@ -359,6 +428,7 @@ int main(void)
         cmocka_unit_test(test_callback_reentry),
         cmocka_unit_test(test_exit_attached_cooperative),
         cmocka_unit_test(test_exit_attached_native),
+        cmocka_unit_test(test_exit_attached_concurrent),
         cmocka_unit_test(test_native_transition_keeps_context),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
