@@ -49,6 +49,7 @@ typedef struct gca_model_s gca_model;
 #define GCA_TF_BOXED 32u
 #define GCA_TF_BUILTIN 64u
 #define GCA_TF_VALUE_ARRAY 128u
+#define GCA_TF_CLR 256u       /* CoreCLR object layout (a converted .NET heap, docs/format.md) */
 #define GCA_KIND_REF 1u
 
 typedef struct gca_field {
@@ -78,6 +79,7 @@ typedef struct gca_segment {
     int ephemeral;
     uint64_t begin, allocated, committed, reserved_end, gen1_start, gen0_start;
     gca_oid first, end;       /* objects [first, end) lie in this segment */
+    int kind;                 /* 0 SOH, 1 LOH, 2 POH (pinned object heap), 3 frozen (.NET non-GC heap) */
 } gca_segment;
 
 typedef struct gca_slot { uint64_t value; gca_oid target; int pinned; const char *name; } gca_slot;
@@ -100,7 +102,13 @@ typedef enum gca_root_kind {
     GCA_ROOT_HANDLE_WEAK_LONG = 5,
     GCA_ROOT_HANDLE_PINNED = 6,
     GCA_ROOT_FINALIZER_QUEUE = 7,  /* registered; not a strong root */
-    GCA_ROOT_FREACHABLE = 8        /* ready for finalization; a strong root */
+    GCA_ROOT_FREACHABLE = 8,       /* ready for finalization; a strong root */
+    /* handle kinds only .NET heaps have (docs/dotnet.md) */
+    GCA_ROOT_HANDLE_ASYNC_PINNED = 9,  /* strong and pinned (overlapped I/O buffers) */
+    GCA_ROOT_HANDLE_DEPENDENT = 10,    /* weak on its primary; not a root of its own */
+    GCA_ROOT_HANDLE_REFCOUNTED = 11,   /* strong while its count is above 0 (COM) */
+    GCA_ROOT_HANDLE_SIZEDREF = 12,     /* strong */
+    GCA_ROOT_HANDLE_WEAK_WINRT = 13    /* weak */
 } gca_root_kind;
 
 /* A root with its named source. Only non-empty roots are in the model. */

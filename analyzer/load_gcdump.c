@@ -83,6 +83,8 @@ typedef struct lg_ctx {
     gca_tid *hval;
     size_t hmask;
     unsigned hshift;
+    uint64_t mtmask;              /* first word -> method table (gcd_mt_mask) */
+    uint64_t lenmask;             /* length field: u64 (libgcrt) or u32 (CoreCLR) */
     lg_range *mem;                /* MEMORY chunks, by address */
     size_t nmem;
     uint64_t total, done;         /* heap bytes to walk, walked before this segment */
@@ -191,6 +193,7 @@ static gca_rc lg_types(lg_ctx *c)
     size_t n = gcd_type_count(r);
     if (n >= GCA_NO_TYPE)
         return GCA_E_FORMAT;
+    m->mtmask = gcd_mt_mask(r);
     m->types = mdl_alloc(m, (n ? n : 1) * sizeof *m->types);
     c->types = mdl_alloc(m, (n ? n : 1) * sizeof *c->types);
     if (!m->types || !c->types)
@@ -199,7 +202,7 @@ static gca_rc lg_types(lg_ctx *c)
         const gcd_type *g = gcd_type_at(r, i);
         gca_type *t = &m->types[i];
         t->id = (gca_tid)i;
-        t->mt = g->mt & ~(uint64_t)15;
+        t->mt = g->mt & gcd_mt_mask(r);
         t->name = lg_str(m, g->name, &rc);
         t->flags = g->flags;
         t->base_size = g->base_size;
@@ -237,6 +240,8 @@ static gca_rc lg_types(lg_ctx *c)
         return GCA_E_NOMEM;
     c->hmask = hsize - 1;
     c->hshift = 64 - bits;
+    c->mtmask = gcd_mt_mask(r);
+    c->lenmask = (gcd_header(r)->flags & GCD_HF_CLR) ? 0xFFFFFFFFull : ~0ull;
     for (size_t i = 0; i < n; i++) {
         const gcd_type *g = gcd_type_at(r, i);
         gca_type *t = &m->types[i];
@@ -247,7 +252,8 @@ static gca_rc lg_types(lg_ctx *c)
         lt->flags = g->flags;
         lt->refs = m->tinfo[i].refs;
         lt->base_size = g->base_size;
-        lt->unit = (g->flags & (GCD_TF_FREE | GCD_TF_STRING)) ? 1 : g->component_size;
+        lt->unit = (g->flags & GCD_TF_CLR) ? g->component_size
+                   : (g->flags & (GCD_TF_FREE | GCD_TF_STRING)) ? 1 : g->component_size;
         for (uint32_t k = 0; k < m->tinfo[i].nref; k++)
             if (m->tinfo[i].ref_off[k] + (uint64_t)8 > lt->ref_end)
                 lt->ref_end = m->tinfo[i].ref_off[k] + (uint64_t)8;
@@ -262,7 +268,7 @@ static gca_rc lg_types(lg_ctx *c)
 
 static inline gca_tid lg_tid(const lg_ctx *c, uint64_t word)
 {
-    uint64_t mt = word & ~(uint64_t)15;
+    uint64_t mt = word & c->mtmask;
     if (!mt)
         return GCA_NO_TYPE;
     size_t h = (size_t)(((mt >> 4) * 0x9E3779B97F4A7C15ull) >> c->hshift);
@@ -767,13 +773,13 @@ static gca_rc lg_walk(lg_ctx *c, size_t s)
         uint64_t word = lg_le64(p), len = 0, size;
         gca_tid t = lg_tid(c, word);
         if (t == GCA_NO_TYPE) {
-            snprintf(c->why, sizeof c->why, "unknown method table 0x%llx", (ull)(word & ~(uint64_t)15));
+            snprintf(c->why, sizeof c->why, "unknown method table 0x%llx", (ull)(word & c->mtmask));
             stop = 1;
             break;
         }
         const lg_type *lt = &c->types[t];
         if (lt->flags & (GCD_TF_ARRAY | GCD_TF_STRING | GCD_TF_FREE)) {
-            len = lg_le64(p + 8);
+            len = lg_le64(p + 8) & c->lenmask;
             if (lt->unit && len > left / lt->unit) {
                 snprintf(c->why, sizeof c->why, "%s length %llu runs past the segment's end 0x%llx",
                          m->types[t].name, (ull)len, (ull)end);
@@ -830,6 +836,7 @@ static gca_rc lg_segments(lg_ctx *c, const char *path)
         const gcd_segment *g = gcd_segment_at(c->r, i);
         gca_segment *s = &m->segs[i];
         s->loh = g->kind == 1;
+        s->kind = (int)g->kind;
         s->ephemeral = (g->flags & 1u) != 0;
         s->begin = g->begin;
         s->allocated = g->allocated;
@@ -1034,14 +1041,17 @@ static gca_rc lg_roots(lg_ctx *c)
     }
     if (unknown_thread)
         mdl_warn(m, "THREAD_STATICS: %zu values belong to threads that THREADS does not list", unknown_thread);
-    static const gca_root_kind hk[4] = { GCA_ROOT_HANDLE_STRONG, GCA_ROOT_HANDLE_WEAK_SHORT, GCA_ROOT_HANDLE_WEAK_LONG,
-                                         GCA_ROOT_HANDLE_PINNED };
+    static const gca_root_kind hk[9] = { GCA_ROOT_HANDLE_STRONG,       GCA_ROOT_HANDLE_WEAK_SHORT,
+                                         GCA_ROOT_HANDLE_WEAK_LONG,    GCA_ROOT_HANDLE_PINNED,
+                                         GCA_ROOT_HANDLE_ASYNC_PINNED, GCA_ROOT_HANDLE_DEPENDENT,
+                                         GCA_ROOT_HANDLE_REFCOUNTED,   GCA_ROOT_HANDLE_SIZEDREF,
+                                         GCA_ROOT_HANDLE_WEAK_WINRT };
     size_t bad_kind = 0;
     for (size_t i = 0; i < gcd_handle_count(r) && rc == GCA_OK; i++) {
         const gcd_handle *h = gcd_handle_at(r, i);
         if (!h->target)
             continue;
-        if (h->kind > 3) {
+        if (h->kind > 8) {
             bad_kind++;
             continue;
         }
@@ -1049,7 +1059,7 @@ static gca_rc lg_roots(lg_ctx *c)
         rt.kind = hk[h->kind];
         rt.address = h->target;
         rt.handle = h->handle;
-        rt.pinned = h->kind == 3;
+        rt.pinned = h->kind == 3 || h->kind == 4;
         rc = mdl_root_add(m, &rt);
     }
     if (bad_kind)

@@ -255,6 +255,7 @@ gca_rc gca_open(const char *path, const gca_open_opts *opts, gca_model **out, ch
         return GCA_E_NOMEM;
     }
     m->free_tid = GCA_NO_TYPE;
+    m->mtmask = ~(uint64_t)15;
     m->info.path = mdl_strdup(m, path);
     m->info.complete = 1;
     if (!m->info.path) {
@@ -355,7 +356,7 @@ gca_rc mdl_types_done(gca_model *m)
         gca_type *t = &m->types[i];
         m_tinfo *ti = &m->tinfo[i];
         assert(t->id == i);
-        t->mt &= ~(uint64_t)15;
+        t->mt &= m->mtmask;
         t->element_type = GCA_NO_TYPE;
         if (!t->name)
             t->name = "";
@@ -398,7 +399,7 @@ gca_rc mdl_types_done(gca_model *m)
 
 gca_tid mdl_tid_of_mt(const gca_model *m, uint64_t mt)
 {
-    mt &= ~(uint64_t)15;
+    mt &= m->mtmask;
     size_t lo = 0, hi = m->ntypes;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
@@ -693,6 +694,8 @@ int gca_obj_gen(const gca_model *m, gca_oid o)
     const gca_segment *g = &m->segs[mdl_seg_of_oid(m, o)];
     if (g->loh)
         return 3;
+    if (g->kind == 2 || g->kind == 3)
+        return g->kind == 2 ? 4 : 5;
     if (!g->ephemeral)
         return 2;
     uint64_t a = m->addr[o];
@@ -734,7 +737,68 @@ uint64_t gca_obj_length(gca_model *m, gca_oid o)
     if (!(m->types[m->otype[o]].flags & (GCA_TF_ARRAY | GCA_TF_STRING)))
         return 0;
     uint64_t len;
-    return m_read_u64(m, m->addr[o] + 8, &len) ? len : 0;
+    if (!m_read_u64(m, m->addr[o] + 8, &len))
+        return 0;
+    return (m->types[m->otype[o]].flags & GCA_TF_CLR) ? len & 0xFFFFFFFFu : len;
+}
+
+/* A CoreCLR string: len UTF-16 units at data, as UTF-8 into buf (cap > 0),
+ * unpaired surrogates as U+FFFD, cut on a character boundary. */
+static const char *m_utf16_string(gca_model *m, uint64_t data, uint64_t len, char *buf, size_t cap)
+{
+    size_t n = 0;
+    unsigned char u[512];
+    uint64_t i = 0, have = 0, at = 0;
+    for (;;) {
+        if (i >= have) { /* refill: 256 units at a time */
+            uint64_t k = len - at < sizeof u / 2 ? len - at : sizeof u / 2;
+            if (!k || gca_read(m, data + at * 2, u, (size_t)k * 2) != GCA_OK)
+                break;
+            i = 0;
+            have = k;
+            at += k;
+        }
+        uint32_t cp = (uint32_t)u[i * 2] | (uint32_t)u[i * 2 + 1] << 8;
+        i++;
+        if (cp >= 0xD800 && cp < 0xDC00) {
+            uint32_t lo = 0;
+            if (i < have)
+                lo = (uint32_t)u[i * 2] | (uint32_t)u[i * 2 + 1] << 8;
+            if (lo >= 0xDC00 && lo < 0xE000) {
+                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                i++;
+            } else {
+                cp = 0xFFFD;
+            }
+        } else if (cp >= 0xDC00 && cp < 0xE000) {
+            cp = 0xFFFD;
+        }
+        unsigned char e[4];
+        size_t el = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+        if (el == 1)
+            e[0] = (unsigned char)cp;
+        else if (el == 2) {
+            e[0] = (unsigned char)(0xC0 | cp >> 6);
+            e[1] = (unsigned char)(0x80 | (cp & 0x3F));
+        } else if (el == 3) {
+            e[0] = (unsigned char)(0xE0 | cp >> 12);
+            e[1] = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
+            e[2] = (unsigned char)(0x80 | (cp & 0x3F));
+        } else {
+            e[0] = (unsigned char)(0xF0 | cp >> 18);
+            e[1] = (unsigned char)(0x80 | (cp >> 12 & 0x3F));
+            e[2] = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
+            e[3] = (unsigned char)(0x80 | (cp & 0x3F));
+        }
+        if (n + el > cap - 1)
+            break;
+        memcpy(buf + n, e, el);
+        n += el;
+        if (i >= have && at >= len)
+            break;
+    }
+    buf[n] = 0;
+    return buf;
 }
 
 const char *gca_string_value(gca_model *m, gca_oid o, char *buf, size_t cap)
@@ -747,6 +811,11 @@ const char *gca_string_value(gca_model *m, gca_oid o, char *buf, size_t cap)
     uint64_t len;
     if (!m_read_u64(m, m->addr[o] + 8, &len))
         return NULL;
+    if (t->flags & GCA_TF_CLR) { /* UTF-16 at base_size, then a NUL unit and the next header */
+        len &= 0xFFFFFFFFu;
+        uint64_t sz = gca_obj_size(m, o), room = sz > t->base_size + 10 ? (sz - t->base_size - 10) / 2 : 0;
+        return m_utf16_string(m, m->addr[o] + t->base_size, len < room ? len : room, buf, cap);
+    }
     uint64_t room = gca_obj_size(m, o) > t->base_size ? gca_obj_size(m, o) - t->base_size : 0;
     if (len > room)
         len = room;
@@ -862,6 +931,9 @@ int gca_root_is_strong(gca_root_kind k)
     case GCA_ROOT_HANDLE_STRONG:
     case GCA_ROOT_HANDLE_PINNED:
     case GCA_ROOT_FREACHABLE:
+    case GCA_ROOT_HANDLE_ASYNC_PINNED:
+    case GCA_ROOT_HANDLE_REFCOUNTED:
+    case GCA_ROOT_HANDLE_SIZEDREF:
         return 1;
     default:
         return 0;
@@ -880,6 +952,11 @@ const char *gca_root_kind_name(gca_root_kind k)
     case GCA_ROOT_HANDLE_PINNED: return "handle(pinned)";
     case GCA_ROOT_FINALIZER_QUEUE: return "finalization queue";
     case GCA_ROOT_FREACHABLE: return "f-reachable queue";
+    case GCA_ROOT_HANDLE_ASYNC_PINNED: return "handle(async pinned)";
+    case GCA_ROOT_HANDLE_DEPENDENT: return "handle(dependent)";
+    case GCA_ROOT_HANDLE_REFCOUNTED: return "handle(ref-counted)";
+    case GCA_ROOT_HANDLE_SIZEDREF: return "handle(sized ref)";
+    case GCA_ROOT_HANDLE_WEAK_WINRT: return "handle(weak WinRT)";
     }
     return "unknown";
 }

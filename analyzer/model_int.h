@@ -75,6 +75,7 @@ struct gca_model_s {
     size_t nsettings;
 
     /* types */
+    uint64_t mtmask;            /* first word -> method table: ~15 (libgcrt) or ~7 (CoreCLR) */
     gca_type *types;
     m_tinfo *tinfo;
     size_t ntypes;

@@ -373,6 +373,8 @@ const char *gca_ref_field(gca_model *m, gca_oid from, gca_oid to, char *buf, siz
     if (gca_read(m, base + 8, b, 8) != GCA_OK)
         return NULL;
     uint64_t len = r_le64(b), size = gca_obj_size(m, from);
+    if (t->flags & GCA_TF_CLR)
+        len &= 0xFFFFFFFFu;
     uint64_t room = size > t->base_size ? (size - t->base_size) / 8 : 0;
     if (len > room)
         len = room;

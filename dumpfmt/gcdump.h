@@ -17,7 +17,7 @@ extern "C" {
 #endif
 
 #define GCD_VERSION_MAJOR 1
-#define GCD_VERSION_MINOR 0
+#define GCD_VERSION_MINOR 1
 #define GCD_LIB_VERSION "0.1.0"
 
 typedef enum gcd_rc {
@@ -78,6 +78,10 @@ typedef struct gcd_header_fields {
     uint64_t created_ns;
 } gcd_header_fields;
 #define GCD_HF_INCONSISTENT 1u
+/* Objects follow CoreCLR's layout (a .NET heap converted by dumpfmt/dotnet):
+ * method tables 8-byte aligned, a u32 length at offset 8, array and string
+ * data at base_size, sizes as docs/format.md says. */
+#define GCD_HF_CLR 2u
 
 /* Open a writer on path (writes path.tmp.<pid> until finished). */
 GCD_API gcd_rc gcd_writer_open(const char *path, const gcd_writer_opts *opts,
@@ -155,10 +159,13 @@ typedef struct gcd_type {
 #define GCD_TF_BOXED 32u
 #define GCD_TF_BUILTIN 64u
 #define GCD_TF_VALUE_ARRAY 128u
+/* Set by the reader on every type of a dump whose header has GCD_HF_CLR;
+ * never stored in a file. */
+#define GCD_TF_CLR 256u
 #define GCD_KIND_REF 1u
 
 typedef struct gcd_segment {
-    uint32_t kind;           /* 0 SOH, 1 LOH */
+    uint32_t kind;           /* 0 SOH, 1 LOH, 2 POH (pinned object heap), 3 frozen (non-GC heap) */
     uint32_t flags;          /* bit 0 ephemeral */
     uint64_t begin, allocated, committed, reserved_end, gen1_start, gen0_start;
     uint64_t missing_bytes;  /* bytes of [begin, allocated) no MEMORY chunk covers */
@@ -252,13 +259,17 @@ GCD_API const gcd_kv *gcd_runtime_get(const gcd_reader *r, const char *key);
 GCD_API size_t gcd_type_count(const gcd_reader *r);
 GCD_API const gcd_type *gcd_type_at(const gcd_reader *r, size_t i);
 GCD_API const gcd_type *gcd_type_by_mt(const gcd_reader *r, uint64_t mt); /* flag bits ignored */
+/* The mask that takes an object's first word to its method table: ~15 for
+ * libgcrt dumps, ~7 for CoreCLR ones (GCD_HF_CLR). */
+GCD_API uint64_t gcd_mt_mask(const gcd_reader *r);
 GCD_API size_t gcd_method_count(const gcd_reader *r);
 GCD_API const gcd_method *gcd_method_at(const gcd_reader *r, size_t i);
 GCD_API const gcd_method *gcd_method_by_address(const gcd_reader *r, uint64_t a);
 GCD_API size_t gcd_segment_count(const gcd_reader *r);
 GCD_API const gcd_segment *gcd_segment_at(const gcd_reader *r, size_t i);
 GCD_API const gcd_segment *gcd_segment_of(const gcd_reader *r, uint64_t addr);
-/* 0, 1, 2 for SOH generations, 3 for the LOH, -1 outside every segment. */
+/* 0, 1, 2 for SOH generations, 3 for the LOH, 4 for the POH, 5 for a
+ * frozen segment, -1 outside every segment. */
 GCD_API int gcd_generation_of(const gcd_reader *r, uint64_t addr);
 GCD_API size_t gcd_thread_count(const gcd_reader *r);
 GCD_API const gcd_thread *gcd_thread_at(const gcd_reader *r, size_t i);

@@ -68,3 +68,43 @@ endif
 
 INSTALL_HEADERS += dumpfmt/gcdump.h dumpfmt/gcdump_remote.h
 INSTALL_MAN1 += dumpfmt/heapdump.1
+
+# ----------------------------------------------------------------------
+# dumpfmt/dotnet: gcdump-dotnet, the .NET core-dump converter (C#, ClrMD from
+# NuGet, docs/dotnet.md). Built when `dotnet` is on PATH, into
+# $(BUILD)/lib/gcdump-dotnet/ (installed as $(LIBDIR)/gcdump-dotnet/); it
+# loads libgcdump.so from the folder above its own. heapdump finds it
+# relative to its own binary, or at GCD_DOTNET_DIR. Not under SANITIZE=1:
+# an ASan libgcdump.so cannot be loaded into the dotnet host.
+# ----------------------------------------------------------------------
+DOTNET ?= $(shell command -v dotnet 2>/dev/null)
+GCD_DOTNET_DIR := $(BUILD)/lib/gcdump-dotnet
+GCD_DOTNET := $(GCD_DOTNET_DIR)/gcdump-dotnet.dll
+GCD_DOTNET_SRCS := $(wildcard dumpfmt/dotnet/*.cs) dumpfmt/dotnet/gcdump-dotnet.csproj
+$(BUILD)/obj/dumpfmt/heapdump.o: MODULE_CPPFLAGS := -DGCD_DOTNET_DIR='"$(LIBDIR)/gcdump-dotnet"'
+ifeq ($(DOTNET)$(filter 1,$(SANITIZE)),$(DOTNET))
+ifneq ($(DOTNET),)
+HAVE_DOTNET := 1
+ALL_TARGETS += $(GCD_DOTNET)
+$(GCD_DOTNET): $(GCD_DOTNET_SRCS) $(LIB_gcdump_SO)
+	$(call msg,DOTNET,$(GCD_DOTNET_DIR))
+	@mkdir -p $(GCD_DOTNET_DIR)
+	$(Q)DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1 \
+	    $(DOTNET) build dumpfmt/dotnet/gcdump-dotnet.csproj -nologo -v quiet -c Release \
+	    -o $(GCD_DOTNET_DIR) --artifacts-path $(BUILD)/obj/dotnet >$(BUILD)/obj/dotnet-build.log 2>&1 \
+	    || { cat $(BUILD)/obj/dotnet-build.log; exit 1; }
+	@touch $@
+install: install-dotnet
+.PHONY: install-dotnet
+install-dotnet: $(GCD_DOTNET)
+	$(Q)$(INSTALL) -d "$(DESTDIR)$(LIBDIR)/gcdump-dotnet"
+	$(Q)for f in $(GCD_DOTNET_DIR)/*; do [ -f "$$f" ] && $(INSTALL) -m 644 "$$f" "$(DESTDIR)$(LIBDIR)/gcdump-dotnet/"; done; \
+	    chmod 755 "$(DESTDIR)$(LIBDIR)/gcdump-dotnet/gcdump-dotnet"; echo "  INSTALL $(DESTDIR)$(LIBDIR)/gcdump-dotnet/"
+endif
+endif
+ifneq ($(HAVE_DOTNET),1)
+ALL_TARGETS += dotnet-skipped
+.PHONY: dotnet-skipped
+dotnet-skipped:
+	@echo "  SKIP    dumpfmt/dotnet: $(if $(DOTNET),not built under SANITIZE=1,no dotnet on PATH): .NET dumps not supported by this build"
+endif

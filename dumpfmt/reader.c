@@ -927,10 +927,15 @@ static void parse_type(rd_cur *c)
     t.name = cur_str(c);
     if (c->rc != GCD_OK)
         return;
-    if (t.mt == 0 || (t.mt & 15)) {
-        cur_fail(c, "record %llu: method table 0x%llx is not 16-byte aligned", (ull)c->rec, (ull)t.mt);
+    /* CoreCLR method tables are 8-byte aligned, libgcrt's 16 (the low 4 bits of its mt word are GC flags) */
+    int clr = (r->hdr.flags & GCD_HF_CLR) != 0;
+    if (t.mt == 0 || (t.mt & (clr ? 7 : 15))) {
+        cur_fail(c, "record %llu: method table 0x%llx is not %d-byte aligned", (ull)c->rec, (ull)t.mt, clr ? 8 : 16);
         return;
     }
+    t.flags &= ~GCD_TF_CLR; /* derived from the header, never taken from the record */
+    if (clr)
+        t.flags |= GCD_TF_CLR;
     if (!cur_count_ok(c, t.nfields, 24, "fields"))
         return;
     gcd_field *f = t.nfields ? rd_alloc(r, (size_t)t.nfields * sizeof *f) : NULL;
@@ -1006,7 +1011,7 @@ static void parse_segment(rd_cur *c)
     if (c->rc != GCD_OK)
         return;
     ull rec = c->rec;
-    if (s.kind > 1 || (s.flags & ~1u) || ((s.flags & 1u) && s.kind != 0)) {
+    if (s.kind > 3 || (s.flags & ~1u) || ((s.flags & 1u) && s.kind != 0)) {
         cur_fail(c, "record %llu: segment kind %u with flags 0x%x", rec, s.kind, s.flags);
         return;
     }
@@ -1686,7 +1691,7 @@ const gcd_type *gcd_type_at(const gcd_reader *r, size_t i) { return i < r->ntype
 
 const gcd_type *gcd_type_by_mt(const gcd_reader *r, uint64_t mt)
 {
-    mt &= ~(uint64_t)15;
+    mt &= gcd_mt_mask(r);
     size_t i = rd_lower_bound(r->type_order, r->ntypes, mt);
     return i < r->ntypes && r->type_order[i].key == mt ? &r->types[r->type_order[i].idx] : NULL;
 }
@@ -1716,6 +1721,8 @@ int gcd_generation_of(const gcd_reader *r, uint64_t addr)
         return -1;
     if (s->kind == 1)
         return 3;
+    if (s->kind == 2 || s->kind == 3)
+        return s->kind == 2 ? 4 : 5;
     if (!(s->flags & 1u))
         return 2;
     return addr >= s->gen0_start ? 0 : addr >= s->gen1_start ? 1 : 2;
@@ -1830,10 +1837,31 @@ gcd_rc gcd_read_u64(gcd_reader *r, uint64_t addr, uint64_t *out)
 /* ====================================================================
  * Object walking.
  * ==================================================================== */
+uint64_t gcd_mt_mask(const gcd_reader *r)
+{
+    return r && (r->hdr.flags & GCD_HF_CLR) ? ~(uint64_t)7 : ~(uint64_t)15;
+}
+
+/* CoreCLR: base_size is the offset of element 0; the object also owns the
+ * 8-byte header of the object after it, and a string its NUL character. */
+static uint64_t rd_clr_size(const gcd_type *t, uint64_t length)
+{
+    uint64_t unit = t->component_size, extra = 8 + ((t->flags & GCD_TF_STRING) ? unit : 0);
+    if (unit && length > (UINT64_MAX / 2) / unit)
+        return UINT64_MAX;
+    uint64_t body = length * unit;
+    if (body > UINT64_MAX / 2 - extra - t->base_size)
+        return UINT64_MAX;
+    uint64_t n = align8(t->base_size + body + extra);
+    return n < 24 ? 24 : n;
+}
+
 uint64_t gcd_object_size(const gcd_type *t, uint64_t length)
 {
     if (!t)
         return 0;
+    if (t->flags & GCD_TF_CLR)
+        return (t->flags & (GCD_TF_ARRAY | GCD_TF_STRING | GCD_TF_FREE)) ? rd_clr_size(t, length) : t->base_size;
     if (t->flags & GCD_TF_FREE)
         return length;
     if (t->flags & (GCD_TF_ARRAY | GCD_TF_STRING)) {
@@ -1909,14 +1937,17 @@ gcd_rc gcd_walk_next(gcd_walker *w, gcd_object *obj)
     const gcd_type *t = gcd_type_by_mt(r, word);
     if (!t) {
         rc = rd_fail(r, GCD_E_FORMAT, "object at 0x%llx: unknown method table 0x%llx", (ull)a,
-                     (ull)(word & ~(uint64_t)15));
+                     (ull)(word & gcd_mt_mask(r)));
         goto fail;
     }
     if (t->flags & (GCD_TF_ARRAY | GCD_TF_STRING | GCD_TF_FREE)) {
         if ((rc = rd_walk_read(w, a + 8, &len, a)) != GCD_OK)
             goto fail;
+        if (t->flags & GCD_TF_CLR)
+            len &= 0xFFFFFFFFu; /* a u32 count; the next 4 bytes are padding or the first character */
         /* Bound the length by the segment before multiplying. */
-        uint64_t unit = (t->flags & GCD_TF_FREE) ? 1 : (t->flags & GCD_TF_STRING) ? 1 : t->component_size;
+        uint64_t unit = (t->flags & GCD_TF_CLR) ? t->component_size
+                        : (t->flags & GCD_TF_FREE) ? 1 : (t->flags & GCD_TF_STRING) ? 1 : t->component_size;
         if (unit && len > left / unit) {
             rc = rd_fail(r, GCD_E_FORMAT, "object at 0x%llx: %s length %llu runs past the segment's end 0x%llx",
                          (ull)a, t->name, (ull)len, (ull)w->end);

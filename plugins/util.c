@@ -93,11 +93,11 @@ uint64_t cu_type_mt(const gca_model *m, gca_tid t)
     return ty ? ty->mt : 0;
 }
 
-/* "0", "1", "2", "LOH" for gca_obj_gen values. */
+/* "0", "1", "2", "LOH" (.NET heaps also "POH", "frozen") for gca_obj_gen values. */
 const char *cu_gen_name(int g)
 {
-    static const char *const names[] = {"0", "1", "2", "LOH"};
-    return g >= 0 && g <= 3 ? names[g] : "?";
+    static const char *const names[] = {"0", "1", "2", "LOH", "POH", "frozen"};
+    return g >= 0 && g <= 5 ? names[g] : "?";
 }
 
 /* The CLR name of a field kind (libgcrt gcrt_kind values). */

@@ -47,7 +47,7 @@ int ci_name_match(const char *pat, const char *name);
 const char *cu_type_name(const gca_model *m, gca_tid t);     /* "<unknown type>" if none */
 const char *cu_obj_type_name(const gca_model *m, gca_oid o);
 uint64_t cu_type_mt(const gca_model *m, gca_tid t);
-const char *cu_gen_name(int g);                             /* "0", "1", "2", "LOH" */
+const char *cu_gen_name(int g);                             /* "0", "1", "2", "LOH", "POH", "frozen" */
 const char *cu_kind_clr(uint32_t kind);                     /* "System.Int32", ... */
 uint32_t cu_kind_size(uint32_t kind);                       /* bytes; 0 for a struct */
 /* An address inside a string cell: 00007f.. in text, 0x7f.. in JSON. */
