@@ -1012,3 +1012,37 @@ int rt_locate(rt_target *t)
     return rt_fail(t, "%s: no %s symbol in %s or its %zu shared objects: not a libgcrt program, or its symbols were "
                       "stripped", t->label, GCRT_CONTRACT_SYMBOL, label, tried);
 }
+
+/* ====================================================================
+ * A first look at a core: which runtime it holds, and its signal.
+ * ==================================================================== */
+gcd_rc gcd_core_probe(const char *path, gcd_core_facts *out, char *errbuf, size_t errcap)
+{
+    if (!path || !out)
+        return GCD_E_INVAL;
+    memset(out, 0, sizeof *out);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        set_err(errbuf, errcap, "%s: %s", path, strerror(errno));
+        return GCD_E_IO;
+    }
+    rt_target *t;
+    if (core_open(&t, fd, path, errbuf, errcap) != 0) /* closes fd on failure */
+        return GCD_E_FORMAT;
+    out->pid = t->pid;
+    out->signal = t->reason_kind == 1 ? t->signal : 0;
+    out->crash_tid = t->crash_tid;
+    out->fault = t->fault;
+    for (size_t i = 0; i < t->nmaps; i++) {
+        const char *p = t->maps[i].path, *base = strrchr(p, '/');
+        base = base ? base + 1 : p;
+        if (!out->exe_name[0] && t->maps[i].offset == 0)
+            snprintf(out->exe_name, sizeof out->exe_name, "%s", base);
+        if (strcmp(base, "libcoreclr.so") == 0 && !out->dotnet) {
+            out->dotnet = 1;
+            snprintf(out->coreclr, sizeof out->coreclr, "%s", p);
+        }
+    }
+    t->close(t);
+    return GCD_OK;
+}

@@ -69,6 +69,19 @@ GCD_API gcd_rc gcd_remote_open_pid(pid_t pid, const gcd_remote_opts *opts, gcd_r
 
 GCD_API const gcd_remote_info *gcd_remote_get_info(const gcd_remote *r);
 
+/* What a core file says before any runtime is looked for: its process,
+ * signal and whether it is a .NET process (libcoreclr.so in its NT_FILE
+ * note; such cores are converted by gcdump-dotnet, docs/dotnet.md). A file
+ * that is not a core, or a truncated one, fails with a one-line message. */
+typedef struct gcd_core_facts {
+    uint32_t pid, signal, crash_tid; /* signal 0: no pending signal */
+    uint64_t fault;                  /* si_addr of the signal */
+    int dotnet;                      /* libcoreclr.so is mapped */
+    char coreclr[512];               /* its path in the core's note */
+    char exe_name[256];              /* name of the first file mapped at offset 0 (the executable) */
+} gcd_core_facts;
+GCD_API gcd_rc gcd_core_probe(const char *path, gcd_core_facts *out, char *errbuf, size_t errcap);
+
 /* Write the dump of the chosen heap to path (through the gcdump writer:
  * path.tmp.PID renamed into place when complete). wo may be NULL.
  * *memory_bytes (may be NULL) receives the heap bytes written. */

@@ -11,6 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -447,6 +451,135 @@ static int write_remote(gcd_remote *r, const hd_args *a, const char *pattern, co
     return HD_OK;
 }
 
+/* ====================================================================
+ * .NET processes: the converter gcdump-dotnet (dumpfmt/dotnet, C# and
+ * ClrMD) reads the core and writes the dump through libgcdump. It is found
+ * next to this program (BINDIR/../lib/gcdump-dotnet, the build tree's
+ * build/bin/../lib too) or where it was installed; never through the
+ * current directory or PATH.
+ * ==================================================================== */
+#ifndef GCD_DOTNET_DIR
+#define GCD_DOTNET_DIR "/usr/local/lib/gcdump-dotnet"
+#endif
+
+static int find_converter(char *out, size_t cap)
+{
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n > 0) {
+        self[n] = 0;
+        char *slash = strrchr(self, '/');
+        if (slash) {
+            *slash = 0;
+            if ((size_t)snprintf(out, cap, "%s/../lib/gcdump-dotnet/gcdump-dotnet", self) < cap &&
+                access(out, X_OK) == 0)
+                return 0;
+        }
+    }
+    if ((size_t)snprintf(out, cap, "%s/gcdump-dotnet", GCD_DOTNET_DIR) < cap && access(out, X_OK) == 0)
+        return 0;
+    return -1;
+}
+
+/* Run the converter on core; the dump goes to out. @return HD_* */
+static int convert_dotnet(const char *core, const char *out, const gcd_core_facts *f, const char *label,
+                          const hd_args *a)
+{
+    char conv[PATH_MAX];
+    if (find_converter(conv, sizeof conv) != 0) {
+        fprintf(stderr, "%s: %s is the core of a .NET process, and this heapdump was built without the .NET "
+                        "converter (gcdump-dotnet; build with dotnet on PATH)\n", prog, label);
+        return HD_ERROR;
+    }
+    char sig[16], fault[32], tid[16], level[16], threads[16];
+    const char *argv[24];
+    int k = 0;
+    argv[k++] = conv;
+    argv[k++] = "--prog";
+    argv[k++] = prog;
+    argv[k++] = "--name";
+    argv[k++] = label;
+    if (f && f->signal) {
+        snprintf(sig, sizeof sig, "%u", f->signal);
+        snprintf(fault, sizeof fault, "%" PRIx64, f->fault);
+        snprintf(tid, sizeof tid, "%u", f->crash_tid);
+        argv[k++] = "--signal";
+        argv[k++] = sig;
+        argv[k++] = "--fault";
+        argv[k++] = fault;
+        argv[k++] = "--crash-tid";
+        argv[k++] = tid;
+    }
+    gcd_writer_opts wo = writer_opts(a);
+    snprintf(level, sizeof level, "%d", wo.level);
+    snprintf(threads, sizeof threads, "%d", wo.threads);
+    argv[k++] = "--level";
+    argv[k++] = level;
+    argv[k++] = "--threads";
+    argv[k++] = threads;
+    argv[k++] = "--";
+    argv[k++] = core;
+    argv[k++] = out;
+    argv[k] = NULL;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        fprintf(stderr, "%s: cannot start %s: %s\n", prog, conv, strerror(errno));
+        return HD_ERROR;
+    }
+    if (pid == 0) {
+        setenv("DOTNET_CLI_TELEMETRY_OPTOUT", "1", 1);
+        setenv("DOTNET_NOLOGO", "1", 1);
+        execv(conv, (char *const *)argv);
+        fprintf(stderr, "%s: cannot run %s: %s\n", prog, conv, strerror(errno));
+        _exit(HD_ERROR);
+    }
+    int st;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR) {
+            fprintf(stderr, "%s: waiting for %s: %s\n", prog, conv, strerror(errno));
+            return HD_ERROR;
+        }
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+        return HD_OK;
+    if (WIFSIGNALED(st))
+        fprintf(stderr, "%s: %s: the .NET converter died of signal %d\n", prog, label, WTERMSIG(st));
+    return HD_ERROR;
+}
+
+static int report_dotnet(const char *out, const char *from)
+{
+    char err[512];
+    gcd_reader *r;
+    if (gcd_open(out, NULL, &r, err, sizeof err) != GCD_OK) {
+        fprintf(stderr, "%s: %s\n", prog, err);
+        return HD_ERROR;
+    }
+    const gcd_process *p = gcd_process_info(r);
+    uint64_t mem = 0;
+    for (size_t i = 0; i < gcd_segment_count(r); i++)
+        mem += gcd_segment_at(r, i)->allocated - gcd_segment_at(r, i)->begin;
+    char hb[32];
+    printf("wrote %s: .NET heap of process %" PRIu32 " (", out, p ? p->pid : 0);
+    put_str(p ? p->exe_name : NULL);
+    printf(") from %s, %s of heap memory\n", from, human(mem, hb, sizeof hb));
+    gcd_close(r);
+    return HD_OK;
+}
+
+/* A .NET core at path: convert it to the expanded pattern. */
+static int dotnet_core(const char *path, const char *label, const gcd_core_facts *f, const hd_args *a,
+                       const char *pattern, long pid, const char *from)
+{
+    char out[PATH_MAX];
+    if (expand_pattern(pattern, pid, f->exe_name[0] ? f->exe_name : "dotnet", out, sizeof out) != 0) {
+        fprintf(stderr, "%s: output name pattern '%s' expands to nothing or is too long\n", prog, pattern);
+        return HD_ERROR;
+    }
+    int rc = convert_dotnet(path, out, f, label, a);
+    return rc == HD_OK ? report_dotnet(out, from) : rc;
+}
+
 static int mode_core(const hd_args *a)
 {
     char def[PATH_MAX], err[512];
@@ -469,6 +602,11 @@ static int mode_core(const hd_args *a)
         strcat(def, ".gcdump");
         out = def;
     }
+    char from[PATH_MAX + 16];
+    snprintf(from, sizeof from, "core file %s", a->file);
+    gcd_core_facts f;
+    if (gcd_core_probe(a->file, &f, err, sizeof err) == GCD_OK && f.dotnet)
+        return dotnet_core(a->file, a->file, &f, a, out, a->have_pid ? a->pid : (long)f.pid, from);
     gcd_remote_opts ro = { 0 };
     ro.exe = a->exe;
     ro.heap = a->heap;
@@ -477,14 +615,98 @@ static int mode_core(const hd_args *a)
         fprintf(stderr, "%s: %s\n", prog, err);
         return HD_ERROR;
     }
-    char from[PATH_MAX + 16];
-    snprintf(from, sizeof from, "core file %s", a->file);
     return write_remote(r, a, out, from);
+}
+
+/* The runtime folder of a live .NET process (where libcoreclr.so and
+ * createdump are), from /proc/PID/maps; 0 if it has none. */
+static int dotnet_runtime_dir(long pid, char *dir, size_t cap)
+{
+    char path[64], line[PATH_MAX + 128];
+    snprintf(path, sizeof path, "/proc/%ld/maps", pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return 0;
+    int found = 0;
+    while (!found && fgets(line, sizeof line, f)) {
+        char *p = strchr(line, '/');
+        if (!p)
+            continue;
+        p[strcspn(p, "\n")] = 0;
+        char *base = strrchr(p, '/');
+        if (strcmp(base + 1, "libcoreclr.so") == 0 && (size_t)(base - p) < cap) {
+            memcpy(dir, p, (size_t)(base - p));
+            dir[base - p] = 0;
+            found = 1;
+        }
+    }
+    fclose(f);
+    return found;
+}
+
+/* A live .NET process: the runtime's createdump writes a core (with the
+ * heap) into a private temporary folder; it is converted, then removed. */
+static int mode_pid_dotnet(const hd_args *a, const char *rtdir)
+{
+    char createdump[PATH_MAX], tmpl[PATH_MAX], core[PATH_MAX + 16];
+    if ((size_t)snprintf(createdump, sizeof createdump, "%s/createdump", rtdir) >= sizeof createdump ||
+        access(createdump, X_OK) != 0) {
+        fprintf(stderr, "%s: process %ld is a .NET process, but its runtime has no createdump (%s)\n", prog,
+                a->pid, createdump);
+        return HD_ERROR;
+    }
+    const char *tmp = getenv("TMPDIR");
+    snprintf(tmpl, sizeof tmpl, "%s/heapdump.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(tmpl)) {
+        fprintf(stderr, "%s: cannot create a temporary folder %s: %s\n", prog, tmpl, strerror(errno));
+        return HD_ERROR;
+    }
+    snprintf(core, sizeof core, "%s/core", tmpl);
+    char pidstr[32];
+    snprintf(pidstr, sizeof pidstr, "%ld", a->pid);
+    int rc = HD_ERROR;
+    fflush(NULL);
+    pid_t c = fork();
+    if (c == 0) {
+        int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+        if (devnull >= 0)
+            dup2(devnull, 1); /* its progress lines; its errors stay on stderr */
+        execl(createdump, createdump, "--withheap", "-f", core, pidstr, (char *)NULL);
+        _exit(127);
+    }
+    int st = 0;
+    if (c > 0)
+        while (waitpid(c, &st, 0) < 0 && errno == EINTR)
+            ;
+    if (c < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0 || access(core, R_OK) != 0) {
+        fprintf(stderr, "%s: createdump could not dump process %ld\n", prog, a->pid);
+    } else {
+        char comm[256] = "dotnet", path[64];
+        snprintf(path, sizeof path, "/proc/%ld/comm", a->pid);
+        FILE *f = fopen(path, "re");
+        if (f) {
+            if (fgets(comm, sizeof comm, f))
+                comm[strcspn(comm, "\n")] = 0;
+            fclose(f);
+        }
+        gcd_core_facts facts;
+        memset(&facts, 0, sizeof facts);
+        snprintf(facts.exe_name, sizeof facts.exe_name, "%s", comm);
+        char label[64], from[96];
+        snprintf(label, sizeof label, "process %ld", a->pid);
+        snprintf(from, sizeof from, "live process %ld (createdump, then converted)", a->pid);
+        rc = dotnet_core(core, label, &facts, a, a->out ? a->out : "%e.%p.gcdump", a->pid, from);
+    }
+    unlink(core);
+    rmdir(tmpl);
+    return rc;
 }
 
 static int mode_pid(const hd_args *a)
 {
-    char err[512];
+    char err[512], rtdir[PATH_MAX];
+    if (dotnet_runtime_dir(a->pid, rtdir, sizeof rtdir))
+        return mode_pid_dotnet(a, rtdir);
     gcd_remote_opts ro = { 0 };
     ro.heap = a->heap;
     gcd_remote *r;

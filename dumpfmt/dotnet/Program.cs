@@ -28,8 +28,19 @@ namespace GcDump.DotNet
         {
             var o = new Options();
             try {
+                bool opts = true;
                 for (int i = 0; i < args.Length; i++) {
                     string a = args[i];
+                    if (opts && a == "--") {
+                        opts = false;
+                        continue;
+                    }
+                    if (!opts) {
+                        if (o.Core == null) o.Core = a;
+                        else if (o.Out == null) o.Out = a;
+                        else throw new ArgumentException("one core and one output file");
+                        continue;
+                    }
                     string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException(a + " needs a value");
                     switch (a) {
                     case "--signal": o.Signal = uint.Parse(Next()); break;
