@@ -9,7 +9,12 @@
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdint.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <wchar.h>
 
@@ -266,12 +271,121 @@ typedef struct session {
 
 /* Opens the named dump before the first command that can use it.
  * @return 0, or GCA_EXIT_NODUMP (message printed). */
+/* ====================================================================
+ * Core files (a .NET process's, or a libgcrt program's): converted once by
+ * heapdump (found next to this program, never through PATH or the current
+ * directory) into CORE.SIZE-MTIME.gcdump beside the core, or into
+ * $XDG_CACHE_HOME/gcanalyze (~/.cache/gcanalyze) when the core's folder is
+ * not writable. The name carries the core's size and mtime, so a new core
+ * at the same path is converted again.
+ * ==================================================================== */
+static int is_core_file(const char *path)
+{
+    unsigned char h[18];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, h, sizeof h);
+    close(fd);
+    return n == (ssize_t)sizeof h && memcmp(h, "\177ELF", 4) == 0 && h[16] == 4 && h[17] == 0; /* ET_CORE */
+}
+
+static int cache_dir(char *out, size_t cap)
+{
+    const char *x = getenv("XDG_CACHE_HOME");
+    const char *home = getenv("HOME");
+    char base[PATH_MAX];
+    if (x && *x == '/')
+        snprintf(base, sizeof base, "%s", x);
+    else if (home && *home == '/')
+        snprintf(base, sizeof base, "%s/.cache", home);
+    else
+        return -1;
+    mkdir(base, 0700);
+    if ((size_t)snprintf(out, cap, "%s/gcanalyze", base) >= cap)
+        return -1;
+    if (mkdir(out, 0700) != 0 && errno != EEXIST)
+        return -1;
+    return 0;
+}
+
+/* The converted dump of core in out. @return 0, or an exit code after a message. */
+static int convert_core(const char *core, char *out, size_t cap)
+{
+    struct stat st;
+    if (stat(core, &st) != 0)
+        return 0;
+    const char *slash = strrchr(core, '/');
+    const char *base = slash ? slash + 1 : core;
+    char dir[PATH_MAX];
+    if (slash)
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - core == 0 ? 1 : slash - core), core);
+    else
+        snprintf(dir, sizeof dir, ".");
+    char key[64];
+    snprintf(key, sizeof key, "%" PRIu64 "-%" PRId64, (uint64_t)st.st_size, (int64_t)st.st_mtim.tv_sec);
+    int n;
+    if (access(dir, W_OK) == 0)
+        n = snprintf(out, cap, "%s/%s.%s.gcdump", dir, base, key);
+    else {
+        char cd[PATH_MAX];
+        if (cache_dir(cd, sizeof cd) != 0) {
+            fprintf(stderr, "gcanalyze: %s: cannot convert the core: its folder is not writable and there is no "
+                            "cache folder ($XDG_CACHE_HOME or $HOME)\n", core);
+            return GCA_EXIT_NODUMP;
+        }
+        n = snprintf(out, cap, "%s/%s.%" PRIu64 "-%" PRIu64 ".%s.gcdump", cd, base, (uint64_t)st.st_dev,
+                     (uint64_t)st.st_ino, key);
+    }
+    if (n < 0 || (size_t)n >= cap) {
+        fprintf(stderr, "gcanalyze: %s: path too long\n", core);
+        return GCA_EXIT_NODUMP;
+    }
+    struct stat ds;
+    if (stat(out, &ds) == 0 && S_ISREG(ds.st_mode))
+        return 0; /* converted before (the writer renames a dump into place only when complete) */
+    char self[PATH_MAX], hd[PATH_MAX];
+    ssize_t k = readlink("/proc/self/exe", self, sizeof self - 1);
+    char *ls = k > 0 ? (self[k] = 0, strrchr(self, '/')) : NULL;
+    if (!ls || (size_t)snprintf(hd, sizeof hd, "%.*s/heapdump", (int)(ls - self), self) >= sizeof hd ||
+        access(hd, X_OK) != 0) {
+        fprintf(stderr, "gcanalyze: %s: a core file, and no heapdump next to gcanalyze to convert it\n", core);
+        return GCA_EXIT_NODUMP;
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int nul = open("/dev/null", O_WRONLY | O_CLOEXEC);
+        if (nul >= 0)
+            dup2(nul, 1);
+        char arg[PATH_MAX + 2];
+        snprintf(arg, sizeof arg, "%s%s", core[0] == '-' ? "./" : "", core); /* never taken as an option */
+        execl(hd, hd, arg, "-o", out, (char *)NULL);
+        _exit(127);
+    }
+    int ws = 0;
+    if (pid > 0)
+        while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+            ;
+    if (pid < 0 || !WIFEXITED(ws) || WEXITSTATUS(ws) != 0)
+        return GCA_EXIT_NODUMP; /* heapdump said why */
+    fprintf(stderr, "gcanalyze: %s: converted to %s\n", core, out);
+    return 0;
+}
+
 static int ensure_dump(session *s, const char *command)
 {
     if (s->opened || !s->dump || !gcaH_uses_dump(s->h, command))
         return 0;
-    char err[1024];
-    if (gcaH_open_dump(s->h, s->dump, err, sizeof err) != GCA_OK) {
+    char err[1024], conv[PATH_MAX];
+    const char *path = s->dump;
+    if (is_core_file(s->dump)) {
+        int rc = convert_core(s->dump, conv, sizeof conv);
+        if (rc)
+            return rc;
+        path = conv;
+    }
+    if (gcaH_open_dump(s->h, path, err, sizeof err) != GCA_OK) {
         gcaO_sb esc = {0};
         gcaO_escape_text(&esc, err, strlen(err));
         fprintf(stderr, "gcanalyze: %s\n", gcaO_sb_str(&esc));
