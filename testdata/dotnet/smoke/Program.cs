@@ -1,0 +1,41 @@
+// Program.cs - a tiny .NET heap with known contents for dumpfmt/test/test_dotnet.c (the converter's smoke test).
+// Owns: the truths it prints (counts, a marker object's field values, a static event's subscribers).
+using System;
+using System.Collections.Generic;
+
+namespace Smoke
+{
+    public class Node { public int Value; public string Name; public Node Next; }
+    public class Marker { public long Id; public string Text; public double Ratio; }
+    public class Sub { public int Id; public void On(object s, EventArgs e) { } }
+
+    public static class Holder
+    {
+        public static List<Node> Nodes = new List<Node>();
+        public static Marker Mark;
+        public static event EventHandler Changed;
+        public static void Raise() => Changed?.Invoke(null, EventArgs.Empty);
+    }
+
+    public static class Program
+    {
+        public static int Main()
+        {
+            for (int i = 0; i < 100; i++)
+                Holder.Nodes.Add(new Node { Value = i, Name = "n" + i });
+            for (int i = 0; i < 10; i++) {
+                var s = new Sub { Id = i };
+                Holder.Changed += s.On;
+            }
+            Holder.Mark = new Marker { Id = 4242, Text = "marker-text", Ratio = 0.5 };
+            Console.WriteLine("truth Smoke.Node 100");
+            Console.WriteLine("truth Smoke.Sub 10");
+            Console.WriteLine("truth Smoke.Marker 1");
+            Console.WriteLine("ready " + Environment.ProcessId);
+            Console.Out.Flush();
+            Console.ReadLine(); // the test closes stdin when it is done
+            GC.KeepAlive(Holder.Nodes);
+            return 0;
+        }
+    }
+}
