@@ -110,7 +110,7 @@ static void file_error(const char *file, const char *msg)
  * ==================================================================== */
 typedef struct hd_counts {
     uint64_t objects, object_bytes, free_objects, free_bytes;
-    uint64_t by_gen[4], bytes_by_gen[4];
+    uint64_t by_gen[6], bytes_by_gen[6]; /* 0, 1, 2, LOH, POH, frozen */
 } hd_counts;
 
 /* Walk every segment; a segment that cannot be walked to its end is a
@@ -133,7 +133,7 @@ static void walk_all(gcd_reader *r, hd_counts *c)
             c->objects++;
             c->object_bytes += o.size;
             int g = gcd_generation_of(r, o.address);
-            if (g >= 0 && g <= 3) {
+            if (g >= 0 && g <= 5) {
                 c->by_gen[g]++;
                 c->bytes_by_gen[g] += o.size;
             }
@@ -221,9 +221,15 @@ static void print_segments(const gcd_reader *r)
     printf("  %-3s %-4s %-18s %-18s %12s  %s\n", "#", "kind", "begin", "allocated", "size", "generations");
     for (size_t i = 0; i < gcd_segment_count(r); i++) {
         const gcd_segment *s = gcd_segment_at(r, i);
-        printf("  %-3zu %-4s 0x%016" PRIx64 " 0x%016" PRIx64 " %12s  ", i, s->kind ? "LOH" : "SOH", s->begin,
-               s->allocated, human(s->allocated - s->begin, hb, sizeof hb));
-        if (s->kind)
+        static const char *const kn[] = { "SOH", "LOH", "POH", "FRZ" };
+        const char *k = s->kind < 4 ? kn[s->kind] : "?";
+        printf("  %-3zu %-4s 0x%016" PRIx64 " 0x%016" PRIx64 " %12s  ", i, k, s->begin, s->allocated,
+               human(s->allocated - s->begin, hb, sizeof hb));
+        if (s->kind == 2)
+            printf("POH (pinned object heap)");
+        else if (s->kind == 3)
+            printf("frozen (non-GC heap)");
+        else if (s->kind)
             printf("LOH");
         else if (s->flags & 1u)
             printf("gen2 %" PRIu64 " B, gen1 %" PRIu64 " B, gen0 %" PRIu64 " B (ephemeral)", s->gen1_start - s->begin,
@@ -355,8 +361,11 @@ static int mode_info(const char *file)
     printf("  types            %zu\n", gcd_type_count(r));
     printf("  objects          %" PRIu64 " (%" PRIu64 " bytes); free objects %" PRIu64 " (%" PRIu64 " bytes)\n",
            c.objects, c.object_bytes, c.free_objects, c.free_bytes);
-    printf("    by generation  gen0 %" PRIu64 ", gen1 %" PRIu64 ", gen2 %" PRIu64 ", LOH %" PRIu64 "\n", c.by_gen[0],
+    printf("    by generation  gen0 %" PRIu64 ", gen1 %" PRIu64 ", gen2 %" PRIu64 ", LOH %" PRIu64, c.by_gen[0],
            c.by_gen[1], c.by_gen[2], c.by_gen[3]);
+    if (c.by_gen[4] || c.by_gen[5])
+        printf(", POH %" PRIu64 ", frozen %" PRIu64, c.by_gen[4], c.by_gen[5]);
+    printf("\n");
     print_roots(r);
     printf("  threads          %zu (%" PRIu64 " frames)\n", gcd_thread_count(r), nframes);
     printf("  methods          %zu\n", gcd_method_count(r));

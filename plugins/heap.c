@@ -145,7 +145,7 @@ static int cmd_eeheap(gca_ctx *ctx, int argc, char **argv)
  * dumpheap: the object list and the Statistics table
  * ====================================================================== */
 static const char dumpheap_usage[] =
-    "dumpheap [-stat] [-type SUBSTR] [-mt MT] [-min SIZE] [-max SIZE] [-gen 0|1|2|loh]\n"
+    "dumpheap [-stat] [-type SUBSTR] [-mt MT] [-min SIZE] [-max SIZE] [-gen 0|1|2|loh|poh|frozen]\n"
     "         [-live | -dead] [-strings] [-short] [START [END]]\n"
     "\n"
     "Every object of the heap (Address, MT, Size, Class Name; free space as \"Free\"),\n"
@@ -156,7 +156,7 @@ static const char dumpheap_usage[] =
     "  -mt MT         only objects of the type with this method table\n"
     "  -min SIZE      only objects of at least SIZE bytes (85000, 64k, 1m)\n"
     "  -max SIZE      only objects of at most SIZE bytes\n"
-    "  -gen G         only generation G: 0, 1, 2 or loh\n"
+    "  -gen G         only generation G: 0, 1, 2 or loh (.NET heaps also poh, frozen)\n"
     "  -live          only objects reachable from a strong root\n"
     "  -dead          only objects that are not (garbage the next full GC collects)\n"
     "  -strings       strings grouped by value (Count, TotalSize, Value)\n"
@@ -350,10 +350,14 @@ static int cmd_dumpheap(gca_ctx *ctx, int argc, char **argv)
                 return rc;
             if (!strcasecmp(v, "loh") || !strcmp(v, "3"))
                 gen = 3;
+            else if (!strcasecmp(v, "poh") || !strcmp(v, "4"))
+                gen = 4; /* .NET heaps: the pinned object heap */
+            else if (!strcasecmp(v, "frozen") || !strcmp(v, "5"))
+                gen = 5; /* .NET heaps: frozen (non-GC) segments */
             else if (v[0] >= '0' && v[0] <= '2' && !v[1])
                 gen = v[0] - '0';
             else
-                return gca_ctx_usage(ctx, "-gen: '%s' is not 0, 1, 2 or loh", v);
+                return gca_ctx_usage(ctx, "-gen: '%s' is not 0, 1, 2, loh, poh or frozen", v);
         } else if (cu_looks_opt(a)) {
             return gca_ctx_usage(ctx, "unknown option '%s'", a);
         } else {
@@ -937,6 +941,8 @@ static int addr_gen(const gca_segment *s, uint64_t a)
 {
     if (s->loh)
         return 3;
+    if (s->kind == 2 || s->kind == 3)
+        return s->kind == 2 ? 4 : 5;
     if (!s->ephemeral)
         return 2;
     if (a >= s->gen0_start)
@@ -989,7 +995,7 @@ static int cmd_gcwhere(gca_ctx *ctx, int argc, char **argv)
     gca_out_cell_addr(o, s->begin);
     gca_out_cell_addr(o, s->allocated);
     gca_out_cell_u64(o, s->allocated - s->begin);
-    gca_out_cell_str(o, s->loh ? "LOH" : s->ephemeral ? "SOH ephemeral" : "SOH");
+    gca_out_cell_str(o, s->loh ? "LOH" : s->kind == 2 ? "POH" : s->kind == 3 ? "frozen" : s->ephemeral ? "SOH ephemeral" : "SOH");
     gca_out_row_end(o);
     gca_out_table_end(o);
 

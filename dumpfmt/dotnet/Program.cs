@@ -105,7 +105,6 @@ namespace GcDump.DotNet
         {
             public uint Kind, Flags;
             public ulong Begin, Allocated, Committed, ReservedEnd, Gen1, Gen0;
-            public List<(ulong at, ulong len)> Fills = new List<(ulong, ulong)>();
         }
 
         private sealed class TypeInfo
@@ -122,7 +121,6 @@ namespace GcDump.DotNet
         private readonly Dictionary<ulong, TypeInfo> types = new Dictionary<ulong, TypeInfo>();
         private readonly Dictionary<int, string> threadNames = new Dictionary<int, string>();
         private readonly Dictionary<ulong, string> methods = new Dictionary<ulong, string>();
-        private ulong freeMt;
         private long nobjects;
 
         public Converter(Options o, string label)
@@ -186,7 +184,6 @@ namespace GcDump.DotNet
             }
             if (heap.Segments.Length == 0)
                 throw Fail("the dump describes no GC heap segments (a mini dump without the heap?)");
-            freeMt = heap.FreeType?.MethodTable ?? 0;
         }
 
         private TypeInfo TypeOf(ClrType t)
@@ -230,69 +227,77 @@ namespace GcDump.DotNet
                 ulong begin = s.ObjectRange.Start, end = s.ObjectRange.End;
                 if (end < begin || begin % 8 != 0)
                     continue;
-                var g = new Seg { Begin = begin, Allocated = end };
-                switch (s.Kind) {
-                case GCSegmentKind.Large: g.Kind = 1; break;
-                case GCSegmentKind.Pinned: g.Kind = 2; break;
-                case GCSegmentKind.Frozen: g.Kind = 3; break;
-                case GCSegmentKind.Generation0: g.Flags = 1; g.Gen1 = begin; g.Gen0 = begin; break;
-                case GCSegmentKind.Generation1: g.Flags = 1; g.Gen1 = begin; g.Gen0 = end; break;
-                case GCSegmentKind.Ephemeral:
-                    g.Flags = 1;
-                    g.Gen1 = Math.Clamp(s.Generation1.Start, begin, end);
-                    g.Gen0 = Math.Clamp(s.Generation0.Start, g.Gen1, end);
-                    g.Gen1 -= g.Gen1 % 8;
-                    g.Gen0 -= g.Gen0 % 8;
-                    break;
-                default: break; // Generation2
+                ulong committed = Math.Max(end, s.CommittedMemory.End);
+                ulong reserved = Math.Max(committed, s.ReservedMemory.End);
+                // the walkable runs of the segment: ClrMD skips the unused part of each allocation context, and
+                // the format's segments are walkable from begin to allocated, so a hole ends one run
+                var runs = new List<(ulong b, ulong e)>();
+                if (begin < end) {
+                    withObjects++;
+                    if (!Readable(begin, 64)) {
+                        unreadable++;
+                        continue;
+                    }
+                    ulong runStart = begin, cur = begin;
+                    foreach (ClrObject obj in s.EnumerateObjects()) {
+                        ulong a = obj.Address;
+                        if (a < cur || a >= end)
+                            break;
+                        ClrType t = obj.Type;
+                        if (t == null) {
+                            Console.Error.WriteLine(o.Prog + ": " + label + ": warning: object at 0x" + a.ToString("x") +
+                                                    " has no readable type; segment 0x" + begin.ToString("x") + " cut there");
+                            break;
+                        }
+                        if (a > cur) {
+                            if (cur > runStart)
+                                runs.Add((runStart, cur));
+                            runStart = a;
+                        }
+                        TypeInfo ti = TypeOf(t);
+                        ulong len = ti.Variable ? ReadU32(a + 8) : 0;
+                        ulong size = FormatSize(ti, len);
+                        if (size != Align8(obj.Size)) {
+                            throw Fail("object 0x" + a.ToString("x") + " (" + t.Name + "): ClrMD says " + obj.Size +
+                                       " bytes, the CoreCLR layout rule " + size + ": unsupported runtime layout");
+                        }
+                        if (t.Name == "System.Threading.Thread")
+                            NoteThread(obj);
+                        if (ti.Delegate)
+                            NoteDelegate(obj);
+                        nobjects++;
+                        cur = a + size;
+                    }
+                    if (cur > runStart)
+                        runs.Add((runStart, cur));
                 }
-                g.Committed = Math.Max(end, s.CommittedMemory.End);
-                g.ReservedEnd = Math.Max(g.Committed, s.ReservedMemory.End);
-                if (begin == end) {
+                if (runs.Count == 0)
+                    runs.Add((begin, begin));
+                for (int i = 0; i < runs.Count; i++) {
+                    var (b, e) = runs[i];
+                    var g = new Seg { Begin = b, Allocated = e };
+                    bool last = i + 1 == runs.Count;
+                    g.Committed = last ? Math.Max(committed, e) : runs[i + 1].b;
+                    g.ReservedEnd = last ? Math.Max(reserved, g.Committed) : runs[i + 1].b;
+                    switch (s.Kind) {
+                    case GCSegmentKind.Large: g.Kind = 1; break;
+                    case GCSegmentKind.Pinned: g.Kind = 2; break;
+                    case GCSegmentKind.Frozen: g.Kind = 3; break;
+                    case GCSegmentKind.Generation0: g.Flags = 1; g.Gen1 = b; g.Gen0 = b; break;
+                    case GCSegmentKind.Generation1: g.Flags = 1; g.Gen1 = b; g.Gen0 = e; break;
+                    case GCSegmentKind.Ephemeral:
+                        g.Flags = 1;
+                        g.Gen1 = Math.Clamp(s.Generation1.Start, b, e);
+                        g.Gen0 = Math.Clamp(s.Generation0.Start, g.Gen1, e);
+                        g.Gen1 -= g.Gen1 % 8;
+                        g.Gen0 -= g.Gen0 % 8;
+                        if (g.Gen1 < b) g.Gen1 = b;
+                        if (g.Gen0 < g.Gen1) g.Gen0 = g.Gen1;
+                        break;
+                    default: break; // Generation2
+                    }
                     segs.Add(g);
-                    continue;
                 }
-                withObjects++;
-                if (!Readable(begin, 64)) {
-                    unreadable++;
-                    continue;
-                }
-                ulong cur = begin;
-                foreach (ClrObject obj in s.EnumerateObjects()) {
-                    ulong a = obj.Address;
-                    if (a < cur || a >= end)
-                        break;
-                    ClrType t = obj.Type;
-                    if (t == null) {
-                        Console.Error.WriteLine(o.Prog + ": " + label + ": warning: object at 0x" + a.ToString("x") +
-                                                " has no readable type; segment 0x" + begin.ToString("x") + " cut there");
-                        end = a;
-                        break;
-                    }
-                    if (a > cur && !Hole(g, cur, a))
-                        { end = cur; break; }
-                    TypeInfo ti = TypeOf(t);
-                    ulong len = ti.Variable ? ReadU32(a + 8) : 0;
-                    ulong size = FormatSize(ti, len);
-                    if (size != Align8(obj.Size)) {
-                        throw Fail("object 0x" + a.ToString("x") + " (" + t.Name + "): ClrMD says " + obj.Size +
-                                   " bytes, the CoreCLR layout rule " + size + ": unsupported runtime layout");
-                    }
-                    if (t.Name == "System.Threading.Thread")
-                        NoteThread(obj);
-                    if (ti.Delegate)
-                        NoteDelegate(obj);
-                    nobjects++;
-                    cur = a + size;
-                }
-                if (cur > end)
-                    end = cur;
-                if (cur < end && !Hole(g, cur, end))
-                    end = cur;
-                g.Allocated = end;
-                if (g.Gen0 > end) g.Gen0 = end;
-                if (g.Gen1 > end) g.Gen1 = end;
-                segs.Add(g);
             }
             if (withObjects > 0 && unreadable == withObjects)
                 throw Fail("the dump holds no GC heap memory (a mini dump? take a full or with-heap dump, see docs/dotnet.md)");
@@ -321,18 +326,6 @@ namespace GcDump.DotNet
             return dt.DataReader.Read(a, b) == 8 ? BitConverter.ToUInt64(b) : 0;
         }
 
-
-        // A hole [from, to) between objects: an unused allocation context. It becomes a free object, as the GC
-        // itself makes one before it walks the heap. False when it is too small to hold one.
-        private bool Hole(Seg g, ulong from, ulong to)
-        {
-            if (freeMt == 0 || to - from < 24 || from % 8 != 0)
-                return false;
-            g.Fills.Add((from, to - from));
-            if (!types.ContainsKey(freeMt))
-                TypeOf(heap.FreeType);
-            return true;
-        }
 
         private void NoteThread(ClrObject obj)
         {
@@ -775,45 +768,21 @@ namespace GcDump.DotNet
             w.EndList();
         }
 
-        // Pass 2: the bytes of every segment, with each hole written as a free object (method table, u32 length).
+        // Pass 2: the bytes of every walkable run, as the dump holds them.
         private void WriteMemory(Writer w)
         {
             const int Block = 4 << 20;
             var buf = new byte[Block];
             foreach (Seg g in segs) {
-                int fi = 0;
                 for (ulong at = g.Begin; at < g.Allocated;) {
                     int n = (int)Math.Min((ulong)Block, g.Allocated - at);
                     int got = dt.DataReader.Read(at, buf.AsSpan(0, n));
                     if (got != n)
                         throw Fail("heap memory at 0x" + (at + (ulong)Math.Max(got, 0)).ToString("x") +
                                    " is not in the dump (a truncated core, or a dump without the heap)");
-                    while (fi < g.Fills.Count && g.Fills[fi].at < at + (ulong)n) {
-                        var (fa, fl) = g.Fills[fi];
-                        // header words first: they lie in this block unless the hole starts at its last bytes
-                        PutFill(buf, at, n, fa, fl);
-                        if (fa + 16 <= at + (ulong)n)
-                            fi++;
-                        else
-                            break;
-                    }
                     w.Memory(at, buf, n);
                     at += (ulong)n;
                 }
-            }
-        }
-
-        private void PutFill(byte[] buf, ulong at, int n, ulong fa, ulong fl)
-        {
-            // MT word at fa, u32 length (bytes beyond the free object's 24) at fa + 8, zero padding at fa + 12
-            Span<byte> hdr = stackalloc byte[16];
-            BitConverter.TryWriteBytes(hdr.Slice(0, 8), freeMt);
-            BitConverter.TryWriteBytes(hdr.Slice(8, 4), (uint)(fl - 24));
-            hdr.Slice(12, 4).Clear();
-            for (int i = 0; i < 16; i++) {
-                ulong a = fa + (ulong)i;
-                if (a >= at && a < at + (ulong)n)
-                    buf[(int)(a - at)] = hdr[i];
             }
         }
     }
