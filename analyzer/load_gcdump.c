@@ -716,6 +716,29 @@ static int lg_refs(lg_ctx *c, const lg_type *lt, gca_tid tid, uint64_t a, uint64
         m->nrefs = k;
         return 0;
     }
+    if (lt->refs == M_REFS_STRUCTS) { /* each element: the reference fields of one struct */
+        const m_tinfo *ti = &m->tinfo[tid];
+        uint64_t unit = lt->g->component_size;
+        if (!len)
+            return 0;
+        if (len > UINT64_MAX / ti->nref || mdl_ref_reserve(m, len * ti->nref) != GCA_OK)
+            goto nomem;
+        gca_oid *out = m->out;
+        uint64_t k = m->nrefs;
+        for (uint64_t e = 0; e < len; e++) {
+            uint64_t at = a + lt->base_size + e * unit;
+            for (uint32_t i = 0; i < ti->nref; i++) {
+                const unsigned char *p = lg_at(c, at + ti->ref_off[i], 8, NULL);
+                if (!p)
+                    return -1;
+                uint64_t v = lg_le64(p);
+                out[k] = v;
+                k += v != 0;
+            }
+        }
+        m->nrefs = k;
+        return 0;
+    }
     assert(lt->refs == M_REFS_ARRAY);
     if (!len)
         return 0;

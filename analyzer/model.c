@@ -370,14 +370,15 @@ gca_rc mdl_types_done(gca_model *m)
             ti->refs = M_REFS_ARRAY;
             continue;
         }
-        if (t->flags & (GCA_TF_ARRAY | GCA_TF_STRING | GCA_TF_FREE))
+        int structs = (t->flags & GCA_TF_ARRAY) && (t->flags & GCA_TF_CLR) && t->component_size >= 8;
+        if ((t->flags & (GCA_TF_ARRAY | GCA_TF_STRING | GCA_TF_FREE)) && !structs)
             continue;
         for (uint32_t f = 0; f < t->nfields; f++)
             if (t->fields[f].kind == GCA_KIND_REF)
                 ti->nref++;
         if (!ti->nref)
             continue;
-        ti->refs = M_REFS_FIELDS;
+        ti->refs = structs ? M_REFS_STRUCTS : M_REFS_FIELDS;
         ti->ref_off = mdl_alloc(m, ti->nref * sizeof *ti->ref_off);
         ti->ref_field = mdl_alloc(m, ti->nref * sizeof *ti->ref_field);
         if (!ti->ref_off || !ti->ref_field)

@@ -23,11 +23,12 @@
 #define M_MAX_WARNINGS 1000       /* kept; the rest are counted */
 
 /* How the references of an instance of a type are found (from its fields). */
-enum { M_REFS_NONE = 0, M_REFS_FIELDS = 1, M_REFS_ARRAY = 2 };
+enum { M_REFS_NONE = 0, M_REFS_FIELDS = 1, M_REFS_ARRAY = 2,
+       M_REFS_STRUCTS = 3 /* CoreCLR array of structs: the fields describe one element */ };
 
 typedef struct m_tinfo {
     uint32_t refs;                /* M_REFS_* */
-    uint32_t nref;                /* M_REFS_FIELDS: reference fields */
+    uint32_t nref;                /* M_REFS_FIELDS, M_REFS_STRUCTS: reference fields */
     uint32_t *ref_off;            /* their offsets, ascending by field order */
     uint32_t *ref_field;          /* their index in gca_type.fields */
 } m_tinfo;

@@ -368,6 +368,24 @@ const char *gca_ref_field(gca_model *m, gca_oid from, gca_oid to, char *buf, siz
         }
         return NULL;
     }
+    if (ti->refs == M_REFS_STRUCTS && buf && cap) {
+        if (gca_read(m, base + 8, b, 8) != GCA_OK)
+            return NULL;
+        uint64_t len = r_le64(b) & 0xFFFFFFFFu, size = gca_obj_size(m, from), unit = t->component_size;
+        uint64_t room = unit && size > t->base_size ? (size - t->base_size) / unit : 0;
+        if (len > room)
+            len = room;
+        for (uint64_t e = 0; e < len; e++)
+            for (uint32_t i = 0; i < ti->nref; i++) {
+                if (gca_read(m, base + t->base_size + e * unit + ti->ref_off[i], b, 8) != GCA_OK)
+                    return NULL;
+                if (r_le64(b) == want) {
+                    snprintf(buf, cap, "[%llu].%s", (ull)e, t->fields[ti->ref_field[i]].name);
+                    return buf;
+                }
+            }
+        return NULL;
+    }
     if (ti->refs != M_REFS_ARRAY || !buf || !cap)
         return NULL;
     if (gca_read(m, base + 8, b, 8) != GCA_OK)

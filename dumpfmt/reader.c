@@ -954,9 +954,16 @@ static void parse_type(rd_cur *c)
         if (c->rc != GCD_OK)
             return;
         uint64_t fsz = f[i].size ? f[i].size : rd_kind_size(f[i].kind);
+        /* CoreCLR arrays of structs: the fields describe one element, offsets from its start */
+        int elem = clr && (t.flags & GCD_TF_ARRAY);
+        if (elem && (uint64_t)f[i].offset + fsz > t.component_size) {
+            cur_fail(c, "record %llu: type %s: element field %s (offset %u, %llu bytes) lies past the element size %llu",
+                     (ull)c->rec, t.name, f[i].name, f[i].offset, (ull)fsz, (ull)t.component_size);
+            return;
+        }
         if (f[i].kind == GCD_KIND_REF) {
             t.nrefs++;
-            if (f[i].offset % 8 || f[i].offset < 8) {
+            if (f[i].offset % 8 || (f[i].offset < 8 && !elem)) {
                 cur_fail(c, "record %llu: type %s: reference field %s at offset %u is misplaced", (ull)c->rec, t.name,
                          f[i].name, f[i].offset);
                 return;

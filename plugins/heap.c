@@ -42,7 +42,7 @@ static void emit_segments(gca_out *o, const gca_model *m, const char *key, int l
         gca_out_cell_u64(o, asz);
         gca_out_cell_u64(o, csz);
         gca_out_cell_u64(o, s->end > s->first ? s->end - s->first : 0);
-        gca_out_cell_str(o, s->ephemeral ? "ephemeral" : "");
+        gca_out_cell_str(o, s->ephemeral ? "ephemeral" : s->kind == 2 ? "POH" : s->kind == 3 ? "frozen" : "");
         gca_out_row_end(o);
         *alloc_total += asz;
         *commit_total += csz;

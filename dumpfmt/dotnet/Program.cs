@@ -512,6 +512,11 @@ namespace GcDump.DotNet
                         emt = ct?.MethodTable ?? 0;
                     else
                         flags |= K.TfValueArray;
+                    // an array of structs: the fields of one element (offsets from its start), so the
+                    // references inside them (Dictionary entries, KeyValuePair[]) are followed
+                    if (!eref && ct != null && ct.IsValueType && ct.ElementType == ClrElementType.Struct &&
+                        t.ComponentSize >= 8)
+                        Fields(ct, 0, "", 0, fields);
                     if (emt != 0 && !types.ContainsKey(emt))
                         emt = 0; // the element type is named only when it is in TYPES
                 } else if (!t.IsString && !t.IsFree) {

@@ -83,6 +83,20 @@ static long stat_count(const char *out, const char *type)
     return -1;
 }
 
+/* The address on the first line of "dumpheap -type" output whose type is exactly type, or 0. */
+static unsigned long long first_of(const char *out, const char *type)
+{
+    size_t tl = strlen(type);
+    for (const char *l = out; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+        const char *e = strchr(l, '\n');
+        size_t n = e ? (size_t)(e - l) : strlen(l);
+        unsigned long long a, mt, size;
+        if (n > tl && l[n - tl - 1] == ' ' && !strncmp(l + n - tl, type, tl) && sscanf(l, "%llx %llx %llu", &a, &mt, &size) == 3)
+            return a;
+    }
+    return 0;
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -198,6 +212,41 @@ static void test_core_convert_and_counts(void **state)
     assert_int_equal(stat_count(out, "Smoke.Node"), 100);
     assert_int_equal(stat_count(out, "Smoke.Sub"), 10);
     assert_int_equal(stat_count(out, "Smoke.Marker"), 1);
+    assert_int_equal(stat_count(out, "Smoke.Kept"), 5);
+    assert_int_equal(stat_count(out, "Smoke.Doomed"), 3);
+    assert_int_equal(stat_count(out, "Smoke.PerThreadBox"), 1);
+}
+
+/* Other roots: references inside an array of structs (Dictionary entries), a thread static, the
+ * finalization queue, threads with their managed and OS ids. */
+static void test_struct_arrays_and_roots(void **state)
+{
+    (void)state;
+    NEED();
+    static char out[1 << 20], err[8192];
+    char dump[PATH_MAX + 16];
+    snprintf(dump, sizeof dump, "%s/app.gcdump", tmp);
+    assert_int_equal(run(out, sizeof out, err, sizeof err, "%s/gcanalyze %s dumpheap -type Smoke.Kept", bin, dump), 0);
+    unsigned long long kept = first_of(out, "Smoke.Kept");
+    assert_true(kept != 0);
+    assert_int_equal(run(out, sizeof out, err, sizeof err, "%s/gcanalyze %s gcroot %llx", bin, dump, kept), 0);
+    const char *st = strstr(out, "static Smoke.Holder.ByName");
+    assert_non_null(st);
+    assert_non_null(strstr(st, "Entry[] (_entries)"));
+    assert_non_null(strstr(st, "].value)"));
+    assert_int_equal(run(out, sizeof out, err, sizeof err, "%s/gcanalyze %s dumpheap -type Smoke.PerThreadBox", bin,
+                         dump), 0);
+    unsigned long long box = first_of(out, "Smoke.PerThreadBox");
+    assert_true(box != 0);
+    assert_int_equal(run(out, sizeof out, err, sizeof err, "%s/gcanalyze %s gcroot %llx", bin, dump, box), 0);
+    assert_non_null(strstr(out, "thread static Smoke.Holder.PerThread"));
+    assert_int_equal(run(out, sizeof out, err, sizeof err, "%s/gcanalyze %s finalizequeue", bin, dump), 0);
+    assert_int_equal(stat_count(out, "Smoke.Doomed"), 3);
+    assert_int_equal(run(out, sizeof out, err, sizeof err, "%s/gcanalyze %s threads", bin, dump), 0);
+    assert_non_null(strstr(out, ".NET Finalizer"));
+    char os[32];
+    snprintf(os, sizeof os, " %ld ", app_pid); /* the main thread's OS id is the process id */
+    assert_non_null(strstr(out, os));
 }
 
 /* dumpobj shows the marker's field values; gcroot names the static that holds it. */
@@ -319,6 +368,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_core_convert_and_counts),
         cmocka_unit_test(test_dumpobj_and_gcroot),
+        cmocka_unit_test(test_struct_arrays_and_roots),
         cmocka_unit_test(test_eventsubs),
         cmocka_unit_test(test_gcanalyze_core),
         cmocka_unit_test(test_live_pid),

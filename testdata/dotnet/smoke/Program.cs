@@ -8,11 +8,17 @@ namespace Smoke
     public class Node { public int Value; public string Name; public Node Next; }
     public class Marker { public long Id; public string Text; public double Ratio; }
     public class Sub { public int Id; public void On(object s, EventArgs e) { } }
+    public class Kept { public int Key; }
+    public class Doomed { ~Doomed() { } }
+    public class PerThreadBox { public string Text; }
 
     public static class Holder
     {
         public static List<Node> Nodes = new List<Node>();
         public static Marker Mark;
+        public static Dictionary<string, Kept> ByName = new Dictionary<string, Kept>();
+        [ThreadStatic] public static PerThreadBox PerThread;
+        public static Doomed[] Finalizable;
         public static event EventHandler Changed;
         public static void Raise() => Changed?.Invoke(null, EventArgs.Empty);
     }
@@ -28,13 +34,20 @@ namespace Smoke
                 Holder.Changed += s.On;
             }
             Holder.Mark = new Marker { Id = 4242, Text = "marker-text", Ratio = 0.5 };
+            for (int i = 0; i < 5; i++)
+                Holder.ByName["k" + i] = new Kept { Key = i }; // held only through Dictionary entries (structs)
+            Holder.PerThread = new PerThreadBox { Text = "per-thread" };
+            Holder.Finalizable = new Doomed[] { new Doomed(), new Doomed(), new Doomed() }; // on the finalization queue
             Console.WriteLine("truth Smoke.Node 100");
             Console.WriteLine("truth Smoke.Sub 10");
             Console.WriteLine("truth Smoke.Marker 1");
+            Console.WriteLine("truth Smoke.Doomed 3");
+            Console.WriteLine("truth Smoke.Kept 5");
             Console.WriteLine("ready " + Environment.ProcessId);
             Console.Out.Flush();
             Console.ReadLine(); // the test closes stdin when it is done
             GC.KeepAlive(Holder.Nodes);
+            GC.KeepAlive(Holder.PerThread);
             return 0;
         }
     }
