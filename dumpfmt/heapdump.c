@@ -745,17 +745,52 @@ static int mode_core_pipe(const hd_args *a)
         *slash = 0;
     else
         strcpy(spool, ".");
+    /* The spool is kept (in a private folder, removed at the end) so that a
+     * core that is not a libgcrt program's can be looked at again: a .NET
+     * process's goes to the converter. A regular file on standard input is
+     * read in place. */
+    struct stat st;
+    int regular = fstat(0, &st) == 0 && S_ISREG(st.st_mode) && lseek(0, 0, SEEK_CUR) == 0;
+    char priv[PATH_MAX] = "", keep[PATH_MAX + 8];
+    const char *keep_path = a->keep_core;
+    if (!keep_path && !regular) {
+        if ((size_t)snprintf(priv, sizeof priv, "%s/.heapdump-core.XXXXXX", spool) >= sizeof priv || !mkdtemp(priv)) {
+            fprintf(stderr, "%s: cannot create a spool folder in %s: %s\n", prog, spool, strerror(errno));
+            return HD_ERROR;
+        }
+        snprintf(keep, sizeof keep, "%s/core", priv);
+        keep_path = keep;
+    }
     gcd_remote_opts ro = { 0 };
     ro.exe = a->exe;
     ro.heap = a->heap;
     ro.spool_dir = spool;
-    ro.keep_core = a->keep_core;
+    ro.keep_core = keep_path;
     gcd_remote *r;
+    int rc;
     if (gcd_remote_open_core_fd(0, &ro, &r, err, sizeof err) != GCD_OK) {
-        fprintf(stderr, "%s: %s\n", prog, err);
-        return HD_ERROR;
+        const char *core = keep_path ? keep_path : regular ? "/proc/self/fd/0" : NULL;
+        gcd_core_facts f;
+        char e2[512];
+        if (core && access(core, R_OK) == 0 && gcd_core_probe(core, &f, e2, sizeof e2) == GCD_OK && f.dotnet) {
+            rc = dotnet_core(core, "(standard input)", &f, a, a->out, a->have_pid ? a->pid : (long)f.pid,
+                             "a .NET core on standard input");
+        } else {
+            size_t kl = priv[0] ? strlen(keep) : 0; /* the private spool is no name for the user */
+            if (kl && strncmp(err, keep, kl) == 0)
+                fprintf(stderr, "%s: (standard input)%s\n", prog, err + kl);
+            else
+                fprintf(stderr, "%s: %s\n", prog, err);
+            rc = HD_ERROR;
+        }
+    } else {
+        rc = write_remote(r, a, a->out, "a core on standard input");
     }
-    return write_remote(r, a, a->out, "a core on standard input");
+    if (priv[0]) {
+        unlink(keep);
+        rmdir(priv);
+    }
+    return rc;
 }
 
 /* ====================================================================

@@ -2,6 +2,7 @@
 // Owns: the truths it prints (counts, a marker object's field values, a static event's subscribers).
 using System;
 using System.Collections.Generic;
+using System.Threading;
 
 namespace Smoke
 {
@@ -38,6 +39,9 @@ namespace Smoke
                 Holder.ByName["k" + i] = new Kept { Key = i }; // held only through Dictionary entries (structs)
             Holder.PerThread = new PerThreadBox { Text = "per-thread" };
             Holder.Finalizable = new Doomed[] { new Doomed(), new Doomed(), new Doomed() }; // on the finalization queue
+            var worker = new Thread(() => Thread.Sleep(Timeout.Infinite)) { Name = "smoke-worker", IsBackground = true };
+            worker.Start();
+            Console.WriteLine("truth thread smoke-worker");
             Console.WriteLine("truth Smoke.Node 100");
             Console.WriteLine("truth Smoke.Sub 10");
             Console.WriteLine("truth Smoke.Marker 1");
