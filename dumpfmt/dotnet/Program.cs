@@ -26,6 +26,8 @@ namespace GcDump.DotNet
 
         private static int Main(string[] args)
         {
+            if (args.Length == 3 && args[0] == "--stack-roots-child")
+                return StackWalk.Child(args[1], int.Parse(args[2]));
             var o = new Options();
             try {
                 bool opts = true;
@@ -131,6 +133,15 @@ namespace GcDump.DotNet
 
         private ConvertException Fail(string msg) => new ConvertException(label + ": " + msg);
 
+        // GCDUMP_DOTNET_VERBOSE=1: each phase on stderr, with its time
+        private static readonly bool verbose = Environment.GetEnvironmentVariable("GCDUMP_DOTNET_VERBOSE") == "1";
+        private readonly System.Diagnostics.Stopwatch clock = System.Diagnostics.Stopwatch.StartNew();
+        private void Phase(string what)
+        {
+            if (verbose)
+                Console.Error.WriteLine("gcdump-dotnet: " + clock.ElapsedMilliseconds + " ms: " + what);
+        }
+
         public void Run()
         {
             if (!File.Exists(o.Core))
@@ -141,7 +152,9 @@ namespace GcDump.DotNet
                 throw Fail("not a readable core dump (" + Program.OneLine(e.Message) + ")");
             }
             using (dt) {
+                Phase("open");
                 Open();
+                Phase("walk");
                 Walk();
                 Write();
             }
@@ -149,34 +162,37 @@ namespace GcDump.DotNet
 
         // The runtime: ClrMD finds libcoreclr.so in the core's module list; the DAC (libmscordaccore.so) comes
         // from the same folder of the shared framework when ClrMD does not find it by itself.
-        private void Open()
+        internal static ClrRuntime OpenRuntime(DataTarget dt, Func<string, ConvertException> fail, out string version)
         {
             if (dt.ClrVersions.Length == 0)
-                throw Fail("not a .NET process (no libcoreclr.so in the core)");
+                throw fail("not a .NET process (no libcoreclr.so in the core)");
             ClrInfo clr = dt.ClrVersions[0];
             if (clr.Flavor != ClrFlavor.Core)
-                throw Fail("unsupported runtime: " + clr.Flavor + " (only CoreCLR, .NET Core 3.1 and later)");
+                throw fail("unsupported runtime: " + clr.Flavor + " (only CoreCLR, .NET Core 3.1 and later)");
             string coreclr = clr.ModuleInfo.FileName ?? "";
             string dir = Path.GetDirectoryName(coreclr) ?? "";
-            runtimeVersion = ".NET " + (clr.Version.Major > 0 ? clr.Version.ToString() : Path.GetFileName(dir));
+            version = ".NET " + (clr.Version.Major > 0 ? clr.Version.ToString() : Path.GetFileName(dir));
             Exception first = null;
             try {
-                rt = clr.CreateRuntime();
+                return clr.CreateRuntime();
             } catch (Exception e) {
                 first = e;
             }
-            if (rt == null) {
-                string dac = Path.Combine(dir, "libmscordaccore.so");
-                if (!File.Exists(dac))
-                    throw Fail("unsupported runtime version " + runtimeVersion + ": no matching DAC (" + dac +
-                               " is not on this machine; install that runtime)");
-                try {
-                    rt = clr.CreateRuntime(dac, true);
-                } catch (Exception e) {
-                    throw Fail("unsupported runtime version " + runtimeVersion + ": " + Program.OneLine(e.Message) +
-                               (first != null ? " (" + Program.OneLine(first.Message) + ")" : ""));
-                }
+            string dac = Path.Combine(dir, "libmscordaccore.so");
+            if (!File.Exists(dac))
+                throw fail("unsupported runtime version " + version + ": no matching DAC (" + dac +
+                           " is not on this machine; install that runtime)");
+            try {
+                return clr.CreateRuntime(dac, true);
+            } catch (Exception e) {
+                throw fail("unsupported runtime version " + version + ": " + Program.OneLine(e.Message) +
+                           (first != null ? " (" + Program.OneLine(first.Message) + ")" : ""));
             }
+        }
+
+        private void Open()
+        {
+            rt = OpenRuntime(dt, Fail, out runtimeVersion);
             try {
                 heap = rt.Heap;
             } catch (Exception e) {
@@ -359,18 +375,31 @@ namespace GcDump.DotNet
         {
             uint flags = K.HfClr | (heap.CanWalkHeap ? 0u : 1u);
             using var w = new Writer(o.Out, flags, (uint)dt.DataReader.ProcessId, o.Level, o.Threads);
+            Phase("WriteProcess");
             WriteProcess(w);
+            Phase("WriteReason");
             WriteReason(w);
+            Phase("WriteRuntime");
             WriteRuntime(w);
+            Phase("CollectStatics");
             var statics = CollectStatics();
+            Phase("WriteTypes");
             WriteTypes(w);
+            Phase("WriteMethods");
             WriteMethods(w);
+            Phase("WriteSegments");
             WriteSegments(w);
+            Phase("WriteThreads");
             WriteThreads(w);
+            Phase("WriteStatics");
             WriteStatics(w, statics);
+            Phase("WriteHandles");
             WriteHandles(w);
+            Phase("WriteQueues");
             WriteQueues(w);
+            Phase("WriteMemory");
             WriteMemory(w);
+            Phase("w.Finish");
             w.Finish();
         }
 
@@ -579,37 +608,29 @@ namespace GcDump.DotNet
         {
             var frames = new List<(ulong tid, uint depth, string fn, List<(ulong v, uint fl, string name)> slots)>();
             var perThread = new Dictionary<ulong, uint>();
-            foreach (ClrThread t in rt.Threads) {
-                if (!t.IsAlive)
-                    continue;
-                ulong tid = (ulong)t.ManagedThreadId;
+            // The DAC's stack walker runs native code that can crash on a thread caught in the middle of
+            // exception dispatch (a crash dump); it runs in a child process, which is started again after
+            // the thread it died on.
+            var walked = StackWalk.Run(o.Core, msg => Console.Error.WriteLine(o.Prog + ": " + label + ": warning: " + msg));
+            foreach (var kv in walked) {
                 var order = new Dictionary<(ulong, ulong), int>();
                 var list = new List<(string fn, List<(ulong, uint, string)> slots)>();
-                try {
-                    foreach (ClrStackRoot r in t.EnumerateStackRoots()) {
-                        ClrStackFrame f = r.StackFrame;
-                        var key = (f?.StackPointer ?? 0, f?.InstructionPointer ?? 0);
-                        if (!order.TryGetValue(key, out int k)) {
-                            k = list.Count;
-                            order[key] = k;
-                            string fn = f?.Method != null ? (f.Method.Type?.Name + "." + f.Method.Name) : (f?.FrameName ?? "?");
-                            list.Add((fn, new List<(ulong, uint, string)>()));
-                        }
-                        ulong target = r.Object.Address;
-                        if (target == 0)
-                            continue;
-                        string slot = r.Address != 0 ? "[0x" + r.Address.ToString("x") + "]" : "register";
-                        if (r.IsInterior)
-                            slot += " (interior)";
-                        list[k].slots.Add((target, r.IsPinned ? 1u : 0u, slot));
+                foreach (StackWalk.Root r in kv.Value) {
+                    if (!order.TryGetValue((r.Sp, r.Ip), out int k)) {
+                        k = list.Count;
+                        order[(r.Sp, r.Ip)] = k;
+                        list.Add((r.Function, new List<(ulong, uint, string)>()));
                     }
-                } catch (Exception e) {
-                    Console.Error.WriteLine(o.Prog + ": " + label + ": warning: thread " + tid + ": stack roots unreadable (" +
-                                            Program.OneLine(e.Message) + ")");
+                    if (r.Object == 0)
+                        continue;
+                    string slot = r.Slot != 0 ? "[0x" + r.Slot.ToString("x") + "]" : "register";
+                    if (r.Interior)
+                        slot += " (interior)";
+                    list[k].slots.Add((r.Object, r.Pinned ? 1u : 0u, slot));
                 }
                 for (int i = 0; i < list.Count; i++)
-                    frames.Add((tid, (uint)i, list[i].fn, list[i].slots));
-                perThread[tid] = (uint)list.Count;
+                    frames.Add((kv.Key, (uint)i, list[i].fn, list[i].slots));
+                perThread[kv.Key] = (uint)list.Count;
             }
             w.Begin(K.Threads);
             foreach (ClrThread t in rt.Threads) {

@@ -352,6 +352,34 @@ static void test_core_pipe(void **state)
     assert_string_equal(out, want); /* nothing else: the spool is gone */
 }
 
+/* A crash: the program dies of an unhandled exception with DOTNET_DbgEnableMiniDump set; the runtime's
+ * createdump writes the core; heapdump gives the signal as the dump's reason and the heap explains the leak
+ * (the static event's ten subscribers), although the DAC cannot walk the crashing thread's stack. */
+static void test_crash_dump(void **state)
+{
+    (void)state;
+    NEED();
+    static char out[1 << 20], err[8192];
+    int rc = run(out, sizeof out, err, sizeof err,
+                 "cd %s && SMOKE_CRASH=1 DOTNET_DbgEnableMiniDump=1 DOTNET_DbgMiniDumpType=4 "
+                 "DOTNET_DbgMiniDumpName=%s/crash.%%p.core %s/smoke/smoke >/dev/null 2>&1; ls %s/crash.*.core", tmp, tmp,
+                 tmp, tmp);
+    assert_int_equal(rc, 0);
+    char crash[PATH_MAX];
+    assert_int_equal(sscanf(out, "%4095s", crash), 1);
+    rc = run(out, sizeof out, err, sizeof err, "%s/heapdump %s -o %s/crash.gcdump && %s/heapdump --info %s/crash.gcdump",
+             bin, crash, tmp, bin, tmp);
+    if (rc != 0)
+        fail_msg("heapdump on the crash core: %s", err);
+    assert_non_null(strstr(out, "reason:      crash: SIGABRT (signal 6)"));
+    assert_null(strstr(err, "   at "));
+    assert_int_equal(run(out, sizeof out, err, sizeof err, "%s/gcanalyze %s/crash.gcdump eventsubs", bin, tmp), 0);
+    const char *l = strstr(out, "Smoke.Holder.Changed");
+    assert_non_null(l);
+    assert_non_null(strstr(l, "Smoke.Sub: 10"));
+    unlink(crash);
+}
+
 /* Bad inputs: one line, non-zero exit, no stack trace. */
 static void test_bad_inputs(void **state)
 {
@@ -396,6 +424,7 @@ int main(void)
         cmocka_unit_test(test_gcanalyze_core),
         cmocka_unit_test(test_live_pid),
         cmocka_unit_test(test_core_pipe),
+        cmocka_unit_test(test_crash_dump),
         cmocka_unit_test(test_bad_inputs),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

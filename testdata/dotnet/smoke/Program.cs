@@ -47,6 +47,8 @@ namespace Smoke
             Console.WriteLine("truth Smoke.Marker 1");
             Console.WriteLine("truth Smoke.Doomed 3");
             Console.WriteLine("truth Smoke.Kept 5");
+            if (Environment.GetEnvironmentVariable("SMOKE_CRASH") == "1") // the crash test: an unhandled exception
+                throw new InvalidOperationException("smoke crash with a known heap");
             Console.WriteLine("ready " + Environment.ProcessId);
             Console.Out.Flush();
             Console.ReadLine(); // the test closes stdin when it is done
