@@ -120,6 +120,7 @@ namespace GcDump.DotNet
         }
 
         private readonly List<Seg> segs = new List<Seg>();
+        private System.Threading.Tasks.Task<SortedDictionary<ulong, List<StackWalk.Root>>> stacks;
         private readonly Dictionary<ulong, TypeInfo> types = new Dictionary<ulong, TypeInfo>();
         private readonly Dictionary<int, string> threadNames = new Dictionary<int, string>();
         private readonly Dictionary<ulong, string> methods = new Dictionary<ulong, string>();
@@ -154,6 +155,9 @@ namespace GcDump.DotNet
             using (dt) {
                 Phase("open");
                 Open();
+                // the stack walk's child process runs while this one walks the heap
+                stacks = System.Threading.Tasks.Task.Run(() => StackWalk.Run(o.Core, msg => Console.Error.WriteLine(
+                    o.Prog + ": " + label + ": warning: " + Program.OneLine(msg))));
                 Phase("walk");
                 Walk();
                 Write();
@@ -611,7 +615,7 @@ namespace GcDump.DotNet
             // The DAC's stack walker runs native code that can crash on a thread caught in the middle of
             // exception dispatch (a crash dump); it runs in a child process, which is started again after
             // the thread it died on.
-            var walked = StackWalk.Run(o.Core, msg => Console.Error.WriteLine(o.Prog + ": " + label + ": warning: " + msg));
+            var walked = stacks.GetAwaiter().GetResult();
             foreach (var kv in walked) {
                 var order = new Dictionary<(ulong, ulong), int>();
                 var list = new List<(string fn, List<(ulong, uint, string)> slots)>();
