@@ -853,6 +853,9 @@ static void usage(FILE *f)
         fprintf(f, "  %-13s  %s\n", options[i].name, options[i].help);
     fprintf(f, "  %-13s  %s\n", "-h, --help", "this text");
     fprintf(f, "  %-13s  %s\n", "-V, --version", "the version of heapdump and of the dump format");
+    fprintf(f, ".NET: a core of a .NET process, a live .NET process or a .NET core on the pipe is converted by\n"
+               "gcdump-dotnet (ClrMD; docs/dotnet.md)%s\n",
+            find_converter((char[PATH_MAX]){0}, PATH_MAX) == 0 ? "" : " - not in this installation");
     fprintf(f, "exit status: 0 ok, 1 verification failed, 2 cannot read the input, write the dump, or usage error\n");
 }
 
