@@ -2,6 +2,7 @@
  * Owns: main, the command-line rules and exit codes, the interactive prompt (libedit: history, completion). */
 
 #include "host_int.h"
+#include "gcdump_remote.h"
 
 #include <errno.h>
 #include <histedit.h>
@@ -272,14 +273,15 @@ typedef struct session {
 /* Opens the named dump before the first command that can use it.
  * @return 0, or GCA_EXIT_NODUMP (message printed). */
 /* ====================================================================
- * Core files (a .NET process's, or a libgcrt program's): converted once by
+ * Cores of .NET processes (libgcrt programs' cores are converted in
+ * memory by libgca, mdl_load_core): converted once by
  * heapdump (found next to this program, never through PATH or the current
  * directory) into CORE.SIZE-MTIME.gcdump beside the core, or into
  * $XDG_CACHE_HOME/gcanalyze (~/.cache/gcanalyze) when the core's folder is
  * not writable. The name carries the core's size and mtime, so a new core
  * at the same path is converted again.
  * ==================================================================== */
-static int is_core_file(const char *path)
+static int is_dotnet_core(const char *path)
 {
     unsigned char h[18];
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -287,7 +289,10 @@ static int is_core_file(const char *path)
         return 0;
     ssize_t n = read(fd, h, sizeof h);
     close(fd);
-    return n == (ssize_t)sizeof h && memcmp(h, "\177ELF", 4) == 0 && h[16] == 4 && h[17] == 0; /* ET_CORE */
+    if (n != (ssize_t)sizeof h || memcmp(h, "\177ELF", 4) != 0 || h[16] != 4 || h[17] != 0) /* ET_CORE */
+        return 0;
+    gcd_core_facts f;
+    return gcd_core_probe(path, &f, NULL, 0) == GCD_OK && f.dotnet;
 }
 
 static int cache_dir(char *out, size_t cap)
@@ -379,7 +384,7 @@ static int ensure_dump(session *s, const char *command)
         return 0;
     char err[1024], conv[PATH_MAX];
     const char *path = s->dump;
-    if (is_core_file(s->dump)) {
+    if (is_dotnet_core(s->dump)) {
         int rc = convert_core(s->dump, conv, sizeof conv);
         if (rc)
             return rc;
