@@ -166,6 +166,9 @@ namespace GcDump.DotNet
 
         // The runtime: ClrMD finds libcoreclr.so in the core's module list; the DAC (libmscordaccore.so) comes
         // from the same folder of the shared framework when ClrMD does not find it by itself.
+        // The DAC is native code loaded into this process, so its path never comes from the core: the core
+        // only says which runtime version it ran (the name of libcoreclr.so's folder), and the DAC is taken from
+        // that version's folder in a .NET installation on this machine, or from GCDUMP_DOTNET_DAC.
         internal static ClrRuntime OpenRuntime(DataTarget dt, Func<string, ConvertException> fail, out string version)
         {
             if (dt.ClrVersions.Length == 0)
@@ -173,24 +176,33 @@ namespace GcDump.DotNet
             ClrInfo clr = dt.ClrVersions[0];
             if (clr.Flavor != ClrFlavor.Core)
                 throw fail("unsupported runtime: " + clr.Flavor + " (only CoreCLR, .NET Core 3.1 and later)");
-            string coreclr = clr.ModuleInfo.FileName ?? "";
-            string dir = Path.GetDirectoryName(coreclr) ?? "";
-            version = ".NET " + (clr.Version.Major > 0 ? clr.Version.ToString() : Path.GetFileName(dir));
-            Exception first = null;
-            try {
-                return clr.CreateRuntime();
-            } catch (Exception e) {
-                first = e;
+            string dumpDir = Path.GetFileName(Path.GetDirectoryName(clr.ModuleInfo.FileName ?? "") ?? "") ?? "";
+            bool named = dumpDir.Length > 0 && dumpDir.Length < 64 && char.IsDigit(dumpDir[0]) &&
+                         dumpDir.All(ch => char.IsLetterOrDigit(ch) || ch == '.' || ch == '-' || ch == '+');
+            version = ".NET " + (clr.Version.Major > 0 ? clr.Version.ToString() : named ? dumpDir : "(unknown version)");
+            string dac = Environment.GetEnvironmentVariable("GCDUMP_DOTNET_DAC");
+            if (string.IsNullOrEmpty(dac)) {
+                if (!named)
+                    throw fail("unsupported runtime version: the core does not say which (" + Program.OneLine(dumpDir) +
+                               "); name its libmscordaccore.so in GCDUMP_DOTNET_DAC");
+                var roots = new List<string>();
+                string own = System.Runtime.InteropServices.RuntimeEnvironment.GetRuntimeDirectory().TrimEnd('/');
+                roots.Add(Path.GetDirectoryName(own)); // .../shared/Microsoft.NETCore.App
+                string env = Environment.GetEnvironmentVariable("DOTNET_ROOT");
+                if (!string.IsNullOrEmpty(env))
+                    roots.Add(Path.Combine(env, "shared", "Microsoft.NETCore.App"));
+                roots.Add("/usr/share/dotnet/shared/Microsoft.NETCore.App");
+                roots.Add("/usr/lib/dotnet/shared/Microsoft.NETCore.App");
+                dac = roots.Where(r => r != null).Select(r => Path.Combine(r, dumpDir, "libmscordaccore.so"))
+                           .FirstOrDefault(File.Exists);
+                if (dac == null)
+                    throw fail("unsupported runtime version " + version + ": its DAC (libmscordaccore.so) is not on this " +
+                               "machine; install that .NET runtime, or name the file in GCDUMP_DOTNET_DAC");
             }
-            string dac = Path.Combine(dir, "libmscordaccore.so");
-            if (!File.Exists(dac))
-                throw fail("unsupported runtime version " + version + ": no matching DAC (" + dac +
-                           " is not on this machine; install that runtime)");
             try {
                 return clr.CreateRuntime(dac, true);
             } catch (Exception e) {
-                throw fail("unsupported runtime version " + version + ": " + Program.OneLine(e.Message) +
-                           (first != null ? " (" + Program.OneLine(first.Message) + ")" : ""));
+                throw fail("unsupported runtime version " + version + ": " + Program.OneLine(e.Message));
             }
         }
 
@@ -555,6 +567,9 @@ namespace GcDump.DotNet
                 } else if (!t.IsString && !t.IsFree) {
                     Fields(t, 8, "", 0, fields);
                 }
+                // a field the format's checks would refuse (outside the object or the element) is left out
+                ulong room = t.IsArray ? (ulong)t.ComponentSize : ti.BaseSize;
+                fields.RemoveAll(f => (ulong)f.Item2 + (f.Item4 != 0 ? f.Item4 : 8u) > room);
                 w.U64(ti.Mt);
                 w.U32(ti.Id);
                 w.U32(flags);

@@ -402,6 +402,31 @@ static void test_bad_inputs(void **state)
     assert_int_equal(lines(err), 1);
     assert_non_null(strstr(err, "no GC heap memory"));
     assert_null(strstr(err, "   at "));
+    /* an unsupported runtime version: the core's runtime folder renamed (same length, digits to 9s), so no
+     * DAC for it exists on this machine; the DAC is never loaded from the folder the core names */
+    rc = run(out, sizeof out, err, sizeof err,
+             "cp %s %s/v.core && perl -0777 -pi -e 's{(Microsoft\\.NETCore\\.App/)([0-9][0-9.]*)/}"
+             "{$1 . ($2 =~ tr/0-8/9/r) . \"/\"}ge' %s/v.core", core, tmp, tmp);
+    assert_int_equal(rc, 0);
+    rc = run(out, sizeof out, err, sizeof err, "%s/heapdump %s/v.core -o %s/v.gcdump; r=$?; rm -f %s/v.core; exit $r",
+             bin, tmp, tmp, tmp);
+    assert_int_equal(rc, 2);
+    assert_int_equal(lines(err), 1);
+    assert_non_null(strstr(err, "unsupported runtime version .NET 99.9.99"));
+    /* the core of a process that is neither .NET nor libgcrt (gdb's gcore of sleep) */
+    rc = run(out, sizeof out, err, sizeof err,
+             "command -v gcore >/dev/null || exit 77; sleep 30 & p=$!; gcore -o %s/sleep $p >/dev/null 2>&1; "
+             "kill $p; mv %s/sleep.$p %s/sleep.core", tmp, tmp, tmp);
+    if (rc != 77) {
+        assert_int_equal(rc, 0);
+        rc = run(out, sizeof out, err, sizeof err, "%s/heapdump %s/sleep.core -o %s/sleep.gcdump", bin, tmp, tmp);
+        assert_int_equal(rc, 2);
+        assert_int_equal(lines(err), 1);
+        assert_non_null(strstr(err, "not a libgcrt program"));
+        rc = run(out, sizeof out, err, sizeof err, "%s/gcanalyze %s/sleep.core dumpheap -stat", bin, tmp);
+        assert_int_not_equal(rc, 0);
+        assert_int_equal(lines(err), 1);
+    }
     /* not a core at all, through gcanalyze */
     rc = run(out, sizeof out, err, sizeof err, "%s/gcanalyze %s/app.out dumpheap -stat", bin, tmp);
     assert_int_not_equal(rc, 0);
