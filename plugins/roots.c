@@ -1041,6 +1041,7 @@ static const char gchandles_usage[] =
     "Every GC handle in use (Handle, Type, Object, Size, Data Type), statistics\n"
     "of the objects they hold by type, and the number of handles of each kind.\n"
     "  -type KIND   only handles of this kind: strong, weakshort, weaklong, pinned\n"
+    "               (.NET heaps also asyncpinned, dependent, refcounted, sizedref, weakwinrt)\n"
     "  -stat        leave out the list of handles\n"
     "Examples: gchandles\n"
     "          gchandles -type pinned\n"
@@ -1053,8 +1054,19 @@ static const char *handle_kind_name(gca_root_kind k)
     case GCA_ROOT_HANDLE_WEAK_SHORT: return "WeakShort";
     case GCA_ROOT_HANDLE_WEAK_LONG: return "WeakLong";
     case GCA_ROOT_HANDLE_PINNED: return "Pinned";
+    case GCA_ROOT_HANDLE_ASYNC_PINNED: return "AsyncPinned";
+    case GCA_ROOT_HANDLE_DEPENDENT: return "Dependent";
+    case GCA_ROOT_HANDLE_REFCOUNTED: return "RefCounted";
+    case GCA_ROOT_HANDLE_SIZEDREF: return "SizedRef";
+    case GCA_ROOT_HANDLE_WEAK_WINRT: return "WeakWinRT";
     default: return NULL;
     }
+}
+
+/* counts[] slot of a handle kind: 0..3 the libgcrt kinds, 4..8 the .NET ones */
+static int handle_slot(gca_root_kind k)
+{
+    return k <= GCA_ROOT_HANDLE_PINNED ? (int)(k - GCA_ROOT_HANDLE_STRONG) : 4 + (int)(k - GCA_ROOT_HANDLE_ASYNC_PINNED);
 }
 
 static int cmd_gchandles(gca_ctx *ctx, int argc, char **argv)
@@ -1076,8 +1088,19 @@ static int cmd_gchandles(gca_ctx *ctx, int argc, char **argv)
                 want = GCA_ROOT_HANDLE_WEAK_LONG;
             else if (!strcasecmp(v, "pinned"))
                 want = GCA_ROOT_HANDLE_PINNED;
+            else if (!strcasecmp(v, "asyncpinned"))
+                want = GCA_ROOT_HANDLE_ASYNC_PINNED;
+            else if (!strcasecmp(v, "dependent"))
+                want = GCA_ROOT_HANDLE_DEPENDENT;
+            else if (!strcasecmp(v, "refcounted"))
+                want = GCA_ROOT_HANDLE_REFCOUNTED;
+            else if (!strcasecmp(v, "sizedref"))
+                want = GCA_ROOT_HANDLE_SIZEDREF;
+            else if (!strcasecmp(v, "weakwinrt"))
+                want = GCA_ROOT_HANDLE_WEAK_WINRT;
             else
-                return gca_ctx_usage(ctx, "-type: '%s' is not strong, weakshort, weaklong or pinned", v);
+                return gca_ctx_usage(ctx, "-type: '%s' is not strong, weakshort, weaklong, pinned, asyncpinned, "
+                                          "dependent, refcounted, sizedref or weakwinrt", v);
         } else
             return gca_ctx_usage(ctx, "unknown argument '%s'", argv[i]);
     }
@@ -1086,7 +1109,7 @@ static int cmd_gchandles(gca_ctx *ctx, int argc, char **argv)
     cu_stats st;
     if (cu_stats_init(&st, m) != 0)
         return gca_ctx_fail(ctx, "out of memory");
-    uint64_t counts[4] = {0};
+    uint64_t counts[9] = {0};
     static const gca_column cols[] = {
         {"handle", "Handle", GCA_COL_ADDR},
         {"kind", "Type", GCA_COL_STR},
@@ -1101,7 +1124,7 @@ static int cmd_gchandles(gca_ctx *ctx, int argc, char **argv)
         const char *kn = r ? handle_kind_name(r->kind) : NULL;
         if (!kn || (want >= 0 && (int)r->kind != want))
             continue;
-        counts[r->kind - GCA_ROOT_HANDLE_STRONG]++;
+        counts[handle_slot(r->kind)]++;
         uint64_t size = r->target != GCA_NONE ? gca_obj_size(m, r->target) : 0;
         gca_tid t = r->target != GCA_NONE ? gca_obj_type(m, r->target) : GCA_NO_TYPE;
         if (r->target != GCA_NONE)
@@ -1135,6 +1158,15 @@ static int cmd_gchandles(gca_ctx *ctx, int argc, char **argv)
     gca_out_u64(o, "weak_long", counts[2]);
     gca_out_label(o, "weak_short", "Weak Short Handles");
     gca_out_u64(o, "weak_short", counts[1]);
+    /* .NET handle kinds, shown when a dump has them */
+    static const char *const nk[5][2] = {{"async_pinned", "AsyncPinned Handles"}, {"dependent", "Dependent Handles"},
+                                         {"refcounted", "RefCounted Handles"},   {"sizedref", "SizedRef Handles"},
+                                         {"weak_winrt", "WeakWinRT Handles"}};
+    for (int k = 0; k < 5; k++)
+        if (counts[4 + k]) {
+            gca_out_label(o, nk[k][0], nk[k][1]);
+            gca_out_u64(o, nk[k][0], counts[4 + k]);
+        }
     gca_out_end_object(o);
     return GCA_EXIT_OK;
 }

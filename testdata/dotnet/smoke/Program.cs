@@ -2,6 +2,7 @@
 // Owns: the truths it prints (counts, a marker object's field values, a static event's subscribers).
 using System;
 using System.Collections.Generic;
+using System.Runtime.CompilerServices;
 using System.Threading;
 
 namespace Smoke
@@ -12,6 +13,7 @@ namespace Smoke
     public class Kept { public int Key; }
     public class Doomed { ~Doomed() { } }
     public class PerThreadBox { public string Text; }
+    public class Attached { public int Tag; }
 
     public static class Holder
     {
@@ -20,6 +22,8 @@ namespace Smoke
         public static Dictionary<string, Kept> ByName = new Dictionary<string, Kept>();
         [ThreadStatic] public static PerThreadBox PerThread;
         public static Doomed[] Finalizable;
+        public static Marker CwtKey = new Marker { Id = 1, Text = "cwt-key" };
+        public static ConditionalWeakTable<Marker, Attached> Cwt = new ConditionalWeakTable<Marker, Attached>();
         public static event EventHandler Changed;
         public static void Raise() => Changed?.Invoke(null, EventArgs.Empty);
     }
@@ -39,12 +43,14 @@ namespace Smoke
                 Holder.ByName["k" + i] = new Kept { Key = i }; // held only through Dictionary entries (structs)
             Holder.PerThread = new PerThreadBox { Text = "per-thread" };
             Holder.Finalizable = new Doomed[] { new Doomed(), new Doomed(), new Doomed() }; // on the finalization queue
+            Holder.Cwt.Add(Holder.CwtKey, new Attached { Tag = 5 }); // a dependent handle: key -> value
             var worker = new Thread(() => Thread.Sleep(Timeout.Infinite)) { Name = "smoke-worker", IsBackground = true };
             worker.Start();
             Console.WriteLine("truth thread smoke-worker");
             Console.WriteLine("truth Smoke.Node 100");
             Console.WriteLine("truth Smoke.Sub 10");
-            Console.WriteLine("truth Smoke.Marker 1");
+            Console.WriteLine("truth Smoke.Marker 2");
+            Console.WriteLine("truth handle dependent Smoke.Marker");
             Console.WriteLine("truth Smoke.Doomed 3");
             Console.WriteLine("truth Smoke.Kept 5");
             if (Environment.GetEnvironmentVariable("SMOKE_CRASH") == "1") // the crash test: an unhandled exception
