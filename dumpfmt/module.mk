@@ -102,6 +102,12 @@ install-dotnet: $(GCD_DOTNET)
 	    chmod 755 "$(DESTDIR)$(LIBDIR)/gcdump-dotnet/gcdump-dotnet"; echo "  INSTALL $(DESTDIR)$(LIBDIR)/gcdump-dotnet/"
 endif
 endif
+# uninstall removes it whether or not this build has dotnet
+uninstall: uninstall-dotnet
+.PHONY: uninstall-dotnet
+uninstall-dotnet:
+	$(Q)if [ -d "$(DESTDIR)$(LIBDIR)/gcdump-dotnet" ]; then echo "  RM      $(DESTDIR)$(LIBDIR)/gcdump-dotnet/"; \
+	    rm -rf "$(DESTDIR)$(LIBDIR)/gcdump-dotnet"; fi
 ifneq ($(HAVE_DOTNET),1)
 ALL_TARGETS += dotnet-skipped
 .PHONY: dotnet-skipped
