@@ -327,8 +327,21 @@ static int convert_core(const char *core, char *out, size_t cap)
         snprintf(dir, sizeof dir, "%.*s", (int)(slash - core == 0 ? 1 : slash - core), core);
     else
         snprintf(dir, sizeof dir, ".");
-    char key[64];
-    snprintf(key, sizeof key, "%" PRIu64 "-%" PRId64, (uint64_t)st.st_size, (int64_t)st.st_mtim.tv_sec);
+    char self[PATH_MAX], hd[PATH_MAX], conv[PATH_MAX];
+    ssize_t k = readlink("/proc/self/exe", self, sizeof self - 1);
+    char *ls = k > 0 ? (self[k] = 0, strrchr(self, '/')) : NULL;
+    if (!ls || (size_t)snprintf(hd, sizeof hd, "%.*s/heapdump", (int)(ls - self), self) >= sizeof hd ||
+        access(hd, X_OK) != 0) {
+        fprintf(stderr, "gcanalyze: %s: a core file, and no heapdump next to gcanalyze to convert it\n", core);
+        return GCA_EXIT_NODUMP;
+    }
+    /* the key: the core's size and mtime, and the converter's mtime (a new converter converts again) */
+    struct stat cs;
+    snprintf(conv, sizeof conv, "%.*s/../lib/gcdump-dotnet/gcdump-dotnet.dll", (int)(ls - self), self);
+    uint64_t cver = stat(conv, &cs) == 0 ? (uint64_t)cs.st_mtim.tv_sec : 0;
+    char key[96];
+    snprintf(key, sizeof key, "%" PRIu64 "-%" PRId64 "-%" PRIx64, (uint64_t)st.st_size, (int64_t)st.st_mtim.tv_sec,
+             cver);
     int n;
     if (access(dir, W_OK) == 0)
         n = snprintf(out, cap, "%s/%s.%s.gcdump", dir, base, key);
@@ -349,14 +362,6 @@ static int convert_core(const char *core, char *out, size_t cap)
     struct stat ds;
     if (stat(out, &ds) == 0 && S_ISREG(ds.st_mode))
         return 0; /* converted before (the writer renames a dump into place only when complete) */
-    char self[PATH_MAX], hd[PATH_MAX];
-    ssize_t k = readlink("/proc/self/exe", self, sizeof self - 1);
-    char *ls = k > 0 ? (self[k] = 0, strrchr(self, '/')) : NULL;
-    if (!ls || (size_t)snprintf(hd, sizeof hd, "%.*s/heapdump", (int)(ls - self), self) >= sizeof hd ||
-        access(hd, X_OK) != 0) {
-        fprintf(stderr, "gcanalyze: %s: a core file, and no heapdump next to gcanalyze to convert it\n", core);
-        return GCA_EXIT_NODUMP;
-    }
     fflush(NULL);
     pid_t pid = fork();
     if (pid == 0) {
