@@ -318,6 +318,11 @@ static void test_gcanalyze_core(void **state)
     assert_int_equal(run(out, sizeof out, err, sizeof err, "%s/gcanalyze %s dumpheap -stat", bin, core), 0);
     assert_int_equal(stat_count(out, "Smoke.Node"), 100);
     assert_null(strstr(err, "converted to"));
+    /* a core with another mtime is another core: converted again */
+    assert_int_equal(run(out, sizeof out, err, sizeof err, "touch -d '2001-01-01 00:00:00' %s", core), 0);
+    assert_int_equal(run(out, sizeof out, err, sizeof err, "%s/gcanalyze %s dumpheap -stat", bin, core), 0);
+    assert_non_null(strstr(err, "converted to"));
+    assert_int_equal(stat_count(out, "Smoke.Node"), 100);
 }
 
 /* heapdump -p on the live process: createdump into a private folder, converted, removed. */
