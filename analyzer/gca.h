@@ -185,7 +185,7 @@ GCA_API uint64_t gca_object_count(const gca_model *m);
 GCA_API uint64_t gca_obj_addr(const gca_model *m, gca_oid o);
 GCA_API uint64_t gca_obj_size(const gca_model *m, gca_oid o);
 GCA_API gca_tid gca_obj_type(const gca_model *m, gca_oid o);
-/* 0, 1, 2, or 3 for the LOH. */
+/* 0, 1, 2, or 3 for the LOH; .NET heaps: 4 for the POH, 5 for frozen segments. */
 GCA_API int gca_obj_gen(const gca_model *m, gca_oid o);
 GCA_API int gca_obj_is_free(const gca_model *m, gca_oid o);
 /* The length word of arrays and strings (0 for other objects). */
