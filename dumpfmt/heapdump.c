@@ -324,8 +324,10 @@ static int mode_info(const char *file)
     put_str(h->writer);
     printf("\ncreated:     %s\n", iso_time(h->created_ns, tb, sizeof tb));
     printf("pid:         %" PRIu32 "\n", h->pid);
-    printf("flags:       %s\n", (h->flags & GCD_HF_INCONSISTENT) ? "heap may be inconsistent (dumped during a GC)"
-                                                                  : "none");
+    printf("flags:       %s%s%s\n", (h->flags & GCD_HF_INCONSISTENT) ? "heap may be inconsistent (dumped during a GC)" : "",
+           (h->flags & GCD_HF_INCONSISTENT) && (h->flags & GCD_HF_CLR) ? ", " : "",
+           (h->flags & GCD_HF_CLR) ? "CoreCLR object layout (a .NET heap)"
+           : (h->flags & GCD_HF_INCONSISTENT) ? "" : "none");
     if (h->complete)
         printf("complete:    yes (index and trailer valid)\n");
     else
