@@ -302,6 +302,10 @@ static void test_eventsubs(void **state)
     const char *l = strstr(out, "Smoke.Holder.Changed");
     assert_non_null(l);
     assert_non_null(strstr(l, "Smoke.Sub: 10"));
+    /* the instance event of a live publisher: one line with its three subscribers */
+    l = strstr(out, "Smoke.Publisher.Fired");
+    if (!l || !strstr(l, "Smoke.Listener: 3"))
+        fail_msg("no instance event Smoke.Publisher.Fired with 3 Smoke.Listener subscribers in:\n%s", out);
 }
 
 /* gcanalyze CORE converts once and keeps the result beside the core. */

@@ -14,6 +14,8 @@ namespace Smoke
     public class Doomed { ~Doomed() { } }
     public class PerThreadBox { public string Text; }
     public class Attached { public int Tag; }
+    public class Publisher { public event EventHandler Fired; public void Fire() => Fired?.Invoke(this, EventArgs.Empty); }
+    public class Listener { public void On(object s, EventArgs e) { } }
 
     public static class Holder
     {
@@ -22,6 +24,7 @@ namespace Smoke
         public static Dictionary<string, Kept> ByName = new Dictionary<string, Kept>();
         [ThreadStatic] public static PerThreadBox PerThread;
         public static Doomed[] Finalizable;
+        public static Publisher Pub = new Publisher();
         public static Marker CwtKey = new Marker { Id = 1, Text = "cwt-key" };
         public static ConditionalWeakTable<Marker, Attached> Cwt = new ConditionalWeakTable<Marker, Attached>();
         public static event EventHandler Changed;
@@ -43,12 +46,16 @@ namespace Smoke
                 Holder.ByName["k" + i] = new Kept { Key = i }; // held only through Dictionary entries (structs)
             Holder.PerThread = new PerThreadBox { Text = "per-thread" };
             Holder.Finalizable = new Doomed[] { new Doomed(), new Doomed(), new Doomed() }; // on the finalization queue
+            for (int i = 0; i < 3; i++)
+                Holder.Pub.Fired += new Listener().On; // an instance event with 3 subscribers
             Holder.Cwt.Add(Holder.CwtKey, new Attached { Tag = 5 }); // a dependent handle: key -> value
             var worker = new Thread(() => Thread.Sleep(Timeout.Infinite)) { Name = "smoke-worker", IsBackground = true };
             worker.Start();
             Console.WriteLine("truth thread smoke-worker");
             Console.WriteLine("truth Smoke.Node 100");
             Console.WriteLine("truth Smoke.Sub 10");
+            Console.WriteLine("truth event static Smoke.Holder.Changed 10");
+            Console.WriteLine("truth event instance Smoke.Publisher.Fired 3");
             Console.WriteLine("truth Smoke.Marker 2");
             Console.WriteLine("truth handle dependent Smoke.Marker");
             Console.WriteLine("truth Smoke.Doomed 3");
