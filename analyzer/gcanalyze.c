@@ -360,8 +360,14 @@ static int convert_core(const char *core, char *out, size_t cap)
         return GCA_EXIT_NODUMP;
     }
     struct stat ds;
-    if (stat(out, &ds) == 0 && S_ISREG(ds.st_mode))
-        return 0; /* converted before (the writer renames a dump into place only when complete) */
+    /* converted before (the writer renames a dump into place only when complete); one that someone else
+     * left there, or that is older than the core, is not taken (heapdump will not overwrite it: say so) */
+    if (lstat(out, &ds) == 0) {
+        if (S_ISREG(ds.st_mode) && ds.st_uid == geteuid() && ds.st_mtim.tv_sec >= st.st_mtim.tv_sec)
+            return 0;
+        fprintf(stderr, "gcanalyze: %s: %s exists and was not written for this core; remove it\n", core, out);
+        return GCA_EXIT_NODUMP;
+    }
     fflush(NULL);
     pid_t pid = fork();
     if (pid == 0) {
