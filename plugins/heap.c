@@ -871,7 +871,8 @@ static int cmd_dumparray(gca_ctx *ctx, int argc, char **argv)
 static const char dumpgen_usage[] =
     "dumpgen GEN [-type SUBSTR] [-mt MT]\n"
     "\n"
-    "The objects of generation GEN (0, 1, 2, gen0, gen1, gen2 or loh): the\n"
+    "The objects of generation GEN (0, 1, 2, gen0, gen1, gen2 or loh; .NET heaps\n"
+    "also poh and frozen, or frz): the\n"
     "Statistics table (MT, Count, TotalSize, Class Name) and the total; with\n"
     "-mt the objects of that type (Address, MT, Size, Class Name). It is\n"
     "dumpheap -gen GEN [-stat] with the same filters.\n"
@@ -904,8 +905,17 @@ static int cmd_dumpgen(gca_ctx *ctx, int argc, char **argv)
         return gca_ctx_usage(ctx, "missing the generation (0, 1, 2 or loh)");
     if (!strncasecmp(gen, "gen", 3) && gen[3] >= '0' && gen[3] <= '2' && !gen[4])
         gen += 3;
-    if (!strcasecmp(gen, "poh") || !strcasecmp(gen, "frz"))
-        return gca_ctx_fail(ctx, "'%s': libgcrt has no pinned or frozen object heap (0, 1, 2 or loh)", gen);
+    if (!strcasecmp(gen, "frz"))
+        gen = "frozen"; /* SOS's name */
+    if (!strcasecmp(gen, "poh") || !strcasecmp(gen, "frozen")) { /* .NET heaps only */
+        const gca_model *m = gca_ctx_model(ctx);
+        int want = !strcasecmp(gen, "poh") ? 2 : 3, have = 0;
+        for (size_t i = 0; i < gca_segment_count(m) && !have; i++)
+            have = gca_segment_get(m, i)->kind == want;
+        if (!have)
+            return gca_ctx_fail(ctx, "'%s': this heap has no %s (0, 1, 2 or loh)", gen,
+                                want == 2 ? "pinned object heap" : "frozen segment");
+    }
     char *av[10];
     int ac = 0;
     av[ac++] = argv[0];
