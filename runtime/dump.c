@@ -24,6 +24,15 @@ typedef struct dump_reason {
     const char *message;
 } dump_reason;
 
+/* A range the dump says cannot be trusted (INCONSISTENCY, docs/format.md). */
+typedef struct dump_flag {
+    uint32_t reason;      /* GCD_FR_* */
+    uint64_t begin, end;
+    uint64_t thread_id;
+    const char *detail;
+} dump_flag;
+#define MAX_DUMP_FLAGS 64
+
 /* ====================================================================
  * Process facts, gathered once at heap creation (the crash path can then
  * use them without calling anything unsafe).
@@ -86,7 +95,8 @@ static void kv_str(gcd_writer *w, const char *k, const char *v)
     gcd_record_end(w);
 }
 
-static void emit_meta(gcrt_heap *h, gcd_writer *w, const dump_reason *r, uint64_t created, uint32_t pid)
+static void emit_meta(gcrt_heap *h, gcd_writer *w, const dump_reason *r, uint64_t created, uint32_t pid,
+                      const dump_flag *fl, size_t nfl)
 {
     gcd_list_begin(w, GCD_K_PROCESS);
     gcd_put_u32(w, pid);
@@ -112,6 +122,20 @@ static void emit_meta(gcrt_heap *h, gcd_writer *w, const dump_reason *r, uint64_
     gcd_put_str(w, r->message);
     gcd_record_end(w);
     gcd_list_end(w);
+
+    if (nfl) {
+        gcd_list_begin(w, GCD_K_INCONSISTENCY);
+        for (size_t i = 0; i < nfl; i++) {
+            gcd_put_u32(w, fl[i].reason);
+            gcd_put_u32(w, 0);
+            gcd_put_u64(w, fl[i].begin);
+            gcd_put_u64(w, fl[i].end);
+            gcd_put_u64(w, fl[i].thread_id);
+            gcd_put_str(w, fl[i].detail);
+            gcd_record_end(w);
+        }
+        gcd_list_end(w);
+    }
 
     gcd_list_begin(w, GCD_K_RUNTIME);
     kv_str(w, "runtime.version", GCRT_VERSION_STRING);
@@ -273,6 +297,8 @@ static void emit_meta(gcrt_heap *h, gcd_writer *w, const dump_reason *r, uint64_
 
     gcd_list_begin(w, GCD_K_LOH_FREE);
     for (size_t i = 0; i < h->nlohfree; i++) {
+        if (!h->lohfree[i].size)
+            continue; /* being edited by an allocation that the crash froze (alloc.c) */
         gcd_put_u64(w, h->lohfree[i].addr);
         gcd_put_u64(w, h->lohfree[i].size);
         gcd_record_end(w);
@@ -326,7 +352,7 @@ static gcrt_rc dump_locked(gcrt_heap *h, const char *path, const gcrt_dump_opts 
     if (rc)
         return err_set(rc == GCD_E_NOMEM ? GCRT_E_NOMEM : GCRT_E_SYS, "cannot start a dump at %s: %s (%s)", path,
                        gcd_rc_name(rc), strerror(errno));
-    emit_meta(h, w, r, hf.created_ns, hf.pid);
+    emit_meta(h, w, r, hf.created_ns, hf.pid, NULL, 0);
     if (!(rc = emit_memory(h, w)))
         rc = gcd_writer_finish(w);
     if (rc) {
@@ -412,7 +438,37 @@ static void crash_write(gcrt_heap *h, int sig, siginfo_t *si, pid_t pid, pid_t t
         path[n + 1] = (char)('0' + idx);
         path[n + 2] = 0;
     }
-    /* every thread's context tail becomes a free object (in this copy) */
+    /* What other threads were doing when the process was frozen. A
+     * collection may be moving anything: every segment is flagged. An
+     * allocation of the slow path has its header written under the heap
+     * lock but its body is zeroed outside it: finish it in this copy, as
+     * the allocating thread would have, and flag its range. Then every
+     * thread's context tail becomes a free object (in this copy). */
+    dump_flag fl[MAX_DUMP_FLAGS];
+    size_t nfl = 0;
+    if (atomic_load(&h->in_gc))
+        for (size_t i = 0; i < h->nsegs && nfl < MAX_DUMP_FLAGS; i++)
+            if (h->segs[i]->alloc > h->segs[i]->mem)
+                fl[nfl++] = (dump_flag){GCD_FR_GC_IN_PROGRESS, (uint64_t)(uintptr_t)h->segs[i]->mem,
+                                        (uint64_t)(uintptr_t)h->segs[i]->alloc, 0,
+                                        "a collection was running: objects in this segment may be moving"};
+    for (gcrt_thread *t = h->threads; t; t = t->next) {
+        uintptr_t at = __atomic_load_n(&t->infl.at, __ATOMIC_ACQUIRE);
+        seg *s = at ? seg_of(h, at) : NULL;
+        const inflight *f = &t->infl;
+        if (!s || f->zero_from < at + sizeof(gcrt_obj) || f->zero_from > f->zero_to ||
+            f->zero_to > (uintptr_t)seg_end(s) || f->size < GC_MIN_OBJ || at + f->size > f->zero_to)
+            continue;
+        gcrt_obj *o = (gcrt_obj *)at;
+        o->mtword = f->mtword;
+        if (f->zero_from - at >= sizeof(gcrt_array_hdr))
+            ((gcrt_array_hdr *)o)->length = f->length;
+        memset((void *)f->zero_from, 0, f->zero_to - f->zero_from);
+        if (nfl < MAX_DUMP_FLAGS)
+            fl[nfl++] = (dump_flag){GCD_FR_ALLOC_IN_FLIGHT, at, at + f->size, t->id,
+                                    "an allocation was not finished: the writer zeroed its body, as the allocating "
+                                    "thread would have; the program had not received the object"};
+    }
     for (gcrt_thread *t = h->threads; t; t = t->next)
         ac_retire(t);
     dump_reason r = {1, (uint32_t)sig, si ? (uint64_t)(uintptr_t)si->si_addr : 0, 0, (uint32_t)tid, 0, 0,
@@ -421,11 +477,11 @@ static void crash_write(gcrt_heap *h, int sig, siginfo_t *si, pid_t pid, pid_t t
         if (t->os_tid == tid)
             r.thread_id = t->id;
     gcd_writer_opts wo = {1, 1, 0, 0};
-    gcd_header_fields hf = {atomic_load(&h->in_gc) ? GCD_HF_INCONSISTENT : 0, (uint32_t)pid, wall_ns()};
+    gcd_header_fields hf = {nfl ? GCD_HF_INCONSISTENT : 0, (uint32_t)pid, wall_ns()};
     gcd_writer *w;
     if (gcd_writer_open_static(h->crash_ws, h->crash_ws_size, path, &wo, &hf, &w) != GCD_OK)
         return;
-    emit_meta(h, w, &r, hf.created_ns, hf.pid);
+    emit_meta(h, w, &r, hf.created_ns, hf.pid, fl, nfl);
     if (emit_memory(h, w) == GCD_OK && gcd_writer_finish(w) == GCD_OK) {
         static const char m1[] = "gcrt: crash: heap dump written to ";
         ssize_t ig = write(2, m1, sizeof m1 - 1);
