@@ -159,10 +159,15 @@ static void print_reason(const gcd_reader *r)
     case 0:
         printf("on demand");
         break;
-    case 1:
-        printf("crash: %s (signal %" PRIu32 "), fault address 0x%" PRIx64, signal_name(e->signal), e->signal,
-               e->fault_address);
+    case 1: {
+        const gcd_kv *sp = gcd_runtime_get(r, "crash.sender_pid"), *su = gcd_runtime_get(r, "crash.sender_uid");
+        printf("crash: %s (signal %" PRIu32 "), ", signal_name(e->signal), e->signal);
+        if (sp && sp->type == 0) /* a signal sent by a process: no fault address */
+            printf("sent by pid %" PRIu64 " (uid %" PRIu64 ")", sp->u, su && su->type == 0 ? su->u : 0);
+        else
+            printf("fault address 0x%" PRIx64, e->fault_address);
         break;
+    }
     case 2:
         printf("out of memory: requested %" PRIu64 " bytes (%s)", e->requested_size, e->requested_loh ? "LOH" : "SOH");
         break;

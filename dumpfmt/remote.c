@@ -522,6 +522,15 @@ static void emit_head(gcd_remote *r, gcd_writer *w, uint64_t created)
     kv_u64(w, "gc.free.gen1", u64at(r, h + d->heap_free_gen + 8, what));
     kv_u64(w, "gc.free.gen2", u64at(r, h + d->heap_free_gen + 16, what));
     kv_u64(w, "gc.free.loh", u64at(r, h + d->heap_free_loh, what));
+    if (t->reason_kind == 1 && t->has_siginfo) {
+        char code[16];
+        snprintf(code, sizeof code, "%" PRId32, t->si_code);
+        kv_str(w, "crash.si_code", code);
+        if (t->sent) {
+            kv_u64(w, "crash.sender_pid", t->sender_pid);
+            kv_u64(w, "crash.sender_uid", t->sender_uid);
+        }
+    }
     gcd_list_end(w);
 }
 

@@ -22,6 +22,12 @@ typedef struct dump_reason {
     uint64_t requested;
     uint32_t requested_loh;
     const char *message;
+    /* crash: the signal's si_code, and who sent it when it was sent by a
+     * process (si_code <= 0: kill, raise, sigqueue) rather than a fault */
+    int has_siginfo;
+    int32_t si_code;
+    int sent;
+    uint32_t sender_pid, sender_uid;
 } dump_reason;
 
 /* A range the dump says cannot be trusted (INCONSISTENCY, docs/format.md). */
@@ -95,6 +101,20 @@ static void kv_str(gcd_writer *w, const char *k, const char *v)
     gcd_record_end(w);
 }
 
+/* Decimal text of v, without stdio (the crash path). */
+static const char *dec(int64_t v, char *buf, size_t cap)
+{
+    char *p = buf + cap - 1;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    *p = 0;
+    do
+        *--p = (char)('0' + u % 10);
+    while ((u /= 10) && p > buf + 1);
+    if (v < 0)
+        *--p = '-';
+    return p;
+}
+
 static void emit_meta(gcrt_heap *h, gcd_writer *w, const dump_reason *r, uint64_t created, uint32_t pid,
                       const dump_flag *fl, size_t nfl)
 {
@@ -160,6 +180,14 @@ static void emit_meta(gcrt_heap *h, gcd_writer *w, const dump_reason *r, uint64_
     kv_u64(w, "gc.free.gen1", h->free_gen[1]);
     kv_u64(w, "gc.free.gen2", h->free_gen[2]);
     kv_u64(w, "gc.free.loh", h->free_loh);
+    if (r->has_siginfo) {
+        char b[24];
+        kv_str(w, "crash.si_code", dec(r->si_code, b, sizeof b));
+        if (r->sent) {
+            kv_u64(w, "crash.sender_pid", r->sender_pid);
+            kv_u64(w, "crash.sender_uid", r->sender_uid);
+        }
+    }
     gcd_list_end(w);
 
     gcd_list_begin(w, GCD_K_TYPES);
@@ -373,7 +401,7 @@ typedef struct dump_job {
 static void dump_world(gcrt_thread *th, void *ud)
 {
     dump_job *j = ud;
-    dump_reason r = {0, 0, 0, th->id, (uint32_t)th->os_tid, 0, 0, j->opts ? j->opts->message : NULL};
+    dump_reason r = {0, 0, 0, th->id, (uint32_t)th->os_tid, 0, 0, j->opts ? j->opts->message : NULL, 0, 0, 0, 0, 0};
     if (!r.message)
         r.message = "on demand";
     j->rc = dump_locked(th->heap, j->path, j->opts, &r);
@@ -402,7 +430,7 @@ void dump_on_oom(gcrt_thread *th, size_t size, bool loh)
     if (!expand(h, getpid(), path, sizeof path))
         return;
     snprintf(msg, sizeof msg, "out of memory allocating %zu bytes on the %s", size, loh ? "LOH" : "SOH");
-    dump_reason r = {2, 0, 0, th->id, (uint32_t)th->os_tid, size, loh ? 1u : 0u, msg};
+    dump_reason r = {2, 0, 0, th->id, (uint32_t)th->os_tid, size, loh ? 1u : 0u, msg, 0, 0, 0, 0, 0};
     gcrt_dump_opts o = {1, 1, 0, msg};
     if (dump_locked(h, path, &o, &r) == GCRT_OK)
         fprintf(stderr, "gcrt: out of memory: heap dump written to %s\n", path);
@@ -471,8 +499,21 @@ static void crash_write(gcrt_heap *h, int sig, siginfo_t *si, pid_t pid, pid_t t
     }
     for (gcrt_thread *t = h->threads; t; t = t->next)
         ac_retire(t);
-    dump_reason r = {1, (uint32_t)sig, si ? (uint64_t)(uintptr_t)si->si_addr : 0, 0, (uint32_t)tid, 0, 0,
-                     "crash"};
+    /* si_addr means something only for a fault (si_code > 0); a signal sent
+     * by a process (raise, kill, abort: si_code <= 0) names its sender */
+    dump_reason r = {1, (uint32_t)sig, 0, 0, (uint32_t)tid, 0, 0, "crash", 0, 0, 0, 0, 0};
+    if (si) {
+        r.has_siginfo = 1;
+        r.si_code = si->si_code;
+        if (si->si_code > 0) {
+            r.fault = (uint64_t)(uintptr_t)si->si_addr;
+        } else {
+            r.sent = 1;
+            r.sender_pid = (uint32_t)si->si_pid;
+            r.sender_uid = (uint32_t)si->si_uid;
+            r.message = "crash: a signal sent by a process (crash.sender_pid, crash.sender_uid)";
+        }
+    }
     for (gcrt_thread *t = h->threads; t && !r.thread_id; t = t->next)
         if (t->os_tid == tid)
             r.thread_id = t->id;
