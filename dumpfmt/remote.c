@@ -496,6 +496,22 @@ static void emit_head(gcd_remote *r, gcd_writer *w, uint64_t created)
     gcd_record_end(w);
     gcd_list_end(w);
 
+    if (r->in_gc) { /* a collection was running: every segment is flagged, as in process */
+        gcd_list_begin(w, GCD_K_INCONSISTENCY);
+        for (size_t i = 0; i < r->nsegs; i++) {
+            if (r->segs[i].alloc <= r->segs[i].mem)
+                continue;
+            gcd_put_u32(w, GCD_FR_GC_IN_PROGRESS);
+            gcd_put_u32(w, 0);
+            gcd_put_u64(w, r->segs[i].mem);
+            gcd_put_u64(w, r->segs[i].alloc);
+            gcd_put_u64(w, 0);
+            gcd_put_str(w, "a collection was running: objects in this segment may be moving");
+            gcd_record_end(w);
+        }
+        gcd_list_end(w);
+    }
+
     uint64_t h = r->heap;
     const char *what = "the heap's settings and counters";
     gcd_list_begin(w, GCD_K_RUNTIME);

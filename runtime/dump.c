@@ -360,6 +360,19 @@ static gcd_rc emit_memory(gcrt_heap *h, gcd_writer *w)
     return GCD_OK;
 }
 
+/* A collection in progress: every segment is flagged. @return the count. */
+static size_t flag_gc(gcrt_heap *h, dump_flag *fl)
+{
+    size_t n = 0;
+    if (atomic_load(&h->in_gc))
+        for (size_t i = 0; i < h->nsegs && n < MAX_DUMP_FLAGS; i++)
+            if (h->segs[i]->alloc > h->segs[i]->mem)
+                fl[n++] = (dump_flag){GCD_FR_GC_IN_PROGRESS, (uint64_t)(uintptr_t)h->segs[i]->mem,
+                                      (uint64_t)(uintptr_t)h->segs[i]->alloc, 0,
+                                      "a collection was running: objects in this segment may be moving"};
+    return n;
+}
+
 static uint64_t wall_ns(void)
 {
     struct timespec ts;
@@ -374,13 +387,15 @@ static gcrt_rc dump_locked(gcrt_heap *h, const char *path, const gcrt_dump_opts 
     wo.level = o ? o->level : 0;
     wo.threads = o && o->threads ? o->threads : 2;
     wo.frame_size = o ? o->frame_size : 0;
-    gcd_header_fields hf = {atomic_load(&h->in_gc) ? GCD_HF_INCONSISTENT : 0, (uint32_t)getpid(), wall_ns()};
+    dump_flag fl[MAX_DUMP_FLAGS];
+    size_t nfl = flag_gc(h, fl);
+    gcd_header_fields hf = {nfl ? GCD_HF_INCONSISTENT : 0, (uint32_t)getpid(), wall_ns()};
     gcd_writer *w;
     gcd_rc rc = gcd_writer_open(path, &wo, &hf, &w);
     if (rc)
         return err_set(rc == GCD_E_NOMEM ? GCRT_E_NOMEM : GCRT_E_SYS, "cannot start a dump at %s: %s (%s)", path,
                        gcd_rc_name(rc), strerror(errno));
-    emit_meta(h, w, r, hf.created_ns, hf.pid, NULL, 0);
+    emit_meta(h, w, r, hf.created_ns, hf.pid, fl, nfl);
     if (!(rc = emit_memory(h, w)))
         rc = gcd_writer_finish(w);
     if (rc) {
@@ -473,13 +488,7 @@ static void crash_write(gcrt_heap *h, int sig, siginfo_t *si, pid_t pid, pid_t t
      * the allocating thread would have, and flag its range. Then every
      * thread's context tail becomes a free object (in this copy). */
     dump_flag fl[MAX_DUMP_FLAGS];
-    size_t nfl = 0;
-    if (atomic_load(&h->in_gc))
-        for (size_t i = 0; i < h->nsegs && nfl < MAX_DUMP_FLAGS; i++)
-            if (h->segs[i]->alloc > h->segs[i]->mem)
-                fl[nfl++] = (dump_flag){GCD_FR_GC_IN_PROGRESS, (uint64_t)(uintptr_t)h->segs[i]->mem,
-                                        (uint64_t)(uintptr_t)h->segs[i]->alloc, 0,
-                                        "a collection was running: objects in this segment may be moving"};
+    size_t nfl = flag_gc(h, fl);
     for (gcrt_thread *t = h->threads; t; t = t->next) {
         uintptr_t at = __atomic_load_n(&t->infl.at, __ATOMIC_ACQUIRE);
         seg *s = at ? seg_of(h, at) : NULL;
