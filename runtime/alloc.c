@@ -23,10 +23,14 @@ void ac_retire(gcrt_thread *th)
 {
     if (!th->ac_ptr)
         return;
+    if (th->ac_limit < th->ac_ptr) /* only a crash copy frozen mid-update can see this */
+        return;
     size_t tail = (size_t)(th->ac_limit - th->ac_ptr) + GC_MIN_FREE;
     make_free(th->heap, th->ac_ptr, tail);
     th->heap->allocated_bytes -= tail;
-    th->ac_ptr = th->ac_limit = NULL;
+    /* the pointer first: a crash copy frozen in between sees no context */
+    __atomic_store_n(&th->ac_ptr, NULL, __ATOMIC_RELEASE);
+    th->ac_limit = NULL;
 }
 
 /* ====================================================================
