@@ -41,7 +41,7 @@ typedef struct rm_ac {
 } rm_ac;
 
 typedef struct rm_seg {
-    uint64_t mem, alloc;
+    uint64_t mem, alloc, end;   /* end: of the reservation */
 } rm_seg;
 
 struct gcd_remote_s {
@@ -373,7 +373,7 @@ static gcd_rc read_segments(gcd_remote *r)
                 return fail(r, GCD_E_NOMEM, "out of memory");
             r->segs = g;
         }
-        r->segs[r->nsegs++] = (rm_seg){mem, alloc};
+        r->segs[r->nsegs++] = (rm_seg){mem, alloc, mem + res};
     }
     return r->rc;
 }
@@ -499,12 +499,10 @@ static void emit_head(gcd_remote *r, gcd_writer *w, uint64_t created)
     if (r->in_gc) { /* a collection was running: every segment is flagged, as in process */
         gcd_list_begin(w, GCD_K_INCONSISTENCY);
         for (size_t i = 0; i < r->nsegs; i++) {
-            if (r->segs[i].alloc <= r->segs[i].mem)
-                continue;
             gcd_put_u32(w, GCD_FR_GC_IN_PROGRESS);
             gcd_put_u32(w, 0);
             gcd_put_u64(w, r->segs[i].mem);
-            gcd_put_u64(w, r->segs[i].alloc);
+            gcd_put_u64(w, r->segs[i].end);
             gcd_put_u64(w, 0);
             gcd_put_str(w, "a collection was running: objects in this segment may be moving");
             gcd_record_end(w);

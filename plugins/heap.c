@@ -1501,10 +1501,20 @@ static void verify_roots(vctx *v)
 {
     gca_model *m = v->m;
     char desc[256], why[256];
+    /* a collection in progress updates roots as it moves objects: none of
+     * them can be judged */
+    int gc = 0;
+    for (size_t i = 0; i < gca_flagged_count(m); i++)
+        gc |= gca_flagged_get(m, i)->reason == 1;
     for (size_t i = 0; i < gca_root_count(m); i++) {
         const gca_root *r = gca_root_get(m, i);
         if (!r || !r->address)
             continue;
+        if (gc) {
+            if (r->target == GCA_NONE || gca_obj_is_free(m, r->target))
+                v->flagged++;
+            continue;
+        }
         const char *what = NULL;
         if (r->target == GCA_NONE)
             what = bad_ref(m, r->address, why, sizeof why);

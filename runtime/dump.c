@@ -360,16 +360,17 @@ static gcd_rc emit_memory(gcrt_heap *h, gcd_writer *w)
     return GCD_OK;
 }
 
-/* A collection in progress: every segment is flagged. @return the count. */
+/* A collection in progress: every segment is flagged, its whole
+ * reservation (the collector moves `alloc`, and references may already
+ * point where objects are going). @return the count. */
 static size_t flag_gc(gcrt_heap *h, dump_flag *fl)
 {
     size_t n = 0;
     if (atomic_load(&h->in_gc))
         for (size_t i = 0; i < h->nsegs && n < MAX_DUMP_FLAGS; i++)
-            if (h->segs[i]->alloc > h->segs[i]->mem)
-                fl[n++] = (dump_flag){GCD_FR_GC_IN_PROGRESS, (uint64_t)(uintptr_t)h->segs[i]->mem,
-                                      (uint64_t)(uintptr_t)h->segs[i]->alloc, 0,
-                                      "a collection was running: objects in this segment may be moving"};
+            fl[n++] = (dump_flag){GCD_FR_GC_IN_PROGRESS, (uint64_t)(uintptr_t)h->segs[i]->mem,
+                                  (uint64_t)(uintptr_t)seg_end(h->segs[i]), 0,
+                                  "a collection was running: objects in this segment may be moving"};
     return n;
 }
 
