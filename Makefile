@@ -62,7 +62,9 @@ CFLAGS ?= $(OPTFLAGS)
 WARNFLAGS := -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror)
 
 # The project's own flags come first; the user's CPPFLAGS/CFLAGS/LDFLAGS may add to them.
-ALL_CPPFLAGS = -D_GNU_SOURCE -Iruntime -Idumpfmt $(MODULE_CPPFLAGS) $(CPPFLAGS)
+# A module may narrow INCLUDE_DIRS for its objects (dumpfmt/ sees only itself).
+INCLUDE_DIRS = -Iruntime -Idumpfmt
+ALL_CPPFLAGS = -D_GNU_SOURCE $(INCLUDE_DIRS) $(MODULE_CPPFLAGS) $(CPPFLAGS)
 ALL_CFLAGS = -std=c11 $(WARNFLAGS) -pthread $(SANFLAGS) -MMD -MP $(EXTRA_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS = -pthread $(SANFLAGS) $(LDFLAGS)
 BASE_LDLIBS := -lpthread -lm

@@ -145,7 +145,7 @@ typedef struct gca_info {
     uint32_t pid;
     uint64_t created_ns;
     const char *exe_name, *exe_path, *hostname, *runtime_version;
-    int inconsistent;         /* taken during a GC */
+    int inconsistent;         /* the heap was not consistent when dumped: see gca_flagged_* */
     int complete;             /* 0: truncated; warnings say what is missing */
     /* the reason for the dump */
     uint32_t reason;          /* 0 on demand, 1 crash, 2 out of memory */
@@ -235,6 +235,21 @@ GCA_API size_t gca_thread_count(const gca_model *m);
 GCA_API const gca_thread *gca_thread_get(const gca_model *m, size_t i);
 GCA_API size_t gca_method_count(const gca_model *m);
 GCA_API const gca_method *gca_method_by_address(const gca_model *m, uint64_t addr);
+/* Ranges the dump's writer flagged as not to be trusted (a GC in
+ * progress, an allocation in flight), sorted by begin. The loader walks
+ * around them where it cannot walk through; skipped counts those bytes. */
+typedef struct gca_flagged {
+    uint32_t reason;          /* 1 GC in progress, 2 allocation in flight, 3 other */
+    const char *reason_name;
+    uint64_t begin, end;      /* [begin, end) */
+    uint64_t thread_id;       /* 0 if none */
+    const char *detail;
+    uint64_t skipped;
+} gca_flagged;
+GCA_API size_t gca_flagged_count(const gca_model *m);
+GCA_API const gca_flagged *gca_flagged_get(const gca_model *m, size_t i);
+/* The first flagged range holding addr, or NULL. */
+GCA_API const gca_flagged *gca_flagged_find(const gca_model *m, uint64_t addr);
 GCA_API size_t gca_loh_free_count(const gca_model *m);
 GCA_API const gca_block *gca_loh_free_get(const gca_model *m, size_t i);
 GCA_API size_t gca_gc_count(const gca_model *m);

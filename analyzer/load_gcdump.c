@@ -165,6 +165,24 @@ static gca_rc lg_info(lg_ctx *c)
             m->info.inconsistent = 1;
     }
     m->info.reason_message = lg_str(m, why ? why->message : "", &rc);
+    size_t nf = gcd_flagged_count(r);
+    m->flagged = mdl_alloc(m, (nf ? nf : 1) * sizeof *m->flagged);
+    if (!m->flagged)
+        return GCA_E_NOMEM;
+    for (size_t i = 0; i < nf; i++) {
+        const gcd_flagged *g = gcd_flagged_at(r, i);
+        gca_flagged *f = &m->flagged[i];
+        f->reason = g->reason;
+        f->reason_name = gcd_flag_reason_name(g->reason);
+        f->begin = g->begin;
+        f->end = g->end;
+        f->thread_id = g->thread_id;
+        f->detail = lg_str(m, g->detail, &rc);
+        f->skipped = 0;
+    }
+    m->nflagged = nf;
+    if (nf)
+        m->info.inconsistent = 1;
     for (size_t i = 0; i < gcd_warning_count(r); i++)
         mdl_warn(m, "%s", gcd_warning(r, i));
 
@@ -767,6 +785,15 @@ nomem:
     return -2;
 }
 
+/* The type of free objects (GCA_NO_TYPE if the dump has none). */
+static gca_tid lg_free_tid(const lg_ctx *c)
+{
+    for (size_t i = 0; i < c->m->ntypes; i++)
+        if (c->types[i].flags & GCD_TF_FREE)
+            return (gca_tid)i;
+    return GCA_NO_TYPE;
+}
+
 /* Walk segment s; objects up to the first one that cannot be read are
  * kept, and a warning says where and why the walk stopped. */
 static gca_rc lg_walk(lg_ctx *c, size_t s)
@@ -781,24 +808,44 @@ static gca_rc lg_walk(lg_ctx *c, size_t s)
     c->seg_begin = g->begin;
     g->first = m->nobj;
     while (cur < end) {
+        if (stop) {
+            /* a range the writer flagged: go on where it ends. The bytes
+             * stepped over become one free object, so that objects still
+             * tile the segment (model_int.h); verifyheap names the range. */
+            gca_flagged *f = (gca_flagged *)gca_flagged_find(m, cur);
+            gca_tid ft = lg_free_tid(c);
+            if (!f || ft == GCA_NO_TYPE)
+                break;
+            uint64_t to = f->end < end ? f->end : end;
+            if (to - cur < 16 || (to - cur) % 8)
+                break;
+            if (m->nobj == m->obj_cap && mdl_obj_reserve(m, 1) != GCA_OK)
+                return GCA_E_NOMEM;
+            if (mdl_obj_push(m, cur, to - cur, ft) != GCA_OK)
+                return GCA_E_NOMEM;
+            f->skipped += to - cur;
+            cur = to;
+            stop = 0;
+            continue;
+        }
         uint64_t left = end - cur;
         if (left < 16) {
             snprintf(c->why, sizeof c->why, "only %llu bytes left before the segment's end 0x%llx", (ull)left,
                      (ull)end);
             stop = 1;
-            break;
+            continue;
         }
         const unsigned char *p = lg_at(c, cur, 16, NULL);
         if (!p) {
             stop = 1;
-            break;
+            continue;
         }
         uint64_t word = lg_le64(p), len = 0, size;
         gca_tid t = lg_tid(c, word);
         if (t == GCA_NO_TYPE) {
             snprintf(c->why, sizeof c->why, "unknown method table 0x%llx", (ull)(word & c->mtmask));
             stop = 1;
-            break;
+            continue;
         }
         const lg_type *lt = &c->types[t];
         if (lt->flags & (GCD_TF_ARRAY | GCD_TF_STRING | GCD_TF_FREE)) {
@@ -807,7 +854,7 @@ static gca_rc lg_walk(lg_ctx *c, size_t s)
                 snprintf(c->why, sizeof c->why, "%s length %llu runs past the segment's end 0x%llx",
                          m->types[t].name, (ull)len, (ull)end);
                 stop = 1;
-                break;
+                continue;
             }
             size = gcd_object_size(lt->g, len);
         } else {
@@ -817,7 +864,7 @@ static gca_rc lg_walk(lg_ctx *c, size_t s)
             snprintf(c->why, sizeof c->why, "%s has bad size %llu (%llu bytes left in the segment)", m->types[t].name,
                      (ull)size, (ull)left);
             stop = 1;
-            break;
+            continue;
         }
         if (lt->refs != M_REFS_NONE) {
             int k = lg_refs(c, lt, t, cur, len);
@@ -826,7 +873,7 @@ static gca_rc lg_walk(lg_ctx *c, size_t s)
                 if (k == -2)
                     return GCA_E_NOMEM;
                 stop = 1;
-                break;
+                continue;
             }
         }
         if (m->nobj == m->obj_cap && mdl_obj_reserve(m, 1) != GCA_OK)

@@ -879,6 +879,17 @@ const gca_root *gca_root_get(const gca_model *m, size_t i) { return m && i < m->
 size_t gca_thread_count(const gca_model *m) { return m ? m->nthreads : 0; }
 const gca_thread *gca_thread_get(const gca_model *m, size_t i) { return m && i < m->nthreads ? &m->threads[i] : NULL; }
 size_t gca_method_count(const gca_model *m) { return m ? m->nmethods : 0; }
+size_t gca_flagged_count(const gca_model *m) { return m ? m->nflagged : 0; }
+const gca_flagged *gca_flagged_get(const gca_model *m, size_t i) { return m && i < m->nflagged ? &m->flagged[i] : NULL; }
+
+const gca_flagged *gca_flagged_find(const gca_model *m, uint64_t addr)
+{
+    for (size_t i = 0; m && i < m->nflagged && m->flagged[i].begin <= addr; i++)
+        if (addr < m->flagged[i].end)
+            return &m->flagged[i];
+    return NULL;
+}
+
 size_t gca_loh_free_count(const gca_model *m) { return m ? m->nlohfree : 0; }
 const gca_block *gca_loh_free_get(const gca_model *m, size_t i) { return m && i < m->nlohfree ? &m->lohfree[i] : NULL; }
 size_t gca_gc_count(const gca_model *m) { return m ? m->ngcs : 0; }

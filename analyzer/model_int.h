@@ -129,6 +129,8 @@ struct gca_model_s {
     size_t nmethods;
     gca_block *lohfree;
     size_t nlohfree;
+    gca_flagged *flagged;         /* sorted by begin */
+    size_t nflagged;
     gca_gc *gcs;
     size_t ngcs;
 

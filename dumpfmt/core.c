@@ -37,7 +37,10 @@
 #define PRSTATUS_CURSIG 12   /* short */
 #define PRSTATUS_PID 32      /* int */
 #define PRPSINFO_PID 24      /* int */
-#define SIGINFO_ADDR 16      /* void * */
+#define SIGINFO_CODE 8       /* int */
+#define SIGINFO_ADDR 16      /* void * (a fault: si_code > 0) */
+#define SIGINFO_PID 16       /* int (a signal sent by a process: si_code <= 0) */
+#define SIGINFO_UID 20       /* unsigned */
 
 static uint64_t get64(const unsigned char *p)
 {
@@ -210,6 +213,8 @@ typedef struct core_notes {
     uint32_t first_tid, min_tid, pid;
     int cursig;
     uint64_t si_addr;
+    int32_t si_code;
+    uint32_t si_pid, si_uid;
 } core_notes;
 
 /* NT_FILE: long count, long page_size, count x {start, end, file_ofs},
@@ -284,6 +289,9 @@ static int parse_note(core_target *c, core_notes *cn, const GElf_Nhdr *nh, const
     case NT_SIGINFO: /* the first one is the first thread's */
         if (!cn->have_siginfo && n >= SIGINFO_ADDR + 8) {
             cn->si_addr = get64(d + SIGINFO_ADDR);
+            cn->si_code = (int32_t)get32(d + SIGINFO_CODE);
+            cn->si_pid = get32(d + SIGINFO_PID);
+            cn->si_uid = get32(d + SIGINFO_UID);
             cn->have_siginfo = 1;
         }
         break;
@@ -449,9 +457,20 @@ int core_open(rt_target **out, int fd, const char *name, char *err, size_t cap)
     if (cn.cursig > 0) {
         t->reason_kind = 1;
         t->signal = (uint32_t)cn.cursig;
-        t->fault = cn.have_siginfo ? cn.si_addr : 0;
+        /* si_addr is an address only for a fault; a signal sent by a
+         * process (raise, kill, abort: si_code <= 0) carries its sender */
+        t->has_siginfo = cn.have_siginfo;
+        t->si_code = cn.si_code;
+        t->sent = cn.have_siginfo && cn.si_code <= 0;
+        t->fault = cn.have_siginfo && cn.si_code > 0 ? cn.si_addr : 0;
+        t->sender_pid = t->sent ? cn.si_pid : 0;
+        t->sender_uid = t->sent ? cn.si_uid : 0;
         t->crash_tid = cn.first_tid;
-        snprintf(t->message, sizeof t->message, "crash (from core file %s)", name);
+        if (t->sent)
+            snprintf(t->message, sizeof t->message, "crash (from core file %s): a signal sent by pid %" PRIu32
+                     ", uid %" PRIu32, name, t->sender_pid, t->sender_uid);
+        else
+            snprintf(t->message, sizeof t->message, "crash (from core file %s)", name);
     } else {
         snprintf(t->message, sizeof t->message, "from core file %s", name);
     }

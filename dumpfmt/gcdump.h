@@ -42,7 +42,7 @@ typedef enum gcd_kind {
     GCD_K_METHODS = 5, GCD_K_SEGMENTS = 6, GCD_K_THREADS = 7, GCD_K_FRAMES = 8,
     GCD_K_STATICS = 9, GCD_K_THREAD_STATICS = 10, GCD_K_HANDLES = 11,
     GCD_K_FINQ = 12, GCD_K_FREACHABLE = 13, GCD_K_LOH_FREE = 14,
-    GCD_K_GC_HISTORY = 15, GCD_K_MEMORY = 32, GCD_K_INDEX = 255
+    GCD_K_GC_HISTORY = 15, GCD_K_INCONSISTENCY = 16, GCD_K_MEMORY = 32, GCD_K_INDEX = 255
 } gcd_kind;
 GCD_API const char *gcd_kind_name(unsigned kind);
 
@@ -77,10 +77,17 @@ typedef struct gcd_header_fields {
     uint32_t pid;
     uint64_t created_ns;
 } gcd_header_fields;
-#define GCD_HF_INCONSISTENT 1u
+#define GCD_HF_INCONSISTENT 1u  /* the heap was not consistent: see INCONSISTENCY (format 1.1) */
+
+/* Why a range of a dump cannot be trusted (INCONSISTENCY records). */
+#define GCD_FR_GC_IN_PROGRESS 1u  /* a collection was running: objects may be moving */
+#define GCD_FR_ALLOC_IN_FLIGHT 2u /* an allocation was being made (finished by the writer) */
+#define GCD_FR_OTHER 3u
+/* The reason's name ("GC in progress", ...; "unknown" for others). */
+GCD_API const char *gcd_flag_reason_name(uint32_t reason);
 /* Objects follow CoreCLR's layout (a .NET heap converted by dumpfmt/dotnet):
  * method tables 8-byte aligned, a u32 length at offset 8, array and string
- * data at base_size, sizes as docs/format.md says. */
+ * data at base_size, sizes as docs/format.md says (format 1.1). */
 #define GCD_HF_CLR 2u
 
 /* Open a writer on path (writes path.tmp.<pid> until finished). */
@@ -214,6 +221,14 @@ typedef struct gcd_static { uint64_t owner_mt, thread_id, value; const char *fie
 typedef struct gcd_handle { uint64_t handle, target; uint32_t kind; } gcd_handle;
 typedef struct gcd_method { uint64_t address; uint32_t id; const char *name; } gcd_method;
 typedef struct gcd_block { uint64_t address, size; } gcd_block;
+/* A range of the heap the writer says cannot be trusted, and why. */
+typedef struct gcd_flagged {
+    uint32_t reason;         /* GCD_FR_* */
+    uint64_t begin, end;     /* [begin, end) */
+    uint64_t thread_id;      /* managed thread concerned, 0 if none */
+    const char *detail;
+    int synthesized;         /* not in the file: derived from the header flag of a 1.0 dump */
+} gcd_flagged;
 typedef struct gcd_gc { uint64_t index; uint32_t gen, reason; uint64_t pause_ns, promoted, size_before, size_after; } gcd_gc;
 
 typedef struct gcd_chunk_info {
@@ -287,6 +302,13 @@ GCD_API size_t gcd_freachable_count(const gcd_reader *r);
 GCD_API uint64_t gcd_freachable_at(const gcd_reader *r, size_t i);
 GCD_API size_t gcd_loh_free_count(const gcd_reader *r);
 GCD_API const gcd_block *gcd_loh_free_at(const gcd_reader *r, size_t i);
+/* The flagged ranges, sorted by begin. A dump whose header flag says
+ * "inconsistent" without INCONSISTENCY records (format 1.0 writers) gets
+ * one synthesized GC-in-progress range per segment, [begin, allocated). */
+GCD_API size_t gcd_flagged_count(const gcd_reader *r);
+GCD_API const gcd_flagged *gcd_flagged_at(const gcd_reader *r, size_t i);
+/* The first flagged range that holds addr, or NULL. */
+GCD_API const gcd_flagged *gcd_flagged_find(const gcd_reader *r, uint64_t addr);
 GCD_API size_t gcd_gc_count(const gcd_reader *r);
 GCD_API const gcd_gc *gcd_gc_at(const gcd_reader *r, size_t i);
 
@@ -311,11 +333,15 @@ GCD_API gcd_rc gcd_walk_begin(gcd_reader *r, size_t segment, gcd_walker **out);
  * or an error (unknown method table, bad size, missing memory) naming the address. */
 GCD_API gcd_rc gcd_walk_next(gcd_walker *w, gcd_object *obj);
 GCD_API void gcd_walk_end(gcd_walker *w);
+/* A walk steps over a flagged range where it meets something it cannot
+ * walk (it goes on at the range's end): the bytes stepped over so far. */
+GCD_API uint64_t gcd_walk_skipped(const gcd_walker *w);
 /* Size of an object of type t with the given length field. */
 GCD_API uint64_t gcd_object_size(const gcd_type *t, uint64_t length);
 
-/* Check every chunk's checksum and walk every segment. @return GCD_OK or the
- * first problem in errbuf. *nobjects (may be NULL) counts objects walked. */
+/* Check every chunk's checksum and walk every segment (around flagged
+ * ranges, as gcd_walk_next does). @return GCD_OK or the first problem in
+ * errbuf. *nobjects (may be NULL) counts objects walked. */
 GCD_API gcd_rc gcd_verify(gcd_reader *r, uint64_t *nobjects, char *errbuf, size_t errcap);
 
 #ifdef __cplusplus

@@ -138,7 +138,11 @@ static void walk_all(gcd_reader *r, hd_counts *c)
                 c->bytes_by_gen[g] += o.size;
             }
         }
+        uint64_t skipped = gcd_walk_skipped(w);
         gcd_walk_end(w);
+        if (skipped)
+            printf("flagged:     segment %zu: the walk stepped over %" PRIu64 " bytes of flagged ranges it could "
+                   "not walk\n", s, skipped);
         if (rc != GCD_E_RANGE) {
             printf("warning:     segment %zu: ", s);
             put_str(gcd_error(r));
@@ -159,10 +163,15 @@ static void print_reason(const gcd_reader *r)
     case 0:
         printf("on demand");
         break;
-    case 1:
-        printf("crash: %s (signal %" PRIu32 "), fault address 0x%" PRIx64, signal_name(e->signal), e->signal,
-               e->fault_address);
+    case 1: {
+        const gcd_kv *sp = gcd_runtime_get(r, "crash.sender_pid"), *su = gcd_runtime_get(r, "crash.sender_uid");
+        printf("crash: %s (signal %" PRIu32 "), ", signal_name(e->signal), e->signal);
+        if (sp && sp->type == 0) /* a signal sent by a process: no fault address */
+            printf("sent by pid %" PRIu64 " (uid %" PRIu64 ")", sp->u, su && su->type == 0 ? su->u : 0);
+        else
+            printf("fault address 0x%" PRIx64, e->fault_address);
         break;
+    }
     case 2:
         printf("out of memory: requested %" PRIu64 " bytes (%s)", e->requested_size, e->requested_loh ? "LOH" : "SOH");
         break;
@@ -305,6 +314,30 @@ static void print_chunks(const gcd_reader *r)
            fsz ? (double)expanded / (double)fsz : 0.0, expanded, fsz);
 }
 
+/* The header flag and the flagged ranges, one line each. */
+static void print_flags(const gcd_reader *r)
+{
+    const gcd_header_info *h = gcd_header(r);
+    size_t n = gcd_flagged_count(r);
+    const char *clr = (h->flags & GCD_HF_CLR) ? "CoreCLR object layout (a .NET heap)" : NULL;
+    if (!(h->flags & GCD_HF_INCONSISTENT)) {
+        printf("flags:       %s\n", clr ? clr : "none");
+        return;
+    }
+    printf("flags:       heap inconsistent when dumped: %zu flagged range%s%s%s\n", n, n == 1 ? "" : "s",
+           clr ? "; " : "", clr ? clr : "");
+    for (size_t i = 0; i < n; i++) {
+        const gcd_flagged *f = gcd_flagged_at(r, i);
+        printf("flagged:     %s [0x%" PRIx64 ", 0x%" PRIx64 ") %" PRIu64 " bytes", gcd_flag_reason_name(f->reason),
+               f->begin, f->end, f->end - f->begin);
+        if (f->thread_id)
+            printf(", thread %" PRIu64, f->thread_id);
+        printf(": ");
+        put_str(f->detail);
+        printf("\n");
+    }
+}
+
 static int mode_info(const char *file)
 {
     char err[512];
@@ -324,10 +357,7 @@ static int mode_info(const char *file)
     put_str(h->writer);
     printf("\ncreated:     %s\n", iso_time(h->created_ns, tb, sizeof tb));
     printf("pid:         %" PRIu32 "\n", h->pid);
-    printf("flags:       %s%s%s\n", (h->flags & GCD_HF_INCONSISTENT) ? "heap may be inconsistent (dumped during a GC)" : "",
-           (h->flags & GCD_HF_INCONSISTENT) && (h->flags & GCD_HF_CLR) ? ", " : "",
-           (h->flags & GCD_HF_CLR) ? "CoreCLR object layout (a .NET heap)"
-           : (h->flags & GCD_HF_INCONSISTENT) ? "" : "none");
+    print_flags(r);
     if (h->complete)
         printf("complete:    yes (index and trailer valid)\n");
     else
@@ -396,13 +426,19 @@ static int mode_verify(const char *file)
     }
     uint64_t n = 0;
     rc = gcd_verify(r, &n, err, sizeof err);
-    size_t chunks = gcd_chunk_count(r);
-    gcd_close(r);
+    size_t chunks = gcd_chunk_count(r), nflagged = gcd_flagged_count(r);
     if (rc != GCD_OK) {
+        gcd_close(r);
         file_error(file, err);
         return rc == GCD_E_IO || rc == GCD_E_NOMEM ? HD_ERROR : HD_FAILED;
     }
-    printf("OK: %zu chunks, %" PRIu64 " objects verified\n", chunks, n);
+    if (nflagged) {
+        print_flags(r);
+        printf("OK outside the flagged ranges: %zu chunks, %" PRIu64 " objects verified\n", chunks, n);
+    } else {
+        printf("OK: %zu chunks, %" PRIu64 " objects verified\n", chunks, n);
+    }
+    gcd_close(r);
     return HD_OK;
 }
 

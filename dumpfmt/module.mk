@@ -66,7 +66,10 @@ $(GCD_PLAIN): $(GCD_PLAIN_OBJS)
 $(BUILD)/test/dumpfmt/test_remote: | $(GCD_PLAIN)
 endif
 
-INSTALL_HEADERS += dumpfmt/gcdump.h dumpfmt/gcdump_remote.h
+INSTALL_HEADERS += dumpfmt/gcdump.h dumpfmt/gcdump_remote.h dumpfmt/gcrt_contract.h
+
+# dumpfmt/ depends on nothing in runtime/: its objects do not see runtime/ headers.
+$(BUILD)/obj/dumpfmt/%.o: INCLUDE_DIRS := -Idumpfmt
 INSTALL_MAN1 += dumpfmt/heapdump.1
 
 # ----------------------------------------------------------------------

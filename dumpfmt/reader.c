@@ -25,7 +25,7 @@
 #define RD_MEMORY_LIMIT ((uint64_t)1 << 30)  /* raw_size of a MEMORY chunk */
 #define RD_STR_LIMIT 65536u
 #define RD_MAX_WARNINGS 64u                  /* then one "N more" line */
-#define RD_NMETA 16u                         /* metadata kinds are 1..15 */
+#define RD_NMETA 17u                         /* metadata kinds are 1..16 */
 #define RD_ARENA_BLOCK ((size_t)64 << 10)
 #define RD_SCAN_BUF ((size_t)256 << 10)
 #define RD_INDEX_REC 40u
@@ -124,6 +124,8 @@ struct gcd_reader_s {
     size_t nlohfree, lohfree_cap;
     gcd_gc *gcs;
     size_t ngcs, gcs_cap;
+    gcd_flagged *flagged;
+    size_t nflagged, flagged_cap;
 
     rd_mem *mem;
     size_t nmem, mem_cap;
@@ -136,6 +138,7 @@ struct gcd_walker_s {
     gcd_reader *r;
     size_t seg;
     uint64_t cur, end;
+    uint64_t skipped;         /* bytes of flagged ranges stepped over */
     gcd_rc failed;            /* sticky: once a walk fails it stays failed */
 };
 
@@ -165,6 +168,7 @@ const char *gcd_kind_name(unsigned kind)
     static const char *const names[RD_NMETA] = {
         NULL, "PROCESS", "REASON", "RUNTIME", "TYPES", "METHODS", "SEGMENTS", "THREADS", "FRAMES",
         "STATICS", "THREAD_STATICS", "HANDLES", "FINQ", "FREACHABLE", "LOH_FREE", "GC_HISTORY",
+        "INCONSISTENCY",
     };
     if (kind < RD_NMETA && names[kind])
         return names[kind];
@@ -1152,6 +1156,22 @@ static void parse_gc(rd_cur *c)
         c->r->gcs[c->r->ngcs++] = g;
 }
 
+static void parse_flagged(rd_cur *c)
+{
+    gcd_flagged f;
+    f.reason = cur_u32(c);
+    (void)cur_u32(c);
+    f.begin = cur_u64(c);
+    f.end = cur_u64(c);
+    f.thread_id = cur_u64(c);
+    f.detail = cur_str(c);
+    f.synthesized = 0;
+    if (c->rc == GCD_OK && f.end <= f.begin)
+        cur_fail(c, "flagged range [0x%llx, 0x%llx) is empty or reversed", (ull)f.begin, (ull)f.end);
+    if (c->rc == GCD_OK)
+        c->r->flagged[c->r->nflagged++] = f;
+}
+
 /* Reserve room for count more records of kind in their array. */
 static gcd_rc rd_reserve(gcd_reader *r, unsigned kind, size_t count)
 {
@@ -1179,6 +1199,7 @@ static gcd_rc rd_reserve(gcd_reader *r, unsigned kind, size_t count)
     case GCD_K_FREACHABLE: return RD_GROW(r, freach, freach_cap, r->nfreach + count);
     case GCD_K_LOH_FREE: return RD_GROW(r, lohfree, lohfree_cap, r->nlohfree + count);
     case GCD_K_GC_HISTORY: return RD_GROW(r, gcs, gcs_cap, r->ngcs + count);
+    case GCD_K_INCONSISTENCY: return RD_GROW(r, flagged, flagged_cap, r->nflagged + count);
     default: return GCD_OK;
     }
 }
@@ -1204,6 +1225,7 @@ static const struct rd_parser {
     [GCD_K_FREACHABLE] = { 8, parse_freach },
     [GCD_K_LOH_FREE] = { 16, parse_lohfree },
     [GCD_K_GC_HISTORY] = { 48, parse_gc },
+    [GCD_K_INCONSISTENCY] = { 36, parse_flagged },
 };
 
 /* Load one metadata chunk and append its records. */
@@ -1439,6 +1461,43 @@ static gcd_rc rd_index_memory(gcd_reader *r)
     return GCD_OK;
 }
 
+static int cmp_flagged(const void *a, const void *b)
+{
+    const gcd_flagged *x = a, *y = b;
+    int c = cmp_u64(x->begin, y->begin);
+    return c ? c : cmp_u64(x->end, y->end);
+}
+
+/* The header flag and the INCONSISTENCY records must agree: records
+ * without the flag set it (with a warning); the flag without records (a
+ * format 1.0 writer) flags every segment as a GC in progress. */
+static gcd_rc rd_index_flagged(gcd_reader *r)
+{
+    int flag = (r->hdr.flags & GCD_HF_INCONSISTENT) != 0;
+    if (r->nflagged && !(r->hdr.flags & GCD_HF_INCONSISTENT)) {
+        rd_warn(r, "%zu flagged ranges, but the file header does not say the heap is inconsistent", r->nflagged);
+        r->hdr.flags |= GCD_HF_INCONSISTENT;
+    } else if (flag && !r->nflagged) {
+        gcd_rc rc = RD_GROW(r, flagged, flagged_cap, r->nsegs);
+        if (rc != GCD_OK)
+            return rc;
+        for (size_t i = 0; i < r->nsegs; i++) {
+            if (r->segs[i].allocated <= r->segs[i].begin)
+                continue;
+            gcd_flagged *f = &r->flagged[r->nflagged++];
+            f->reason = GCD_FR_GC_IN_PROGRESS;
+            f->begin = r->segs[i].begin;
+            f->end = r->segs[i].allocated;
+            f->thread_id = 0;
+            f->detail = "the dump says a GC was in progress and names no ranges: the whole segment";
+            f->synthesized = 1;
+        }
+        r->hdr.flags |= GCD_HF_INCONSISTENT;
+    }
+    rd_qsort(r->flagged, r->nflagged, sizeof *r->flagged, cmp_flagged);
+    return GCD_OK;
+}
+
 /* Say what a truncated or damaged dump lacks. */
 static void rd_report_missing(gcd_reader *r)
 {
@@ -1446,7 +1505,7 @@ static void rd_report_missing(gcd_reader *r)
         char list[512] = "";
         size_t n = 0;
         for (unsigned k = 1; k < RD_NMETA; k++) {
-            if (r->seen[k])
+            if (r->seen[k] || k == GCD_K_INCONSISTENCY) /* optional: only a dump with flagged ranges has it */
                 continue;
             size_t len = strlen(list);
             snprintf(list + len, sizeof list - len, "%s%s", n++ ? ", " : "", gcd_kind_name(k));
@@ -1567,7 +1626,8 @@ static gcd_rc rd_open(gcd_reader *r, const char *path)
             return rc;
     }
     if ((rc = rd_index_segments(r)) != GCD_OK || (rc = rd_index_types(r)) != GCD_OK ||
-        (rc = rd_index_frames(r)) != GCD_OK || (rc = rd_index_memory(r)) != GCD_OK)
+        (rc = rd_index_frames(r)) != GCD_OK || (rc = rd_index_memory(r)) != GCD_OK ||
+        (rc = rd_index_flagged(r)) != GCD_OK)
         return rc;
     rd_report_missing(r);
     assert(rd_check(r));
@@ -1666,6 +1726,7 @@ void gcd_close(gcd_reader *r)
     free(r->freach);
     free(r->lohfree);
     free(r->gcs);
+    free(r->flagged);
     free(r->mem);
     free(r);
 }
@@ -1752,6 +1813,27 @@ size_t gcd_finq_count(const gcd_reader *r) { return r->nfinq; }
 uint64_t gcd_finq_at(const gcd_reader *r, size_t i) { return i < r->nfinq ? r->finq[i] : 0; }
 size_t gcd_freachable_count(const gcd_reader *r) { return r->nfreach; }
 uint64_t gcd_freachable_at(const gcd_reader *r, size_t i) { return i < r->nfreach ? r->freach[i] : 0; }
+size_t gcd_flagged_count(const gcd_reader *r) { return r->nflagged; }
+const gcd_flagged *gcd_flagged_at(const gcd_reader *r, size_t i) { return i < r->nflagged ? &r->flagged[i] : NULL; }
+
+const gcd_flagged *gcd_flagged_find(const gcd_reader *r, uint64_t addr)
+{
+    for (size_t i = 0; i < r->nflagged && r->flagged[i].begin <= addr; i++)
+        if (addr < r->flagged[i].end)
+            return &r->flagged[i];
+    return NULL;
+}
+
+const char *gcd_flag_reason_name(uint32_t reason)
+{
+    switch (reason) {
+    case GCD_FR_GC_IN_PROGRESS: return "GC in progress";
+    case GCD_FR_ALLOC_IN_FLIGHT: return "allocation in flight";
+    case GCD_FR_OTHER: return "other";
+    }
+    return "unknown";
+}
+
 size_t gcd_loh_free_count(const gcd_reader *r) { return r->nlohfree; }
 const gcd_block *gcd_loh_free_at(const gcd_reader *r, size_t i) { return i < r->nlohfree ? &r->lohfree[i] : NULL; }
 size_t gcd_gc_count(const gcd_reader *r) { return r->ngcs; }
@@ -1922,14 +2004,36 @@ static gcd_rc rd_walk_read(gcd_walker *w, uint64_t addr, uint64_t *v, uint64_t o
     return rd_wrap(w->r, rc, "object at 0x%llx", (ull)obj);
 }
 
+static gcd_rc rd_walk_one(gcd_walker *w, gcd_object *obj);
+
 gcd_rc gcd_walk_next(gcd_walker *w, gcd_object *obj)
 {
     if (!w || !obj)
         return GCD_E_INVAL;
-    if (w->failed != GCD_OK)
-        return w->failed;
-    if (w->cur >= w->end)
-        return GCD_E_RANGE;
+    for (;;) {
+        if (w->failed != GCD_OK)
+            return w->failed;
+        if (w->cur >= w->end)
+            return GCD_E_RANGE;
+        uint64_t at = w->cur;
+        gcd_rc rc = rd_walk_one(w, obj);
+        if (rc != GCD_E_FORMAT)
+            return rc; /* a damaged or missing chunk is the file's fault, not the heap's */
+        /* inside a range the writer flagged: go on where it ends */
+        const gcd_flagged *f = gcd_flagged_find(w->r, at);
+        if (!f)
+            return rc;
+        uint64_t to = f->end < w->end ? f->end : w->end;
+        w->failed = GCD_OK;
+        w->skipped += to - at;
+        w->cur = to;
+    }
+}
+
+uint64_t gcd_walk_skipped(const gcd_walker *w) { return w ? w->skipped : 0; }
+
+static gcd_rc rd_walk_one(gcd_walker *w, gcd_object *obj)
+{
     gcd_reader *r = w->r;
     uint64_t a = w->cur, left = w->end - a, word, len = 0;
     gcd_rc rc;

@@ -41,7 +41,7 @@ typedef struct rm_ac {
 } rm_ac;
 
 typedef struct rm_seg {
-    uint64_t mem, alloc;
+    uint64_t mem, alloc, end;   /* end: of the reservation */
 } rm_seg;
 
 struct gcd_remote_s {
@@ -373,7 +373,7 @@ static gcd_rc read_segments(gcd_remote *r)
                 return fail(r, GCD_E_NOMEM, "out of memory");
             r->segs = g;
         }
-        r->segs[r->nsegs++] = (rm_seg){mem, alloc};
+        r->segs[r->nsegs++] = (rm_seg){mem, alloc, mem + res};
     }
     return r->rc;
 }
@@ -496,6 +496,20 @@ static void emit_head(gcd_remote *r, gcd_writer *w, uint64_t created)
     gcd_record_end(w);
     gcd_list_end(w);
 
+    if (r->in_gc) { /* a collection was running: every segment is flagged, as in process */
+        gcd_list_begin(w, GCD_K_INCONSISTENCY);
+        for (size_t i = 0; i < r->nsegs; i++) {
+            gcd_put_u32(w, GCD_FR_GC_IN_PROGRESS);
+            gcd_put_u32(w, 0);
+            gcd_put_u64(w, r->segs[i].mem);
+            gcd_put_u64(w, r->segs[i].end);
+            gcd_put_u64(w, 0);
+            gcd_put_str(w, "a collection was running: objects in this segment may be moving");
+            gcd_record_end(w);
+        }
+        gcd_list_end(w);
+    }
+
     uint64_t h = r->heap;
     const char *what = "the heap's settings and counters";
     gcd_list_begin(w, GCD_K_RUNTIME);
@@ -522,6 +536,15 @@ static void emit_head(gcd_remote *r, gcd_writer *w, uint64_t created)
     kv_u64(w, "gc.free.gen1", u64at(r, h + d->heap_free_gen + 8, what));
     kv_u64(w, "gc.free.gen2", u64at(r, h + d->heap_free_gen + 16, what));
     kv_u64(w, "gc.free.loh", u64at(r, h + d->heap_free_loh, what));
+    if (t->reason_kind == 1 && t->has_siginfo) {
+        char code[16];
+        snprintf(code, sizeof code, "%" PRId32, t->si_code);
+        kv_str(w, "crash.si_code", code);
+        if (t->sent) {
+            kv_u64(w, "crash.sender_pid", t->sender_pid);
+            kv_u64(w, "crash.sender_uid", t->sender_uid);
+        }
+    }
     gcd_list_end(w);
 }
 

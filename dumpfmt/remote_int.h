@@ -35,7 +35,10 @@ struct rt_target {
     uint32_t pid;
     uint64_t created_ns;
     uint32_t reason_kind, signal, crash_tid;
-    uint64_t fault;
+    uint64_t fault;         /* a fault's address (si_code > 0), else 0 */
+    int has_siginfo, sent;  /* NT_SIGINFO read; the signal was sent by a process (si_code <= 0) */
+    int32_t si_code;
+    uint32_t sender_pid, sender_uid;
     char message[256];
 
     /* finding the executable and the descriptor */

@@ -1286,6 +1286,10 @@ static const char verifyheap_usage[] =
     "are finalizable objects, LOH free-list blocks are free objects. Every problem\n"
     "is reported with its address; exit 1 if there is any, else prints\n"
     "\"No heap corruption detected.\"\n"
+    "A dump whose writer flagged ranges as inconsistent (a GC in progress, an\n"
+    "allocation in flight) lists them first; the walk steps around them, and a\n"
+    "problem inside one (or a reference into one) is counted as flagged, not as\n"
+    "corruption.\n"
     "  -limit N   list at most N problems (all are counted)\n"
     "Example: verifyheap";
 
@@ -1293,6 +1297,7 @@ typedef struct vctx {
     gca_model *m;
     gca_out *o;
     uint64_t errors, limit;
+    uint64_t flagged;   /* problems inside flagged ranges (not corruption) */
     int table;          /* the errors table is open (text: only once there is an error) */
 } vctx;
 
@@ -1311,6 +1316,10 @@ static void vtable_open(vctx *v)
 static void verr(vctx *v, uint64_t addr, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void verr(vctx *v, uint64_t addr, const char *fmt, ...)
 {
+    if (gca_flagged_find(v->m, addr)) {
+        v->flagged++;
+        return;
+    }
     v->errors++;
     if (v->limit && v->errors > v->limit)
         return;
@@ -1354,6 +1363,43 @@ static const char *bad_ref(gca_model *m, uint64_t r, char *buf, size_t cap)
 
 #define VH_CHUNK 4096
 
+/* A reference into a flagged range is not judged: count it as flagged. */
+static int vflagged_target(vctx *v, uint64_t r)
+{
+    if (!gca_flagged_find(v->m, r))
+        return 0;
+    v->flagged++;
+    return 1;
+}
+
+/* The ranges the dump's writer flagged, listed before any problem. */
+static void verify_list_flagged(vctx *v)
+{
+    static const gca_column cols[] = {
+        {"reason", "Reason", GCA_COL_STR},   {"begin", "Begin", GCA_COL_ADDR},
+        {"end", "End", GCA_COL_ADDR},        {"thread", "Thread", GCA_COL_U64},
+        {"skipped", "Skipped", GCA_COL_U64}, {"detail", "Detail", GCA_COL_STR},
+    };
+    size_t n = gca_flagged_count(v->m);
+    if (!n && !gca_out_is_json(v->o))
+        return;
+    if (n && !gca_out_is_json(v->o))
+        gca_out_heading(v->o, "The dump flags %zu range%s as inconsistent when it was taken:", n, n == 1 ? "" : "s");
+    gca_out_table_begin(v->o, "flagged", cols, 6);
+    for (size_t i = 0; i < n; i++) {
+        const gca_flagged *f = gca_flagged_get(v->m, i);
+        gca_out_row_begin(v->o);
+        gca_out_cell_str(v->o, f->reason_name);
+        gca_out_cell_addr(v->o, f->begin);
+        gca_out_cell_addr(v->o, f->end);
+        gca_out_cell_u64(v->o, f->thread_id);
+        gca_out_cell_u64(v->o, f->skipped);
+        gca_out_cell_str(v->o, f->detail);
+        gca_out_row_end(v->o);
+    }
+    gca_out_table_end(v->o);
+}
+
 static void verify_object_refs(vctx *v, gca_oid k, const gca_type *ty, uint64_t *buf)
 {
     gca_model *m = v->m;
@@ -1376,7 +1422,7 @@ static void verify_object_refs(vctx *v, gca_oid k, const gca_type *ty, uint64_t 
                 return;
             }
             for (uint64_t j = 0; j < cnt; j++)
-                if (bad_ref(m, buf[j], why, sizeof why))
+                if (bad_ref(m, buf[j], why, sizeof why) && !vflagged_target(v, buf[j]))
                     verr(v, at + j * 8, "object %016" PRIx64 " %s: element [%" PRIu64 "] = %016" PRIx64 " %s", addr,
                          ty->name, i + j, buf[j], why);
         }
@@ -1399,7 +1445,7 @@ static void verify_object_refs(vctx *v, gca_oid k, const gca_type *ty, uint64_t 
                  ty->name, fd->name);
             continue;
         }
-        if (bad_ref(m, r, why, sizeof why))
+        if (bad_ref(m, r, why, sizeof why) && !vflagged_target(v, r))
             verr(v, addr + fd->offset, "object %016" PRIx64 " %s: field %s = %016" PRIx64 " %s", addr, ty->name,
                  fd->name, r, why);
     }
@@ -1471,10 +1517,20 @@ static void verify_roots(vctx *v)
 {
     gca_model *m = v->m;
     char desc[256], why[256];
+    /* a collection in progress updates roots as it moves objects: none of
+     * them can be judged */
+    int gc = 0;
+    for (size_t i = 0; i < gca_flagged_count(m); i++)
+        gc |= gca_flagged_get(m, i)->reason == 1;
     for (size_t i = 0; i < gca_root_count(m); i++) {
         const gca_root *r = gca_root_get(m, i);
         if (!r || !r->address)
             continue;
+        if (gc) {
+            if (r->target == GCA_NONE || gca_obj_is_free(m, r->target))
+                v->flagged++;
+            continue;
+        }
         const char *what = NULL;
         if (r->target == GCA_NONE)
             what = bad_ref(m, r->address, why, sizeof why);
@@ -1538,7 +1594,8 @@ static int cmd_verifyheap(gca_ctx *ctx, int argc, char **argv)
     if (!buf)
         return gca_ctx_fail(ctx, "out of memory");
     const gca_setting *th = gca_setting_get(m, "gc.loh_threshold");
-    vctx v = {m, o, 0, limit, 0};
+    vctx v = {m, o, 0, limit, 0, 0};
+    verify_list_flagged(&v);
     if (gca_out_is_json(o))
         vtable_open(&v);
     verify_segments(&v, th && !th->is_str && !th->is_f64 ? th->u : 0);
@@ -1559,13 +1616,22 @@ static int cmd_verifyheap(gca_ctx *ctx, int argc, char **argv)
 
     for (size_t i = 0; i < gca_warning_count(m); i++)
         gca_out_note(o, "warning: %s", gca_warning(m, i));
+    size_t nflagged = gca_flagged_count(m);
     if (!gca_out_is_json(o)) {
         if (v.errors)
             gca_out_heading(o, "%" PRIu64 " heap inconsistencies found (%" PRIu64 " objects checked).", v.errors,
                             checked);
+        else if (nflagged)
+            gca_out_heading(o, "No heap corruption detected outside the %zu flagged range%s.", nflagged,
+                            nflagged == 1 ? "" : "s");
         else
             gca_out_heading(o, "No heap corruption detected.");
+        if (nflagged)
+            gca_out_note(o, "%" PRIu64 " problem%s inside flagged ranges not counted as corruption.", v.flagged,
+                         v.flagged == 1 ? "" : "s");
     } else {
+        gca_out_u64(o, "flagged_problems", v.flagged);
+        gca_out_bool(o, "consistent", nflagged == 0);
         gca_out_u64(o, "error_count", v.errors);
         gca_out_u64(o, "objects", checked);
         gca_out_bool(o, "ok", v.errors == 0);

@@ -23,10 +23,14 @@ void ac_retire(gcrt_thread *th)
 {
     if (!th->ac_ptr)
         return;
+    if (th->ac_limit < th->ac_ptr) /* only a crash copy frozen mid-update can see this */
+        return;
     size_t tail = (size_t)(th->ac_limit - th->ac_ptr) + GC_MIN_FREE;
     make_free(th->heap, th->ac_ptr, tail);
     th->heap->allocated_bytes -= tail;
-    th->ac_ptr = th->ac_limit = NULL;
+    /* the pointer first: a crash copy frozen in between sees no context */
+    __atomic_store_n(&th->ac_ptr, NULL, __ATOMIC_RELEASE);
+    th->ac_limit = NULL;
 }
 
 /* ====================================================================
@@ -61,6 +65,12 @@ void loh_free_rebuild(gcrt_heap *h)
     }
 }
 
+/* Every step below leaves the LOH walkable and its free list naming only
+ * free objects of the listed size, so that a crash dump taken at any
+ * instant (another thread is frozen anywhere in here) is right: an entry
+ * being edited has size 0 (the dump writer leaves it out), and memory is
+ * changed only while no entry names it. @return a free object of exactly
+ * size bytes, not on the free list, inside [s->mem, s->alloc). */
 static uint8_t *loh_try(gcrt_heap *h, size_t size)
 {
     /* best fit: the smallest block that holds size exactly or leaves a
@@ -76,12 +86,19 @@ static uint8_t *loh_try(gcrt_heap *h, size_t size)
         uint8_t *p = (uint8_t *)b->addr;
         size_t rest = b->size - size;
         h->free_loh -= size;
+        __atomic_store_n(&b->size, 0, __ATOMIC_RELEASE); /* hidden from the dump writer */
         if (rest) {
-            make_free(h, p + size, rest);
+            make_free(h, p + size, rest);   /* inside p's span: the walk does not see it yet */
+            __atomic_store_n(&((gcrt_array_hdr *)p)->length, size, __ATOMIC_RELEASE); /* now it does */
             b->addr += size;
-            b->size = rest;
+            __atomic_store_n(&b->size, rest, __ATOMIC_RELEASE);
         } else {
-            *b = h->lohfree[--h->nlohfree];
+            lohblock last = h->lohfree[h->nlohfree - 1];
+            __atomic_store_n(&h->nlohfree, h->nlohfree - 1, __ATOMIC_RELEASE);
+            if (b != &h->lohfree[h->nlohfree]) {
+                b->addr = last.addr;
+                __atomic_store_n(&b->size, last.size, __ATOMIC_RELEASE);
+            }
         }
         return p;
     }
@@ -95,7 +112,8 @@ static uint8_t *loh_try(gcrt_heap *h, size_t size)
         if (!seg_commit(h, s, s->alloc + size))
             continue;
         uint8_t *p = s->alloc;
-        s->alloc += size;
+        make_free(h, p, size);  /* a free object before it is inside the segment */
+        __atomic_store_n(&s->alloc, p + size, __ATOMIC_RELEASE);
         return p;
     }
     return NULL;
@@ -115,7 +133,8 @@ static uint8_t *loh_new_segment(gcrt_heap *h, size_t size)
         seg_free(h, s);
         return NULL;
     }
-    s->alloc = s->mem + size;
+    make_free(h, s->mem, size);
+    __atomic_store_n(&s->alloc, s->mem + size, __ATOMIC_RELEASE);
     return s->mem;
 }
 
@@ -167,11 +186,15 @@ static bool ac_refill(gcrt_thread *th, size_t need, uint8_t **fresh, size_t *fre
     if (!seg_commit(h, e, e->alloc + chunk))
         return false;
     ac_retire(th);
-    *fresh = e->alloc; /* zeroed by the caller, outside the heap lock */
+    uint8_t *c = e->alloc;
+    /* a free object over the whole chunk before it joins the segment: the
+     * chunk is zeroed by the caller, outside the heap lock */
+    make_free(h, c, chunk);
+    *fresh = c;
     *fresh_len = chunk;
-    th->ac_ptr = e->alloc;
-    th->ac_limit = e->alloc + chunk - GC_MIN_FREE;
-    e->alloc += chunk;
+    th->ac_limit = c + chunk - GC_MIN_FREE;
+    __atomic_store_n(&th->ac_ptr, c, __ATOMIC_RELEASE);
+    __atomic_store_n(&e->alloc, c + chunk, __ATOMIC_RELEASE);
     h->alloc0 += chunk;
     h->allocated_bytes += chunk;
     return true;
@@ -181,7 +204,7 @@ static gcrt_obj *alloc_slow(gcrt_thread *th, gcrt_type *t, size_t size, uint64_t
 {
     gcrt_heap *h = th->heap;
     bool loh = size >= h->cfg.loh_threshold;
-    uint8_t *p = NULL, *fresh = NULL;
+    uint8_t *p = NULL, *fresh = NULL, *zero_to = NULL;
     size_t fresh_len = 0;
     assert(th->mode == TH_COOP && "allocation from a thread in native (preemptive) mode");
     if (th_in_callback(h)) {
@@ -206,8 +229,7 @@ static gcrt_obj *alloc_slow(gcrt_thread *th, gcrt_type *t, size_t size, uint64_t
             th_unlock(th);
             return r;
         }
-        fresh = p;
-        fresh_len = size;
+        zero_to = p + size; /* p is a free object of size bytes, in its segment */
         h->alloc_loh += size;
         h->allocated_bytes += size;
     } else {
@@ -227,24 +249,36 @@ static gcrt_obj *alloc_slow(gcrt_thread *th, gcrt_type *t, size_t size, uint64_t
             }
         }
         p = th->ac_ptr;
-        th->ac_ptr += size;
+        if (fresh_len)
+            zero_to = fresh + fresh_len;
     }
-    /* Zero the new memory without the lock, so threads do not queue behind
-     * one memset: it is this thread's alone, and no GC or heap walk can
-     * start before this thread reaches its next safepoint. Finalizable
-     * objects keep the lock: they enter the finalization queue. */
-    bool fin = t->flags & GCRT_TF_FINALIZABLE;
-    if (!fin)
-        th_unlock(th);
-    if (fresh_len)
-        memset(fresh, 0, fresh_len);
+    /* The header is written under the lock, so every segment stays
+     * walkable. The body (and the rest of a new context) is zeroed without
+     * the lock, so threads do not queue behind one memset: it is this
+     * thread's alone, and no GC or heap walk can start before this thread
+     * reaches its next safepoint. Only a crash dump can look at it
+     * meanwhile: th->infl tells the crash writer what is unfinished. */
+    size_t hdr = (t->flags & (GCRT_TF_ARRAY | GCRT_TF_STRING)) ? sizeof(gcrt_array_hdr) : sizeof(gcrt_obj);
+    if (zero_to) {
+        th->infl.size = size;
+        th->infl.mtword = (uintptr_t)t;
+        th->infl.length = len;
+        th->infl.zero_from = (uintptr_t)p + hdr;
+        th->infl.zero_to = (uintptr_t)zero_to;
+        __atomic_store_n(&th->infl.at, (uintptr_t)p, __ATOMIC_RELEASE);
+    }
     gcrt_obj *o = (gcrt_obj *)p;
-    o->mtword = (uintptr_t)t;
-    if (t->flags & (GCRT_TF_ARRAY | GCRT_TF_STRING))
-        ((gcrt_array_hdr *)o)->length = len;
-    if (fin) {
+    __atomic_store_n(&o->mtword, (uintptr_t)t, __ATOMIC_RELEASE);
+    if (hdr == sizeof(gcrt_array_hdr))
+        __atomic_store_n(&((gcrt_array_hdr *)o)->length, len, __ATOMIC_RELEASE);
+    if (!loh)
+        __atomic_store_n(&th->ac_ptr, p + size, __ATOMIC_RELEASE);
+    if (t->flags & GCRT_TF_FINALIZABLE)
         fin_register(h, o);
-        th_unlock(th);
+    th_unlock(th);
+    if (zero_to) {
+        memset(p + hdr, 0, (size_t)(zero_to - (p + hdr)));
+        __atomic_store_n(&th->infl.at, 0, __ATOMIC_RELEASE);
     }
     return o;
 }
@@ -255,11 +289,13 @@ static inline gcrt_obj *alloc_obj(gcrt_thread *th, gcrt_type *t, size_t size, ui
     if (size < h->cfg.loh_threshold && !(t->flags & GCRT_TF_FINALIZABLE) &&
         (size_t)(th->ac_limit - th->ac_ptr) >= size &&
         !atomic_load_explicit(&h->gc_requested, memory_order_relaxed)) {
+        /* header first, then the bump: a crash dump sees the object whole
+         * or not at all (the context's tail becomes a free object) */
         gcrt_obj *o = (gcrt_obj *)th->ac_ptr;
-        th->ac_ptr += size;
         o->mtword = (uintptr_t)t;
         if (t->flags & (GCRT_TF_ARRAY | GCRT_TF_STRING))
             ((gcrt_array_hdr *)o)->length = len;
+        __atomic_store_n(&th->ac_ptr, th->ac_ptr + size, __ATOMIC_RELEASE);
         return o;
     }
     return alloc_slow(th, t, size, len);

@@ -22,7 +22,22 @@ typedef struct dump_reason {
     uint64_t requested;
     uint32_t requested_loh;
     const char *message;
+    /* crash: the signal's si_code, and who sent it when it was sent by a
+     * process (si_code <= 0: kill, raise, sigqueue) rather than a fault */
+    int has_siginfo;
+    int32_t si_code;
+    int sent;
+    uint32_t sender_pid, sender_uid;
 } dump_reason;
+
+/* A range the dump says cannot be trusted (INCONSISTENCY, docs/format.md). */
+typedef struct dump_flag {
+    uint32_t reason;      /* GCD_FR_* */
+    uint64_t begin, end;
+    uint64_t thread_id;
+    const char *detail;
+} dump_flag;
+#define MAX_DUMP_FLAGS 64
 
 /* ====================================================================
  * Process facts, gathered once at heap creation (the crash path can then
@@ -86,7 +101,22 @@ static void kv_str(gcd_writer *w, const char *k, const char *v)
     gcd_record_end(w);
 }
 
-static void emit_meta(gcrt_heap *h, gcd_writer *w, const dump_reason *r, uint64_t created, uint32_t pid)
+/* Decimal text of v, without stdio (the crash path). */
+static const char *dec(int64_t v, char *buf, size_t cap)
+{
+    char *p = buf + cap - 1;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    *p = 0;
+    do
+        *--p = (char)('0' + u % 10);
+    while ((u /= 10) && p > buf + 1);
+    if (v < 0)
+        *--p = '-';
+    return p;
+}
+
+static void emit_meta(gcrt_heap *h, gcd_writer *w, const dump_reason *r, uint64_t created, uint32_t pid,
+                      const dump_flag *fl, size_t nfl)
 {
     gcd_list_begin(w, GCD_K_PROCESS);
     gcd_put_u32(w, pid);
@@ -113,6 +143,20 @@ static void emit_meta(gcrt_heap *h, gcd_writer *w, const dump_reason *r, uint64_
     gcd_record_end(w);
     gcd_list_end(w);
 
+    if (nfl) {
+        gcd_list_begin(w, GCD_K_INCONSISTENCY);
+        for (size_t i = 0; i < nfl; i++) {
+            gcd_put_u32(w, fl[i].reason);
+            gcd_put_u32(w, 0);
+            gcd_put_u64(w, fl[i].begin);
+            gcd_put_u64(w, fl[i].end);
+            gcd_put_u64(w, fl[i].thread_id);
+            gcd_put_str(w, fl[i].detail);
+            gcd_record_end(w);
+        }
+        gcd_list_end(w);
+    }
+
     gcd_list_begin(w, GCD_K_RUNTIME);
     kv_str(w, "runtime.version", GCRT_VERSION_STRING);
     kv_str(w, "gc.mode", h->cfg.mode == GCRT_SERVER ? "server" : "workstation");
@@ -136,6 +180,14 @@ static void emit_meta(gcrt_heap *h, gcd_writer *w, const dump_reason *r, uint64_
     kv_u64(w, "gc.free.gen1", h->free_gen[1]);
     kv_u64(w, "gc.free.gen2", h->free_gen[2]);
     kv_u64(w, "gc.free.loh", h->free_loh);
+    if (r->has_siginfo) {
+        char b[24];
+        kv_str(w, "crash.si_code", dec(r->si_code, b, sizeof b));
+        if (r->sent) {
+            kv_u64(w, "crash.sender_pid", r->sender_pid);
+            kv_u64(w, "crash.sender_uid", r->sender_uid);
+        }
+    }
     gcd_list_end(w);
 
     gcd_list_begin(w, GCD_K_TYPES);
@@ -273,6 +325,8 @@ static void emit_meta(gcrt_heap *h, gcd_writer *w, const dump_reason *r, uint64_
 
     gcd_list_begin(w, GCD_K_LOH_FREE);
     for (size_t i = 0; i < h->nlohfree; i++) {
+        if (!h->lohfree[i].size)
+            continue; /* being edited by an allocation that the crash froze (alloc.c) */
         gcd_put_u64(w, h->lohfree[i].addr);
         gcd_put_u64(w, h->lohfree[i].size);
         gcd_record_end(w);
@@ -306,6 +360,20 @@ static gcd_rc emit_memory(gcrt_heap *h, gcd_writer *w)
     return GCD_OK;
 }
 
+/* A collection in progress: every segment is flagged, its whole
+ * reservation (the collector moves `alloc`, and references may already
+ * point where objects are going). @return the count. */
+static size_t flag_gc(gcrt_heap *h, dump_flag *fl)
+{
+    size_t n = 0;
+    if (atomic_load(&h->in_gc))
+        for (size_t i = 0; i < h->nsegs && n < MAX_DUMP_FLAGS; i++)
+            fl[n++] = (dump_flag){GCD_FR_GC_IN_PROGRESS, (uint64_t)(uintptr_t)h->segs[i]->mem,
+                                  (uint64_t)(uintptr_t)seg_end(h->segs[i]), 0,
+                                  "a collection was running: objects in this segment may be moving"};
+    return n;
+}
+
 static uint64_t wall_ns(void)
 {
     struct timespec ts;
@@ -320,13 +388,15 @@ static gcrt_rc dump_locked(gcrt_heap *h, const char *path, const gcrt_dump_opts 
     wo.level = o ? o->level : 0;
     wo.threads = o && o->threads ? o->threads : 2;
     wo.frame_size = o ? o->frame_size : 0;
-    gcd_header_fields hf = {atomic_load(&h->in_gc) ? GCD_HF_INCONSISTENT : 0, (uint32_t)getpid(), wall_ns()};
+    dump_flag fl[MAX_DUMP_FLAGS];
+    size_t nfl = flag_gc(h, fl);
+    gcd_header_fields hf = {nfl ? GCD_HF_INCONSISTENT : 0, (uint32_t)getpid(), wall_ns()};
     gcd_writer *w;
     gcd_rc rc = gcd_writer_open(path, &wo, &hf, &w);
     if (rc)
         return err_set(rc == GCD_E_NOMEM ? GCRT_E_NOMEM : GCRT_E_SYS, "cannot start a dump at %s: %s (%s)", path,
                        gcd_rc_name(rc), strerror(errno));
-    emit_meta(h, w, r, hf.created_ns, hf.pid);
+    emit_meta(h, w, r, hf.created_ns, hf.pid, fl, nfl);
     if (!(rc = emit_memory(h, w)))
         rc = gcd_writer_finish(w);
     if (rc) {
@@ -347,7 +417,7 @@ typedef struct dump_job {
 static void dump_world(gcrt_thread *th, void *ud)
 {
     dump_job *j = ud;
-    dump_reason r = {0, 0, 0, th->id, (uint32_t)th->os_tid, 0, 0, j->opts ? j->opts->message : NULL};
+    dump_reason r = {0, 0, 0, th->id, (uint32_t)th->os_tid, 0, 0, j->opts ? j->opts->message : NULL, 0, 0, 0, 0, 0};
     if (!r.message)
         r.message = "on demand";
     j->rc = dump_locked(th->heap, j->path, j->opts, &r);
@@ -376,7 +446,7 @@ void dump_on_oom(gcrt_thread *th, size_t size, bool loh)
     if (!expand(h, getpid(), path, sizeof path))
         return;
     snprintf(msg, sizeof msg, "out of memory allocating %zu bytes on the %s", size, loh ? "LOH" : "SOH");
-    dump_reason r = {2, 0, 0, th->id, (uint32_t)th->os_tid, size, loh ? 1u : 0u, msg};
+    dump_reason r = {2, 0, 0, th->id, (uint32_t)th->os_tid, size, loh ? 1u : 0u, msg, 0, 0, 0, 0, 0};
     gcrt_dump_opts o = {1, 1, 0, msg};
     if (dump_locked(h, path, &o, &r) == GCRT_OK)
         fprintf(stderr, "gcrt: out of memory: heap dump written to %s\n", path);
@@ -412,20 +482,57 @@ static void crash_write(gcrt_heap *h, int sig, siginfo_t *si, pid_t pid, pid_t t
         path[n + 1] = (char)('0' + idx);
         path[n + 2] = 0;
     }
-    /* every thread's context tail becomes a free object (in this copy) */
+    /* What other threads were doing when the process was frozen. A
+     * collection may be moving anything: every segment is flagged. An
+     * allocation of the slow path has its header written under the heap
+     * lock but its body is zeroed outside it: finish it in this copy, as
+     * the allocating thread would have, and flag its range. Then every
+     * thread's context tail becomes a free object (in this copy). */
+    dump_flag fl[MAX_DUMP_FLAGS];
+    size_t nfl = flag_gc(h, fl);
+    for (gcrt_thread *t = h->threads; t; t = t->next) {
+        uintptr_t at = __atomic_load_n(&t->infl.at, __ATOMIC_ACQUIRE);
+        seg *s = at ? seg_of(h, at) : NULL;
+        const inflight *f = &t->infl;
+        if (!s || f->zero_from < at + sizeof(gcrt_obj) || f->zero_from > f->zero_to ||
+            f->zero_to > (uintptr_t)seg_end(s) || f->size < GC_MIN_OBJ || at + f->size > f->zero_to)
+            continue;
+        gcrt_obj *o = (gcrt_obj *)at;
+        o->mtword = f->mtword;
+        if (f->zero_from - at >= sizeof(gcrt_array_hdr))
+            ((gcrt_array_hdr *)o)->length = f->length;
+        memset((void *)f->zero_from, 0, f->zero_to - f->zero_from);
+        if (nfl < MAX_DUMP_FLAGS)
+            fl[nfl++] = (dump_flag){GCD_FR_ALLOC_IN_FLIGHT, at, at + f->size, t->id,
+                                    "an allocation was not finished: the writer zeroed its body, as the allocating "
+                                    "thread would have; the program had not received the object"};
+    }
     for (gcrt_thread *t = h->threads; t; t = t->next)
         ac_retire(t);
-    dump_reason r = {1, (uint32_t)sig, si ? (uint64_t)(uintptr_t)si->si_addr : 0, 0, (uint32_t)tid, 0, 0,
-                     "crash"};
+    /* si_addr means something only for a fault (si_code > 0); a signal sent
+     * by a process (raise, kill, abort: si_code <= 0) names its sender */
+    dump_reason r = {1, (uint32_t)sig, 0, 0, (uint32_t)tid, 0, 0, "crash", 0, 0, 0, 0, 0};
+    if (si) {
+        r.has_siginfo = 1;
+        r.si_code = si->si_code;
+        if (si->si_code > 0) {
+            r.fault = (uint64_t)(uintptr_t)si->si_addr;
+        } else {
+            r.sent = 1;
+            r.sender_pid = (uint32_t)si->si_pid;
+            r.sender_uid = (uint32_t)si->si_uid;
+            r.message = "crash: a signal sent by a process (crash.sender_pid, crash.sender_uid)";
+        }
+    }
     for (gcrt_thread *t = h->threads; t && !r.thread_id; t = t->next)
         if (t->os_tid == tid)
             r.thread_id = t->id;
     gcd_writer_opts wo = {1, 1, 0, 0};
-    gcd_header_fields hf = {atomic_load(&h->in_gc) ? GCD_HF_INCONSISTENT : 0, (uint32_t)pid, wall_ns()};
+    gcd_header_fields hf = {nfl ? GCD_HF_INCONSISTENT : 0, (uint32_t)pid, wall_ns()};
     gcd_writer *w;
     if (gcd_writer_open_static(h->crash_ws, h->crash_ws_size, path, &wo, &hf, &w) != GCD_OK)
         return;
-    emit_meta(h, w, &r, hf.created_ns, hf.pid);
+    emit_meta(h, w, &r, hf.created_ns, hf.pid, fl, nfl);
     if (emit_memory(h, w) == GCD_OK && gcd_writer_finish(w) == GCD_OK) {
         static const char m1[] = "gcrt: crash: heap dump written to ";
         ssize_t ig = write(2, m1, sizeof m1 - 1);

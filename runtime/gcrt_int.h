@@ -143,6 +143,19 @@ typedef struct handle_chunk { struct handle_chunk *next; gcrt_handle h[CHUNK]; }
 
 /* ---------------------------------------------------------------- threads */
 enum { TH_COOP = 0, TH_PREEMPTIVE = 1 };
+
+/* An allocation of the slow path that is not finished: its header is being
+ * written, or its bytes [zero_from, zero_to) may not be zero yet (they are
+ * zeroed outside the heap lock). `at` is published last and cleared when
+ * the allocation is done; the crash writer finishes such an allocation in
+ * its copy of the process and flags the range (dump.c). */
+typedef struct inflight {
+    uintptr_t at;           /* 0: none */
+    size_t size;
+    uintptr_t mtword;
+    uint64_t length;        /* arrays and strings */
+    uintptr_t zero_from, zero_to;
+} inflight;
 #define TS_BLOCK 64u
 #define TS_MAX_BLOCKS 1024u   /* 65,536 thread statics */
 
@@ -154,6 +167,7 @@ struct gcrt_thread_s {
     pid_t os_tid;
     int mode;               /* TH_COOP / TH_PREEMPTIVE, under heap->lock */
     uint8_t *ac_ptr, *ac_limit; /* allocation context */
+    inflight infl;          /* the slow path's allocation, for the crash writer */
     gcrt_frame *top;
     gcrt_obj **tsblocks[TS_MAX_BLOCKS]; /* thread-static slots, in blocks that never move */
     size_t ntstatics;                   /* slots available (blocks * TS_BLOCK) */

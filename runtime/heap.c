@@ -93,15 +93,22 @@ char *xstrdup(const char *s)
 
 void objvec_push(objvec *v, gcrt_obj *o)
 {
+    /* A crash dump may read these vectors with this thread frozen at any
+     * instruction: a new array is filled before it is published, the old
+     * one freed after, and an entry is written before the count covers it. */
     if (v->n == v->cap) {
         size_t nc = v->cap ? v->cap * 2 : 256;
-        gcrt_obj **nv = realloc(v->v, nc * sizeof *nv);
+        gcrt_obj **nv = malloc(nc * sizeof *nv), **old = v->v;
         if (!nv)
             gc_fatal(NULL, "out of C memory growing a runtime vector (%zu entries)", nc);
-        v->v = nv;
+        if (v->n)
+            memcpy(nv, old, v->n * sizeof *nv);
+        __atomic_store_n(&v->v, nv, __ATOMIC_RELEASE);
         v->cap = nc;
+        free(old);
     }
-    v->v[v->n++] = o;
+    v->v[v->n] = o;
+    __atomic_store_n(&v->n, v->n + 1, __ATOMIC_RELEASE);
 }
 
 /* ====================================================================
@@ -331,15 +338,21 @@ seg *seg_new(gcrt_heap *h, gcrt_seg_kind kind, size_t size)
             goto fail_seg;
         __atomic_store_n(slot, s, __ATOMIC_RELEASE);
     }
+    /* published as objvec_push does: a crash dump may read the array with
+     * this thread frozen anywhere in here */
     if (h->nsegs == h->segcap) {
         size_t nc = h->segcap ? h->segcap * 2 : 8;
-        seg **ns = realloc(h->segs, nc * sizeof *ns);
+        seg **ns = malloc(nc * sizeof *ns), **old = h->segs;
         if (!ns)
             goto fail_map_entries;
-        h->segs = ns;
+        if (h->nsegs)
+            memcpy(ns, old, h->nsegs * sizeof *ns);
+        __atomic_store_n(&h->segs, ns, __ATOMIC_RELEASE);
         h->segcap = nc;
+        free(old);
     }
-    h->segs[h->nsegs++] = s;
+    h->segs[h->nsegs] = s;
+    __atomic_store_n(&h->nsegs, h->nsegs + 1, __ATOMIC_RELEASE);
     h->reserved_total += size;
     return s;
 

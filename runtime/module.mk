@@ -14,7 +14,7 @@ $(LIB_gcrt_SO): $(LIB_gcdump_A)
 # the runtime suite also runs under GCRT_HEAPVERIFY=1 and GCRT_GCSTRESS=1.
 $(eval $(call gc_tests,runtime_test,runtime/test,test/runtime,$(GCRT_LINK),-lzstd,stress))
 
-INSTALL_HEADERS += runtime/gcrt.h runtime/gcrt_contract.h
+INSTALL_HEADERS += runtime/gcrt.h
 INSTALL_MAN3 += runtime/gcrt.3
 INSTALL_PKGCONFIG += $(BUILD)/pkgconfig/gcrt.pc
 

@@ -9,10 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <signal.h>
 #include <unistd.h>
 
 /* ======================================================================
- * usage: heap_pause DUMP [--live-ac | --crash]
+ * usage: heap_pause DUMP [--live-ac | --crash | --abort]
  *
  * Builds the heap below with no finalizer thread, writes DUMP with
  * gcrt_dump, prints "ready" on stdout and then stops without touching the
@@ -22,7 +23,8 @@
  *   --live-ac  first allocates one more object (so the main thread holds a
  *              live allocation context whose tail is not yet a free
  *              object), then blocks in read() in cooperative mode;
- *   --crash    faults at address 0x10 (SIGSEGV) right away, for a kernel core.
+ *   --crash    faults at address 0x10 (SIGSEGV) right away, for a kernel core;
+ *   --abort    raise(SIGABRT) right away: a signal sent, not a fault.
  * On a line from stdin it resumes: checks the heap it built, allocates,
  * collects, verifies, runs the pending finalizers, and exits 0 only if all
  * of that is right (so the process is known to be intact after a stop).
@@ -180,8 +182,9 @@ int main(int argc, char **argv)
 {
     int live_ac = argc == 3 && !strcmp(argv[2], "--live-ac");
     int crash = argc == 3 && !strcmp(argv[2], "--crash");
-    if (argc < 2 || (argc == 3 && !live_ac && !crash) || argc > 3) {
-        fprintf(stderr, "usage: heap_pause DUMP [--live-ac | --crash]\n");
+    int abrt = argc == 3 && !strcmp(argv[2], "--abort");
+    if (argc < 2 || (argc == 3 && !live_ac && !crash && !abrt) || argc > 3) {
+        fprintf(stderr, "usage: heap_pause DUMP [--live-ac | --crash | --abort]\n");
         return 2;
     }
 #ifdef PR_SET_PTRACER
@@ -303,6 +306,12 @@ int main(int argc, char **argv)
         fflush(stdout);
         volatile uintptr_t bad = 0x10; /* through a variable: the compiler cannot see the fault coming */
         *(volatile int *)bad = 1;
+        return 3;
+    }
+    if (abrt) {
+        fflush(stdout);
+        signal(SIGABRT, SIG_DFL);
+        raise(SIGABRT);
         return 3;
     }
     if (live_ac && !(L.extra = gcrt_alloc(th, p->node_t)))

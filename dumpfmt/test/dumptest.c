@@ -236,7 +236,8 @@ gcd_rc dt_write(const char *path, const dt_heap *h, const dt_opts *o)
 {
     gcd_writer_opts wo = { o ? o->level : 0, o ? o->threads : 0, o && o->frame_size ? o->frame_size : 64 * 1024,
                            o && o->meta_buffer ? o->meta_buffer : 4096 };
-    gcd_header_fields hf = { GCD_HF_INCONSISTENT, 4242, 1700000000123456789ull };
+    gcd_header_fields hf = { o && o->consistent && !o->nflagged ? 0 : GCD_HF_INCONSISTENT, 4242,
+                             1700000000123456789ull };
     gcd_writer *w;
     gcd_rc rc = gcd_writer_open(path, &wo, &hf, &w);
     if (rc != GCD_OK)
@@ -259,13 +260,27 @@ gcd_rc dt_write(const char *path, const dt_heap *h, const dt_opts *o)
     gcd_put_u64(w, 0xdead0);
     gcd_put_u64(w, 2);
     gcd_put_u32(w, 777);
-    gcd_put_u32(w, 1);
+    gcd_put_u32(w, o && o->consistent ? 0 : 1);
     gcd_put_u64(w, 0);
     gcd_put_u32(w, 0);
     gcd_put_u32(w, 0);
     gcd_put_str(w, "segfault in worker");
     gcd_record_end(w);
     gcd_list_end(w);
+
+    if (o && o->nflagged) {
+        gcd_list_begin(w, GCD_K_INCONSISTENCY);
+        for (size_t i = 0; i < o->nflagged; i++) {
+            gcd_put_u32(w, GCD_FR_ALLOC_IN_FLIGHT);
+            gcd_put_u32(w, 0);
+            gcd_put_u64(w, o->flagged[2 * i]);
+            gcd_put_u64(w, o->flagged[2 * i + 1]);
+            gcd_put_u64(w, 3);
+            gcd_put_str(w, "test range");
+            gcd_record_end(w);
+        }
+        gcd_list_end(w);
+    }
 
     gcd_list_begin(w, GCD_K_RUNTIME);
     gcd_put_str(w, "runtime.version");

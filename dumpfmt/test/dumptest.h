@@ -53,6 +53,9 @@ typedef struct dt_opts {
     int threads, level;
     size_t frame_size, meta_buffer;
     int bad_nframes;          /* THREADS claims one frame too many for thread 1 */
+    int consistent;           /* header and REASON do not flag the heap (default: a GC in progress) */
+    const uint64_t *flagged;  /* INCONSISTENCY records: nflagged (begin, end) pairs, reason 2, thread 3 */
+    size_t nflagged;
 } dt_opts;
 /* Write the whole dump (every metadata kind, then memory) to path. */
 gcd_rc dt_write(const char *path, const dt_heap *h, const dt_opts *o);

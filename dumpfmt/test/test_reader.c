@@ -821,9 +821,37 @@ static void test_memory_placement(void **state)
 }
 
 /* Corrupt heap bytes, CRCs recomputed: the walker names the object. */
+/* The good dump says a GC was in progress (every segment flagged, so a
+ * walk would step over damage): swap in a dump that flags nothing. */
+static unsigned char *use_bytes(const char *name, const dt_opts *o, size_t *len_out, unsigned char **saved)
+{
+    char *path = dt_path(dir, name);
+    assert_int_equal(dt_write(path, &heap, o), GCD_OK);
+    size_t len;
+    unsigned char *b = dt_read_file(path, &len);
+    assert_non_null(b);
+    free(path);
+    *saved = good_bytes;
+    *len_out = good_len;
+    good_bytes = b;
+    good_len = len;
+    return b;
+}
+static void restore_bytes(unsigned char *saved, size_t len)
+{
+    free(good_bytes);
+    good_bytes = saved;
+    good_len = len;
+}
+
 static void test_corrupt_objects(void **state)
 {
     (void)state;
+    unsigned char *saved;
+    size_t saved_len;
+    dt_opts co = { 0 };
+    co.consistent = 1;
+    use_bytes("consistent.gcdump", &co, &saved_len, &saved);
     const dt_seg *s = &heap.seg[0]; /* the first MEMORY chunk holds segment 0's start */
     size_t arr = 0, fre = 0;
     for (size_t i = 0; i < s->nobjs; i++) {
@@ -878,6 +906,121 @@ static void test_corrupt_objects(void **state)
         gcd_close(r);
         free(path);
     }
+    restore_bytes(saved, saved_len);
+}
+
+static void set_header_flags(const char *path, uint32_t flags)
+{
+    size_t len;
+    unsigned char *b = dt_read_file(path, &len);
+    assert_non_null(b);
+    dt_put32(b + 16, flags);
+    dt_put32(b + 60, gcd_crc32c(0, b, 60));
+    dt_write_file(path, b, len);
+    free(b);
+}
+
+/* Flagged ranges (format 1.1): records are read and sorted, the walk steps
+ * over damage inside one (and only there), a 1.0-style header flag
+ * without records flags every segment, records without the flag warn. */
+static void test_flagged_ranges(void **state)
+{
+    (void)state;
+    const dt_seg *s = &heap.seg[0];
+    size_t k = s->nobjs / 2;
+    const dt_obj *o = &s->objs[k], *next = &s->objs[k + 1];
+    uint64_t ranges[4] = { o->addr, next->addr, s->begin + 8, s->begin + 16 };
+    unsigned char *saved;
+    size_t saved_len;
+    dt_opts fo = { 0 };
+    fo.consistent = 1;
+    fo.flagged = ranges;
+    fo.nflagged = 2;
+    use_bytes("flagged.gcdump", &fo, &saved_len, &saved);
+    /* damage the object in the first range: unknown method table */
+    patch p = { (size_t)(o->addr - s->begin), 0x7777770, 8 };
+    char *path = rebuilt("flagged_bad.gcdump", GCD_K_MEMORY, apply_patch, &p);
+    set_header_flags(path, GCD_HF_INCONSISTENT); /* dt_rebuild writes 0 */
+    gcd_reader *r = open_ok(path, NULL);
+    assert_int_equal(gcd_warning_count(r), 0);
+    assert_true(gcd_header(r)->flags & GCD_HF_INCONSISTENT);
+    assert_int_equal(gcd_flagged_count(r), 2);
+    assert_int_equal(gcd_flagged_at(r, 0)->begin, s->begin + 8); /* sorted */
+    const gcd_flagged *f = gcd_flagged_find(r, o->addr + 8);
+    assert_non_null(f);
+    assert_int_equal(f->reason, GCD_FR_ALLOC_IN_FLIGHT);
+    assert_int_equal(f->thread_id, 3);
+    assert_string_equal(f->detail, "test range");
+    assert_false(f->synthesized);
+    assert_null(gcd_flagged_find(r, next->addr));
+    assert_string_equal(gcd_flag_reason_name(f->reason), "allocation in flight");
+    gcd_walker *w;
+    gcd_object ob;
+    gcd_rc rc;
+    size_t n = 0;
+    assert_int_equal(gcd_walk_begin(r, 0, &w), GCD_OK);
+    while ((rc = gcd_walk_next(w, &ob)) == GCD_OK) {
+        assert_true(ob.address != o->addr);
+        n++;
+    }
+    assert_int_equal(rc, GCD_E_RANGE);
+    assert_int_equal(n, s->nobjs - 1);
+    assert_int_equal(gcd_walk_skipped(w), next->addr - o->addr);
+    gcd_walk_end(w);
+    char err[512];
+    assert_int_equal(gcd_verify(r, NULL, err, sizeof err), GCD_OK);
+    gcd_close(r);
+    free(path);
+    /* the same damage one object later, outside every range, is an error */
+    patch q = { (size_t)(next->addr - s->begin), 0x7777770, 8 };
+    path = rebuilt("flagged_bad2.gcdump", GCD_K_MEMORY, apply_patch, &q);
+    set_header_flags(path, GCD_HF_INCONSISTENT);
+    r = open_ok(path, NULL);
+    assert_int_equal(gcd_verify(r, NULL, err, sizeof err), GCD_E_FORMAT);
+    assert_non_null(strstr(err, "unknown method table"));
+    gcd_close(r);
+    free(path);
+    restore_bytes(saved, saved_len);
+
+    /* records without the header flag: read, with a warning */
+    fo.consistent = 1;
+    path = dt_path(dir, "flagged_noflag.gcdump");
+    assert_int_equal(dt_write(path, &heap, &fo), GCD_OK);
+    r = open_ok(path, NULL);
+    assert_int_equal(gcd_header(r)->version_minor, 1); /* this writer's */
+    assert_int_equal(gcd_warning_count(r), 0);
+    gcd_close(r);
+    set_header_flags(path, 0);
+    r = open_ok(path, NULL);
+    assert_int_equal(gcd_warning_count(r), 1);
+    assert_non_null(strstr(gcd_warning(r, 0), "does not say the heap is inconsistent"));
+    assert_true(gcd_header(r)->flags & GCD_HF_INCONSISTENT);
+    assert_int_equal(gcd_flagged_count(r), 2);
+    gcd_close(r);
+    free(path);
+
+    /* the good dump (flag, no records): every segment, synthesized */
+    r = open_ok(good, NULL);
+    assert_int_equal(gcd_flagged_count(r), gcd_segment_count(r));
+    for (size_t i = 0; i < gcd_flagged_count(r); i++) {
+        assert_true(gcd_flagged_at(r, i)->synthesized);
+        assert_int_equal(gcd_flagged_at(r, i)->reason, GCD_FR_GC_IN_PROGRESS);
+        assert_int_equal(gcd_flagged_at(r, i)->begin, gcd_segment_at(r, i)->begin);
+        assert_int_equal(gcd_flagged_at(r, i)->end, gcd_segment_at(r, i)->allocated);
+    }
+    gcd_close(r);
+
+    /* a reversed range is a format error naming the chunk */
+    uint64_t bad[2] = { s->begin + 64, s->begin + 8 };
+    fo.flagged = bad;
+    fo.nflagged = 1;
+    path = dt_path(dir, "flagged_reversed.gcdump");
+    assert_int_equal(dt_write(path, &heap, &fo), GCD_OK);
+    gcd_reader *rr = NULL;
+    assert_int_equal(gcd_open(path, NULL, &rr, err, sizeof err), GCD_E_FORMAT);
+    assert_non_null(strstr(err, "INCONSISTENCY"));
+    assert_non_null(strstr(err, "reversed"));
+    free(path);
 }
 
 /* Unknown kinds are skipped; any minor version reads; another major does not. */
@@ -1110,6 +1253,7 @@ int main(void)
         cmocka_unit_test(test_corrupt_segments),
         cmocka_unit_test(test_memory_placement),
         cmocka_unit_test(test_corrupt_objects),
+        cmocka_unit_test(test_flagged_ranges),
         cmocka_unit_test(test_versions_and_kinds),
         cmocka_unit_test(test_fuzz_structures),
         cmocka_unit_test(test_bad_files),

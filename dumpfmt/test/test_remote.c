@@ -128,7 +128,7 @@ static child start_pause(const char *bin, const char *dump, const char *mode, co
         close(out[1]);
         if (cwd && chdir(cwd) != 0)
             _exit(126);
-        if (mode && !strcmp(mode, "--crash")) {
+        if (mode && (!strcmp(mode, "--crash") || !strcmp(mode, "--abort"))) {
             struct rlimit rl = {RLIM_INFINITY, RLIM_INFINITY};
             setrlimit(RLIMIT_CORE, &rl);
         }
@@ -138,7 +138,7 @@ static child start_pause(const char *bin, const char *dump, const char *mode, co
     }
     close(in[0]);
     close(out[1]);
-    if (mode && !strcmp(mode, "--crash"))
+    if (mode && (!strcmp(mode, "--crash") || !strcmp(mode, "--abort")))
         return c;
     char line[64];
     if (read_line(c.out, line, sizeof line, 120000) != 0 || strcmp(line, "ready") != 0) {
@@ -335,7 +335,12 @@ static void compare_meta(gcd_reader *a, gcd_reader *b, int dumper_native)
     STREQ(pa->runtime_version, pb->runtime_version, "runtime version");
     EQ(gcd_reason_info(a)->flags, gcd_reason_info(b)->flags, "reason flags");
 
-    EQ(gcd_runtime_count(a), gcd_runtime_count(b), "runtime values");
+    /* a crash core adds the signal's facts (crash.*, last) that the
+     * in-process on-demand dump has no reason to hold */
+    size_t nb = gcd_runtime_count(b);
+    while (nb && !strncmp(gcd_runtime_at(b, nb - 1)->key, "crash.", 6))
+        nb--;
+    EQ(gcd_runtime_count(a), nb, "runtime values");
     for (size_t i = 0; i < gcd_runtime_count(a); i++) {
         const gcd_kv *x = gcd_runtime_at(a, i), *y = gcd_runtime_at(b, i);
         STREQ(x->key, y->key, "runtime key");
@@ -828,16 +833,17 @@ static void test_nopie(void **state)
 
 /* A kernel core of a crash, when the kernel writes cores to files here.
  * @return 0 if it ran, -1 if there was no core to read. */
-static int crash_case(const char *bin, const char *pattern)
+static int crash_case(const char *bin, const char *pattern, const char *mode)
 {
+    int sig = !strcmp(mode, "--abort") ? SIGABRT : SIGSEGV;
     char *cwd = dt_path(dir, "crash"), *a = dt_path(dir, "crash_a.gcdump"), *b = dt_path(dir, "crash_b.gcdump");
     assert_int_equal(mkdir(cwd, 0755), 0);
-    child c = start_pause(bin, a, "--crash", cwd);
+    child c = start_pause(bin, a, mode, cwd);
     close(c.in);
     close(c.out);
     int st;
     assert_int_equal(waitpid(c.pid, &st, 0), c.pid);
-    CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV, "%s --crash: status 0x%x", bin, st);
+    CHECK(WIFSIGNALED(st) && WTERMSIG(st) == sig, "%s %s: status 0x%x", bin, mode, st);
     char core[PATH_MAX] = "";
     DIR *d = opendir(cwd);
     struct dirent *e;
@@ -856,8 +862,17 @@ static int crash_case(const char *bin, const char *pattern)
         gcd_reader *ra = open_dump(a), *rb = open_dump(b);
         const gcd_reason *x = gcd_reason_info(ra), *y = gcd_reason_info(rb);
         EQ(y->kind, 1, "reason kind: a crash");
-        EQ(y->signal, SIGSEGV, "the signal");
-        EQ(y->fault_address, 0x10, "the fault address");
+        EQ(y->signal, (uint32_t)sig, "the signal");
+        const gcd_kv *sp = gcd_runtime_get(rb, "crash.sender_pid"), *su = gcd_runtime_get(rb, "crash.sender_uid");
+        if (sig == SIGABRT) { /* raise(): si_addr holds the sender, not an address */
+            EQ(y->fault_address, 0, "no fault address for a signal sent by a process");
+            CHECK(sp && su, "crash.sender_pid and crash.sender_uid are recorded");
+            EQ(sp->u, (uint64_t)c.pid, "the sender pid (the process raised it)");
+            EQ(su->u, (uint64_t)getuid(), "the sender uid");
+        } else {
+            EQ(y->fault_address, 0x10, "the fault address");
+            CHECK(!sp && !su, "no sender for a fault");
+        }
         EQ(y->thread_id, x->thread_id, "the crashed thread");
         EQ(y->os_tid, x->os_tid, "the crashed thread's os tid");
         gcd_close(ra);
@@ -887,14 +902,16 @@ static void test_crash(void **state)
         SAY("SKIP: the kernel's core_pattern '%s' does not write ./core in the working directory\n", pattern);
         skip();
     }
-    if (crash_case(core_bin, pattern) != 0) {
+    if (crash_case(core_bin, pattern, "--crash") != 0) {
         SAY("SKIP: the kernel wrote no core (core dumps disabled here)\n");
         skip();
     }
     if (ASAN) /* the position-dependent build is an ASan one too */
         SAY("SKIP (kernel core of the ET_EXEC build): under ASan its core would be tens of GiB\n");
     else
-        assert_int_equal(crash_case(pause_nopie, pattern), 0);
+        assert_int_equal(crash_case(pause_nopie, pattern, "--crash"), 0);
+    /* a signal sent by the process itself: the core's NT_SIGINFO has si_code <= 0 */
+    assert_int_equal(crash_case(core_bin, pattern, "--abort"), 0);
 }
 
 /* ======================================================================

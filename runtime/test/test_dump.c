@@ -475,7 +475,9 @@ typedef struct Node { gcrt_obj hdr; gcrt_obj *next; int64_t id; } Node;
 
 static volatile uintptr_t crash_address = 8;
 
-/* In a child: build a heap with dumps on crash, then crash. Never returns. */
+/* In a child: build a heap with dumps on crash, then crash (during_gc 1:
+ * in the collector; 2: raise(SIGABRT), a signal sent, not a fault). Never
+ * returns. */
 static void crash_child(const char *path, int during_gc)
 {
     struct rlimit no_core = {0, 0};
@@ -485,6 +487,7 @@ static void crash_child(const char *path, int during_gc)
     memset(&dfl, 0, sizeof dfl);
     dfl.sa_handler = SIG_DFL;
     sigaction(SIGSEGV, &dfl, NULL);
+    sigaction(SIGABRT, &dfl, NULL);
     gcrt_config cfg = tu_config();
     cfg.dump_on_crash = 1;
     cfg.dump_path = path;
@@ -505,7 +508,9 @@ static void crash_child(const char *path, int during_gc)
         GCRT_SET(L.node, Node, next, L.head);
         L.head = L.node;
     }
-    if (during_gc) {
+    if (during_gc == 2) {
+        raise(SIGABRT);
+    } else if (during_gc) {
         /* native code scribbles a wild pointer into a managed object: the
          * collector faults when it marks through it */
         ((Node *)L.head)->next = (gcrt_obj *)(uintptr_t)0x10;
@@ -529,7 +534,8 @@ static void run_crash(int during_gc)
     assert_int_equal(waitpid(pid, &st, 0), pid);
     if (!WIFSIGNALED(st))
         fail_msg("child exited with status %d instead of dying of SIGSEGV", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
-    assert_int_equal(WTERMSIG(st), SIGSEGV);
+    int sig = during_gc == 2 ? SIGABRT : SIGSEGV;
+    assert_int_equal(WTERMSIG(st), sig);
 
     gcd_reader *r = open_dump(path);
     const gcd_header_info *hi = gcd_header(r);
@@ -540,7 +546,25 @@ static void run_crash(int during_gc)
     const gcd_reason *why = gcd_reason_info(r);
     assert_non_null(why);
     assert_int_equal(why->kind, 1);
-    assert_int_equal(why->signal, SIGSEGV);
+    assert_int_equal(why->signal, sig);
+    const gcd_kv *code = gcd_runtime_get(r, "crash.si_code"), *spid = gcd_runtime_get(r, "crash.sender_pid"),
+                 *suid = gcd_runtime_get(r, "crash.sender_uid");
+    assert_non_null(code);
+    assert_int_equal(code->type, 2);
+    if (during_gc == 2) {
+        /* raise() sends the signal: no fault address, the sender instead */
+        assert_int_equal(why->fault_address, 0);
+        assert_true(atoi(code->s) <= 0);
+        assert_non_null(spid);
+        assert_non_null(suid);
+        assert_int_equal(spid->u, (uint64_t)pid);
+        assert_int_equal(suid->u, (uint64_t)getuid());
+        assert_non_null(strstr(why->message, "sent by a process"));
+    } else {
+        assert_true(atoi(code->s) > 0); /* SEGV_MAPERR */
+        assert_null(spid);
+        assert_null(suid);
+    }
     /* the crashing thread is named in the reason (the finalizer thread is there too) */
     const gcd_thread *crasher = NULL;
     for (size_t i = 0; i < gcd_thread_count(r); i++)
@@ -548,14 +572,21 @@ static void run_crash(int during_gc)
             crasher = gcd_thread_at(r, i);
     assert_non_null(crasher);
     assert_int_equal(why->thread_id, crasher->thread_id);
-    if (during_gc) {
+    if (during_gc == 1) {
         assert_int_equal(why->flags & 1, 1);
         assert_int_equal(hi->flags & GCD_HF_INCONSISTENT, GCD_HF_INCONSISTENT);
         assert_int_equal(why->fault_address, 0x10);
+        /* the collection flags every segment, in records of its own */
+        assert_true(gcd_flagged_count(r) >= 1);
+        for (size_t i = 0; i < gcd_flagged_count(r); i++) {
+            assert_int_equal(gcd_flagged_at(r, i)->reason, GCD_FR_GC_IN_PROGRESS);
+            assert_false(gcd_flagged_at(r, i)->synthesized);
+        }
     } else {
         assert_int_equal(why->flags & 1, 0);
         assert_int_equal(hi->flags & GCD_HF_INCONSISTENT, 0);
-        assert_int_equal(why->fault_address, 8);
+        if (during_gc == 0)
+            assert_int_equal(why->fault_address, 8);
         char err[256];
         uint64_t n = 0;
         assert_int_equal(gcd_verify(r, &n, err, sizeof err), GCD_OK);
@@ -579,6 +610,13 @@ static void test_crash_during_gc(void **state)
 {
     (void)state;
     run_crash(1);
+}
+
+/* A crash handler that re-raises, abort(), kill: si_addr is not an address. */
+static void test_crash_sent_signal(void **state)
+{
+    (void)state;
+    run_crash(2);
 }
 
 /* ---------------------------------------------------------------- failures */
@@ -645,6 +683,7 @@ int main(void)
         cmocka_unit_test(test_oom_dump),
         cmocka_unit_test(test_crash_dump),
         cmocka_unit_test(test_crash_during_gc),
+        cmocka_unit_test(test_crash_sent_signal),
         cmocka_unit_test(test_failed_dump_keeps_existing_file),
         cmocka_unit_test(test_dump_path_pattern),
     };

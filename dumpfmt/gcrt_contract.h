@@ -1,5 +1,6 @@
 /* gcrt_contract.h - the contract descriptor: how an out-of-process reader finds and reads libgcrt's heap.
- * Owns: the layout of the exported symbol gcrt_contract_descriptor (documented in docs/contract.md). */
+ * Owns: the layout of the exported symbol gcrt_contract_descriptor (docs/contract.md); part of the format, so it lives
+ * in dumpfmt/ (its reader is dumpfmt/remote.c), and libgcrt fills it (runtime/contract.c). */
 #ifndef GCRT_CONTRACT_H
 #define GCRT_CONTRACT_H
 
