@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# test_dotnet_diamond.sh - a diamond (Top -> Left, Right -> Bottom), dumped with `dotnet-dump collect`: sizes, retained sizes, dominators.
+# Owns: the checks of `heaps diamond` against the sizes the program measured when it allocated, and against SOS.
+. "$(dirname "$0")/dotnet-lib.sh"
+dn_init
+dn_start diamond collect
+dn_convert
+
+dn_compare_stat
+
+declare -A ADDR=()
+for t in Heaps.Top Heaps.Left Heaps.Right Heaps.Bottom; do
+    dn_addrs "$t"
+    expect "$t instances" 1 "$N"
+    ADDR[$t]=$(head -1 "$OUT")
+    ga dumpobj -nofields "${ADDR[$t]}"
+    expect "$t size (dumpobj)" "${T[size.$t]}" "$(dn_field Size "$OUT")"
+    ga retained "${ADDR[$t]}"
+    expect "$t retained size" "${T[retained.$t]}" "$(dn_field Retained "$OUT")"
+    dom=$(dn_field Dominator "$OUT")
+    case $t in
+    Heaps.Top) expect "$t dominator" "<root> (held directly by roots)" "$dom" ;;
+    *) expect "$t dominator" "${ADDR[Heaps.Top]} Heaps.Top" "$dom" ;;
+    esac
+done
+
+# The payload, through Bottom's field.
+ga dumpobj "${ADDR[Heaps.Bottom]}"
+payload=$(awk '$NF == "Payload" { print $(NF - 1) }' "$OUT")
+ga dumpobj -nofields "$payload"
+expect "Bottom.Payload size" "${T[size.payload]}" "$(dn_field Size "$OUT")"
+
+# objsize: what Left reaches (Bottom and the payload too), ours and SOS's.
+ga objsize "${ADDR[Heaps.Left]}"
+expect "objsize Heaps.Left: bytes" "${T[objsize.Heaps.Left]}" "$(sed -n 's/^sizeof([0-9a-fA-Fx]*) = \([0-9]*\) .*/\1/p' "$OUT")"
+expect "objsize Heaps.Left: objects" "${T[objsize.count.Heaps.Left]}" "$(sed -n 's/^\([0-9]*\) objects reachable.*/\1/p' "$OUT")"
+sos "objsize ${ADDR[Heaps.Left]}"
+expect "objsize Heaps.Left: SOS's total" "Total ${T[objsize.count.Heaps.Left]} objects, ${T[objsize.Heaps.Left]} bytes" \
+    "$(grep '^Total ' "$OUT" | sed -E 's/([0-9]),([0-9])/\1\2/g')"
+
+# gcroot of Bottom: the static through Top and one of its two parents.
+dn_gcroot "${ADDR[Heaps.Bottom]}" "${T[root]}"
+case $CHAIN in
+Heaps.Top\>Heaps.Left\>Heaps.Bottom | Heaps.Top\>Heaps.Right\>Heaps.Bottom) expect "gcroot Bottom: chain" ok ok ;;
+*) expect "gcroot Bottom: chain" "Heaps.Top>Heaps.Left|Right>Heaps.Bottom" "$CHAIN" ;;
+esac
+
+dn_finish
