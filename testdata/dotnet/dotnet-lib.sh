@@ -18,6 +18,7 @@ set -u
 DN_NAME=${0##*/}
 dn_failed=0
 dn_passed=0
+dn_known=0
 declare -A T=()
 
 dn_say() { printf '%s: %s\n' "$DN_NAME" "$*"; }
@@ -58,6 +59,7 @@ dn_init() {
     [ -f "$HEAPS_DLL" ] || dn_die "$HEAPS_DLL is missing (make check builds it)"
     DOTNET_DUMP=$DN_BUILD/tools/dotnet/dotnet-dump
     [ -x "$DOTNET_DUMP" ] || dn_die "$DOTNET_DUMP is missing (make check installs it)"
+    DN_KNOWN_BUGS=$here/known-bugs
     HEAPDUMP=$DN_BUILD/bin/heapdump
     GCANALYZE=$DN_BUILD/bin/gcanalyze
     # the tools' app hosts look for the runtime here when it is not in the default place
@@ -143,9 +145,30 @@ sos() {
         { cat "$OUT"; dn_die "dotnet-dump analyze -c '$*' failed"; }
 }
 
+# Known bugs: testdata/dotnet/known-bugs lists checks that fail today because of a
+# bug described there (TEST<TAB>CHECK-PREFIX<TAB>BUG). Such a check still runs and
+# prints its values; it is reported as KNOWN BUG instead of failing, and when it
+# starts to pass it FAILS, so that its line is removed from the list.
+dn_known_bug() {
+    local name=$1 test=${DN_NAME%.sh}
+    [ -f "$DN_KNOWN_BUGS" ] || return 1
+    awk -F'\t' -v t="$test" -v n="$name" '
+        /^#/ || NF < 3 { next }
+        $1 == t && index(n, $2) == 1 { print $3; found = 1; exit }
+        END { exit !found }' "$DN_KNOWN_BUGS"
+}
+
 expect() {
-    local name=$1 want=$2 got=$3
-    if [ "$want" = "$got" ]; then
+    local name=$1 want=$2 got=$3 bug
+    if bug=$(dn_known_bug "$name"); then
+        if [ "$want" = "$got" ]; then
+            dn_failed=$((dn_failed + 1))
+            printf '  FAIL  %s: %s (listed as a known bug, but it holds now: remove it from known-bugs)\n' "$name" "$got"
+        else
+            dn_known=$((dn_known + 1))
+            printf '  KNOWN BUG  %s: want %s, got %s\n             (%s)\n' "$name" "$want" "${got:-<nothing>}" "$bug"
+        fi
+    elif [ "$want" = "$got" ]; then
         dn_passed=$((dn_passed + 1))
         printf '  ok    %s: %s\n' "$name" "$got"
     else
@@ -156,8 +179,17 @@ expect() {
 
 # expect_same NAME WANT_FILE GOT_FILE: equal, or FAIL with the unified diff.
 expect_same() {
-    local name=$1 a=$2 b=$3
-    if cmp -s "$a" "$b"; then
+    local name=$1 a=$2 b=$3 bug
+    if bug=$(dn_known_bug "$name"); then
+        if cmp -s "$a" "$b"; then
+            dn_failed=$((dn_failed + 1))
+            printf '  FAIL  %s: equal (listed as a known bug, but it holds now: remove it from known-bugs)\n' "$name"
+        else
+            dn_known=$((dn_known + 1))
+            printf '  KNOWN BUG  %s: differs (- %s, + %s)\n             (%s)\n' "$name" "${a##*/}" "${b##*/}" "$bug"
+            diff -u "$a" "$b" | sed -n '3,40p' | sed 's/^/        /'
+        fi
+    elif cmp -s "$a" "$b"; then
         dn_passed=$((dn_passed + 1))
         printf '  ok    %s (%s lines equal)\n' "$name" "$(wc -l <"$a")"
     else
@@ -168,15 +200,11 @@ expect_same() {
 }
 
 # A statistics table (ours or SOS's) as "TYPE<TAB>COUNT" lines, counts summed per
-# type name, sorted; Free (free space, not a type) left out: see dn_free_count.
+# type name (Free too), sorted. Only the rows after the "Statistics" line count.
 dn_stat_counts() {
-    sed -nE 's/^ *[0-9a-fA-F]+ +([0-9,]+) +[0-9,]+ +(.*[^ ]) *$/\2\t\1/p' "$1" |
-        tr -d ',' | awk -F'\t' '$1 != "Free" { n[$1] += $2 } END { for (t in n) printf "%s\t%d\n", t, n[t] }' |
+    sed -n '/^Statistics/,$p' "$1" | sed -nE 's/^ *[0-9a-fA-F]+ +([0-9,]+) +[0-9,]+ +(.*[^ ]) *$/\2\t\1/p' |
+        tr -d ',' | awk -F'\t' '{ n[$1] += $2 } END { for (t in n) printf "%s\t%d\n", t, n[t] }' |
         LC_ALL=C sort
-}
-
-dn_free_count() {
-    sed -nE 's/^ *[0-9a-fA-F]+ +([0-9,]+) +[0-9,]+ +Free *$/\1/p' "$1" | tr -d ',' | head -1
 }
 
 # One type's count in a statistics table.
@@ -201,37 +229,31 @@ dn_field() {
     awk -v k="$1:" '$1 == k { $1 = ""; sub(/^ +/, ""); print; exit }' "$2"
 }
 
-# dn_compare_stat: `gcanalyze dumpheap -stat` against SOS's `dumpheap -stat`, every type.
+# dn_compare_stat: `gcanalyze dumpheap -stat` against SOS's `dumpheap -stat`: the
+# instance count of every type (free objects too) must be the same.
 dn_compare_stat() {
-    local ours sosf free_o free_s threads
+    local ours
     ga dumpheap -stat; ours=$OUT
-    sos "dumpheap -stat"; sosf=$OUT
+    sos "dumpheap -stat"
     dn_stat_counts "$ours" >"$DN_TMP/stat.gcanalyze"
-    dn_stat_counts "$sosf" >"$DN_TMP/stat.sos"
-    [ -s "$DN_TMP/stat.sos" ] || { cat "$sosf"; dn_die "no statistics in SOS's dumpheap -stat"; }
+    dn_stat_counts "$OUT" >"$DN_TMP/stat.sos"
+    [ -s "$DN_TMP/stat.sos" ] || { cat "$OUT"; dn_die "no statistics in SOS's dumpheap -stat"; }
     expect_same "dumpheap -stat: instances per type, SOS vs gcanalyze ($(wc -l <"$DN_TMP/stat.sos") types)" \
         "$DN_TMP/stat.sos" "$DN_TMP/stat.gcanalyze"
-    # Free: SOS steps over the threads' allocation contexts, ClrMD reports each
-    # unused one as a free object; so ours may have up to one more per thread.
-    free_o=$(dn_free_count "$ours"); free_s=$(dn_free_count "$sosf")
-    ga threads; threads=$(grep -cE '^ *[0-9]+ +[0-9]+ +[0-9a-fA-Fx]+' "$OUT")
-    if [ "${free_o:-0}" -ge "${free_s:-0}" ] && [ $((free_o - free_s)) -le "$threads" ]; then
-        expect "dumpheap -stat: free objects (SOS $free_s, ours $free_o, <= $threads allocation contexts apart)" ok ok
-    else
-        expect "dumpheap -stat: free objects, SOS vs gcanalyze (+ at most $threads allocation contexts)" "$free_s" "$free_o"
-    fi
 }
 
 # A gcroot output (SOS's or ours) as one line per root path:
 #   ROOT|ADDR TYPE|ADDR TYPE|...
-# ROOT is "handle ADDR" for a handle, else the root's kind; addresses without
-# 0x and leading zeros; annotations (fields, "static variable: ...") left out.
+# ROOT is "handle ADDR" for a handle, "freachable" for the f-reachable queue
+# (SOS: "finalizer root"), "static NAME" for our static roots, else "other ...";
+# addresses without 0x and leading zeros; annotations (fields, "static
+# variable: ...") left out.
 dn_sos_paths() {
     awk '
     function hex(a) { sub(/^0x/, "", a); sub(/^0+/, "", a); return tolower(a) }
-    /^ *[0-9a-fA-F]+ \(.*handle\)/ { if (p != "") print p; h = $1; p = "handle " hex(h); next }
-    /^ *[0-9a-fA-F]+ \[.*\]$|Finalizer Queue:|^ *(rbp|rsp|r[0-9a-z]+)[-+0-9a-fx]*:/ {
-        if (p != "") print p; p = "" ; next }
+    /^ *[0-9a-fA-F]+ \(.*handle\)/ { if (p != "") print p; p = "handle " hex($1); next }
+    /^ *[0-9a-fA-F]+ \(finalizer root\)/ { if (p != "") print p; p = "freachable"; next }
+    /^ *[0-9a-fA-F]+ / && !/->/ { if (p != "") print p; p = "other " $0; next }
     /^ *-> / {
         line = $0; sub(/^ *-> */, "", line)
         addr = line; sub(/ .*/, "", addr)
@@ -246,9 +268,12 @@ dn_sos_paths() {
 dn_our_paths() {
     awk '
     function hex(a) { sub(/^0x/, "", a); sub(/^0+/, "", a); return tolower(a) }
-    /^[^ ]/ && !/^Found / {
+    /^[^ ]/ && !/^Found / && !/^\(/ {
         if (p != "") print p
-        if ($1 ~ /^handle\(/) p = "handle " hex($2); else p = "other " $0
+        if ($1 ~ /^handle\(/) p = "handle " hex($2)
+        else if ($0 == "f-reachable queue") p = "freachable"
+        else if ($1 == "static") p = "static " $2
+        else p = "other " $0
         next }
     /^ *-> / {
         line = $0; sub(/^ *-> */, "", line)
@@ -266,7 +291,8 @@ dn_path_types() {
 }
 
 # dn_gcroot ADDR STATIC: gcroot of ADDR by us and by SOS. Ours must have a path from
-# the static field STATIC (its types in $CHAIN, from the root's object to ADDR), and
+# the static field STATIC (its types in $CHAIN, from the root's object to ADDR; with
+# STATIC "-", no static is looked for), and
 # every path SOS shows (its handle, then every object and type on the way) must be
 # one of ours. SOS shows the handle of the statics array; we show it and the field.
 dn_gcroot() {
@@ -274,9 +300,11 @@ dn_gcroot() {
     ga gcroot "$addr"
     ours=$OUT
     dn_our_paths "$ours" >"$DN_TMP/paths.ours"
-    static_path=$(grep -F "other static $root|" "$DN_TMP/paths.ours" | head -1)
-    expect "gcroot $addr: a root is the static $root" yes "$([ -n "$static_path" ] && echo yes || echo no)"
-    CHAIN=$(dn_path_types "$static_path")
+    if [ "$root" != - ]; then
+        static_path=$(grep -F "static $root|" "$DN_TMP/paths.ours" | head -1)
+        expect "gcroot $addr: a root is the static $root" yes "$([ -n "$static_path" ] && echo yes || echo no)"
+        CHAIN=$(dn_path_types "$static_path")
+    fi
     sos "gcroot $addr"
     dn_sos_paths "$OUT" >"$DN_TMP/paths.sos"
     [ -s "$DN_TMP/paths.sos" ] || { cat "$OUT"; dn_die "no root path in SOS's gcroot $addr"; }
@@ -290,7 +318,7 @@ dn_gcroot() {
 
 dn_finish() {
     echo
-    dn_say "$dn_passed passed, $dn_failed failed"
+    dn_say "$dn_passed passed, $dn_failed failed$([ $dn_known -gt 0 ] && echo ", $dn_known known bugs (see known-bugs)")"
     [ "$dn_failed" -eq 0 ]
     exit $?
 }

@@ -23,6 +23,9 @@ namespace Heaps
 
     internal static class Crash
     {
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static void Fail() => throw new InvalidOperationException("session table full");
+
         public const int Sessions = 3000;
 
         [MethodImpl(MethodImplOptions.NoInlining)]
@@ -35,7 +38,9 @@ namespace Heaps
             }
         }
 
-        public static void Run()
+        // onWorker: the unhandled exception is thrown on a new thread (as in a service's
+        // request thread), else on the main thread.
+        public static void Run(bool onWorker)
         {
             Serve();
             GC.Collect();
@@ -48,8 +53,10 @@ namespace Heaps
             Truth.Put("signal", 6);
             Truth.Put("crash pid", Environment.ProcessId);
             Console.Out.Flush();
-            // out of memory for sessions, as the service would see it: unhandled on a worker thread
-            var t = new Thread(() => throw new InvalidOperationException("session table full"));
+            // the session table is full: nobody catches it
+            if (!onWorker)
+                Fail();
+            var t = new Thread(Fail);
             t.Start();
             t.Join();
         }

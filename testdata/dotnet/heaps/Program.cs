@@ -42,7 +42,8 @@ namespace Heaps
             "  diamond     Top -> Left, Right -> Bottom -> payload: retained sizes, dominators\n" +
             "  finalizers  finalizable objects waiting on the f-reachable queue (finalizer blocked)\n" +
             "  list        a linked list of 1,000,000 nodes held by a static\n" +
-            "  crash       an event leak, then an unhandled exception (run with DOTNET_DbgEnableMiniDump=1)";
+            "  crash       an event leak, then an unhandled exception on a worker thread (run with\n" +
+            "              DOTNET_DbgEnableMiniDump=1); crash-main: the same on the main thread";
 
         private static int Main(string[] args)
         {
@@ -57,7 +58,8 @@ namespace Heaps
             case "diamond": Diamond.Build(); break;
             case "finalizers": Finalizers.Build(); break;
             case "list": BigList.Build(); break;
-            case "crash": Crash.Run(); return 1; // does not return: the process dies
+            case "crash": Crash.Run(true); return 1; // does not return: the process dies
+            case "crash-main": Crash.Run(false); return 1;
             default:
                 Console.Error.WriteLine("heaps: unknown scenario '" + args[0] + "'");
                 Console.Error.WriteLine(Usage);
