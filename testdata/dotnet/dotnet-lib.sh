@@ -290,13 +290,33 @@ dn_path_types() {
     printf '%s\n' "$1" | awk -F'|' '{ s = ""; for (i = 2; i <= NF; i++) { t = $i; sub(/^[^ ]+ /, "", t); s = s (i > 2 ? ">" : "") t } print s }'
 }
 
+# dn_event EVENT: eventsubs' row of EVENT (Owner.field) as EV_RETAINED, EV_SUBS,
+# EV_KIND, EV_TYPES ("Type: count, ..."); EV_LAST: the target of the last delegate
+# of its invocation list (eventsubs -detail).
+dn_event() {
+    local row ev=$1
+    ga eventsubs
+    row=$(awk -v e="$ev" '$4 == e || $5 == e' "$OUT")
+    [ -n "$row" ] || { cat "$OUT"; dn_die "eventsubs does not list $ev"; }
+    set -- $row
+    EV_RETAINED=$1 EV_SUBS=$2 EV_KIND=$3
+    [ "$3" = static ] && shift 4 || shift 5
+    EV_TYPES=$*
+    ga eventsubs -detail
+    EV_LAST=$(awk -v e="$ev" '
+        index($0, e " (static") == 1 || index($0, e " (instance") == 1 { on = 1; next }
+        on && /^ *[0-9]+ [0-9a-fA-F]+ [0-9a-fA-F]+ / { last = $3; next }
+        on && /^$/ { if (last != "") exit }
+        END { print last }' "$OUT")
+}
+
 # dn_gcroot ADDR STATIC: gcroot of ADDR by us and by SOS. Ours must have a path from
 # the static field STATIC (its types in $CHAIN, from the root's object to ADDR; with
-# STATIC "-", no static is looked for), and
+# STATIC "-", no static is looked for; SOS_OPTS, e.g. -nostacks, go to SOS's gcroot), and
 # every path SOS shows (its handle, then every object and type on the way) must be
 # one of ours. SOS shows the handle of the statics array; we show it and the field.
-dn_gcroot() {
-    local addr=$1 root=$2 ours static_path p n=0
+dn_gcroot() { # ADDR STATIC [SOS_OPTS]
+    local addr=$1 root=$2 sos_opts=${3:-} ours static_path p n=0
     ga gcroot "$addr"
     ours=$OUT
     dn_our_paths "$ours" >"$DN_TMP/paths.ours"
@@ -305,7 +325,7 @@ dn_gcroot() {
         expect "gcroot $addr: a root is the static $root" yes "$([ -n "$static_path" ] && echo yes || echo no)"
         CHAIN=$(dn_path_types "$static_path")
     fi
-    sos "gcroot $addr"
+    sos "gcroot $sos_opts${sos_opts:+ }$addr"
     dn_sos_paths "$OUT" >"$DN_TMP/paths.sos"
     [ -s "$DN_TMP/paths.sos" ] || { cat "$OUT"; dn_die "no root path in SOS's gcroot $addr"; }
     while IFS= read -r p; do

@@ -21,12 +21,12 @@ DN_ENV := DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_E
 
 TEST_BINS += $(DN_TESTS)
 
-$(DN_TESTS): $(DN_TEST_DIR)/%: testdata/dotnet/%.sh $(DN_TEST_DIR)/dotnet-lib.sh
+$(DN_TESTS): $(DN_TEST_DIR)/%: testdata/dotnet/%.sh $(DN_TEST_DIR)/dotnet-lib.sh $(DN_TEST_DIR)/known-bugs
 	$(call msg,CP,$@)
 	@mkdir -p $(@D)
 	$(Q)cp $< $@.tmp && chmod 755 $@.tmp && mv $@.tmp $@
 
-$(DN_TEST_DIR)/dotnet-lib.sh: testdata/dotnet/dotnet-lib.sh
+$(DN_TEST_DIR)/dotnet-lib.sh $(DN_TEST_DIR)/known-bugs: $(DN_TEST_DIR)/%: testdata/dotnet/%
 	@mkdir -p $(@D)
 	$(Q)cp $< $@
 

@@ -16,22 +16,14 @@ ga dumpheap -type Heaps.Widget -live -stat
 expect "Heaps.Widget live instances" "${T[live.Heaps.Widget]}" "$(dn_stat_count_of "$OUT" Heaps.Widget)"
 
 # eventsubs: the static event, its 2,000 subscribers, what they retain.
-ga eventsubs
-row=$(awk -v e="${T[event]}" '$4 == e || $5 == e' "$OUT")
-[ -n "$row" ] || { cat "$OUT"; dn_die "eventsubs does not list ${T[event]}"; }
-set -- $row
-expect "eventsubs: kind of ${T[event]}" static "$3"
-expect "eventsubs: subscribers of ${T[event]}" "${T[subscribers]}" "$2"
-expect "eventsubs: subscriber types" "${T[subscriber.type]}: ${T[subscribers]}" "${*:5}"
-expect "eventsubs: bytes retained through ${T[event]}" "${T[retained.event]}" "$1"
+dn_event "${T[event]}"
+expect "eventsubs: kind of ${T[event]}" static "$EV_KIND"
+expect "eventsubs: subscribers of ${T[event]}" "${T[subscribers]}" "$EV_SUBS"
+expect "eventsubs: subscriber types" "${T[subscriber.type]}: ${T[subscribers]}" "$EV_TYPES"
+expect "eventsubs: bytes retained through ${T[event]}" "${T[retained.event]}" "$EV_RETAINED"
 
 # A leaked widget: the last subscriber of the event's invocation list.
-ga eventsubs -detail
-widget=$(awk -v e="${T[event]}" '
-    index($0, e " (static") == 1 { on = 1; next }
-    on && /^ *[0-9]+ [0-9a-fA-F]+ [0-9a-fA-F]+ / { last = $3; next }
-    on && /^$/ { if (last != "") exit }
-    END { print last }' "$OUT")
+widget=$EV_LAST
 [ -n "$widget" ] || { cat "$OUT"; dn_die "no subscriber listed under ${T[event]} by eventsubs -detail"; }
 ga dumpobj -nofields "$widget"
 expect "leaked widget $widget: type" "${T[subscriber.type]}" "$(awk '/^Name:/ { print $2 }' "$OUT")"
