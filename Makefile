@@ -28,7 +28,7 @@ MAKEFLAGS += --no-builtin-rules
 # defined, e.g. testdata/ links libgcrt from runtime/). A directory joins the
 # build by having a module.mk; those not written yet are skipped.
 # ----------------------------------------------------------------------
-MODULES := dumpfmt runtime analyzer plugins testdata testdata/dotnet testdata/plugin_example bench
+MODULES := dumpfmt runtime analyzer plugins testdata testdata/dotnet testdata/plugin_example bench bench/dotnet
 
 # ----------------------------------------------------------------------
 # Build tree and flags
