@@ -42,6 +42,12 @@ expect "eventsubs $session names the event" 1 "$(grep -c "^static ${T[event]}: $
 dn_gcroot "$session" "${T[root]}" -nostacks
 expect "gcroot $session: ends at the session" "${T[subscriber.type]}" "${CHAIN##*>}"
 
+# The CI assertion of docs/dotnet.md on the crash core: at most N live sessions.
+GA_MAYFAIL=1 ga check -max-count "Heaps.Session=${T[count.Heaps.Session]}"
+expect "check -max-count Heaps.Session=${T[count.Heaps.Session]}: exit" 0 "$RC"
+GA_MAYFAIL=1 ga check -max-count "Heaps.Session=$((${T[count.Heaps.Session]} - 1))"
+expect "check -max-count Heaps.Session=$((${T[count.Heaps.Session]} - 1)): exit" 1 "$RC"
+
 # gcanalyze on the core itself: converted once, kept beside the core, used again.
 "$GCANALYZE" "$CORE" eventsubs >"$DN_TMP/direct.out" 2>&1
 expect "gcanalyze CORE eventsubs: exit" 0 "$?"
