@@ -18,7 +18,8 @@
 #                  enumerating the same objects and nothing else: the converter's floor
 #   retained       gcanalyze DUMP dominators -top 5: every object's retained size (SOS has
 #                  no such command): our time and peak memory alone
-# Medians of each are printed with the ratios. Wall times on a shared machine: only the
+# Medians of each are printed with the median of the rounds' own ratios; peak RSS is
+# GNU time's (the largest of the process and the children it waited for). Wall times on a shared machine: only the
 # ratios of a pair mean much.
 set -u
 
@@ -140,19 +141,23 @@ grep -q '^Found [1-9]' "$TMP/gcroot.out" || { say "our gcroot found no root for 
 grep -q '^Found [1-9]' "$TMP/sos_gcroot.out" || { say "SOS's gcroot found no root for $DEEP"; exit 1; }
 
 # ---------------------------------------------------------------- report
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+# the median of the rounds' own ratios A/B (files of the same length, one value a round)
+ratio() {
+    paste "$TMP/$1" "$TMP/$2" | awk '$2 > 0 { print $1 / $2 }' | sort -g |
+        awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else printf "%.2f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
 rate() { awk -v n="$1" -v ms="$2" 'BEGIN { if (ms > 0) printf "%.0f", n * 1000 / ms; else print "-" }'; }
 mib() { [ -s "$TMP/$1.rss" ] && sort -n "$TMP/$1.rss" | awk '{ v[NR] = $1 } END { printf "%.0f MiB", v[int((NR + 1) / 2)] / 1024 }' || echo "n/a (no /usr/bin/time)"; }
 label=
 [ "$MILLIONS" != 10 ] && label=" (quick figures: $MILLIONS million objects, not the 10 million of the benchmark)"
 echo
-say "medians of $PAIRS interleaved rounds, $objects objects in the dump$label"
+say "medians of $PAIRS interleaved rounds (ratio: the median of the rounds' own ratios), $objects objects in the dump$label"
 printf '  %-46s %10s %10s %8s\n' "" "gcanalyze" "SOS/ClrMD" "ratio"
-printf '  %-46s %8s ms %7s ms %8s\n' "first answer (convert + open + dumpheap -stat)" "$(median first)" "$(median sos_first)" "$(ratio "$(median first)" "$(median sos_first)")"
+printf '  %-46s %8s ms %7s ms %8s\n' "first answer (convert + open + dumpheap -stat)" "$(median first)" "$(median sos_first)" "$(ratio first sos_first)"
 printf '  %-46s %8s ms %7s ms\n' "  of which convert / open + dumpheap -stat" "$(median convert)" "$(median stat)"
-printf '  %-46s %8s ms %7s ms %8s\n' "gcroot of the deep object (depth $depth)" "$(median gcroot)" "$(median sos_gcroot)" "$(ratio "$(median gcroot)" "$(median sos_gcroot)")"
-printf '  %-46s %8s ms %7s ms %8s\n' "converter vs ClrMD's bare walk" "$(median convert)" "$(median walk)" "$(ratio "$(median convert)" "$(median walk)")"
+printf '  %-46s %8s ms %7s ms %8s\n' "gcroot of the deep object (depth $depth)" "$(median gcroot)" "$(median sos_gcroot)" "$(ratio gcroot sos_gcroot)"
+printf '  %-46s %8s ms %7s ms %8s\n' "converter vs ClrMD's bare walk" "$(median convert)" "$(median walk)" "$(ratio convert walk)"
 printf '  %-46s %10s %10s\n' "  objects/s" "$(rate "$objects" "$(median convert)")" "$(rate "${walked:-0}" "$(median walk)")"
 printf '  %-46s %8s ms   (peak RSS %s; SOS has no such command)\n' "all retained sizes (dominators -top 5)" "$(median retained)" "$(mib retained)"
-printf '  %-46s %10s %10s\n' "peak RSS: first answer, gcanalyze / SOS" "$(mib stat)" "$(mib sos_first)"
-printf '  %-46s %10s\n' "peak RSS: converter" "$(mib convert)"
+printf '  %-46s %10s %10s\n' "peak RSS: open + dumpheap -stat, gcanalyze / SOS" "$(mib stat)" "$(mib sos_first)"
+printf '  %-46s %10s\n' "peak RSS: heapdump and its converter child" "$(mib convert)"

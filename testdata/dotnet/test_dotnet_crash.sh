@@ -6,8 +6,9 @@ dn_init
 
 # The runtime writes the core itself (createdump, full heap) when the process dies.
 mkdir -m 700 "$DN_TMP/dumps"
-DOTNET_DbgEnableMiniDump=1 DOTNET_DbgMiniDumpType=4 DOTNET_DbgMiniDumpName="$DN_TMP/dumps/heaps.%p.core" \
-    "$DOTNET" exec "$HEAPS_DLL" crash >"$DN_TMP/crash.out" 2>"$DN_TMP/crash.stderr"
+# (the braces' 2>/dev/null keeps the shell's own "Aborted" notice out of the log)
+{ DOTNET_DbgEnableMiniDump=1 DOTNET_DbgMiniDumpType=4 DOTNET_DbgMiniDumpName="$DN_TMP/dumps/heaps.%p.core" \
+    "$DOTNET" exec "$HEAPS_DLL" crash >"$DN_TMP/crash.out" 2>"$DN_TMP/crash.stderr"; } 2>/dev/null
 rc=$?
 while IFS= read -r line; do
     [ "${line%%=*}" != "$line" ] && T[${line%%=*}]=${line#*=}
