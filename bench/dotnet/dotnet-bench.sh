@@ -161,3 +161,5 @@ printf '  %-46s %10s %10s\n' "  objects/s" "$(rate "$objects" "$(median convert)
 printf '  %-46s %8s ms   (peak RSS %s; SOS has no such command)\n' "all retained sizes (dominators -top 5)" "$(median retained)" "$(mib retained)"
 printf '  %-46s %10s %10s\n' "peak RSS: open + dumpheap -stat, gcanalyze / SOS" "$(mib stat)" "$(mib sos_first)"
 printf '  %-46s %10s\n' "peak RSS: heapdump and its converter child" "$(mib convert)"
+echo "Result: first answer $(ratio first sos_first)x SOS's dumpheap -stat, gcroot $(ratio gcroot sos_gcroot)x SOS's," \
+    "converter $(ratio convert walk)x ClrMD's bare walk ($objects objects)$label"

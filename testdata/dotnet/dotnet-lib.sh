@@ -104,6 +104,15 @@ dn_start() {
         cd=$(dn_createdump_for "$DN_PID") || dn_die "no createdump beside the libcoreclr.so of pid $DN_PID"
         "$cd" -f "$CORE" --full "$DN_PID" >"$DN_TMP/$scenario.dump.log" 2>&1
         rc=$?
+        if [ $rc -ne 0 ]; then
+            # createdump must be allowed to ptrace the process (Yama's ptrace_scope=1 lets
+            # only ancestors); dotnet-dump asks the runtime, which dumps itself
+            dn_say "createdump failed (exit $rc: $(tail -1 "$DN_TMP/$scenario.dump.log")); dumping with dotnet-dump collect"
+            how=collect
+            rm -f "$CORE"
+            "$DOTNET_DUMP" collect -p "$DN_PID" --type Full -o "$CORE" >>"$DN_TMP/$scenario.dump.log" 2>&1
+            rc=$?
+        fi
     fi
     [ $rc -eq 0 ] && [ -s "$CORE" ] || { cat "$DN_TMP/$scenario.dump.log"; dn_die "$how of heaps $scenario failed (exit $rc)"; }
     echo done >&"$in"
