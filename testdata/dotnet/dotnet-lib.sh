@@ -1,16 +1,21 @@
 # dotnet-lib.sh - shared part of the .NET end-to-end tests (testdata/dotnet/test_*.sh), sourced by each.
 # Owns: finding the build, skipping without dotnet, running a heap program, dumping it, and comparing answers loudly.
 #
-# A test script sources this file (make copies both into BUILD/test/dotnet/), then:
+# A test script sources this file (make copies it, known-bugs and the scripts into
+# BUILD/test/dotnet/), then:
 #   dn_init                    skip (exit 0) without dotnet or the converter; a private temp dir
 #   dn_start SCENARIO [collect] run `heaps SCENARIO`, read its truths into T[...], dump it with
 #                              createdump --full (or `dotnet-dump collect --type Full`), let it exit
 #   dn_convert                 heapdump CORE -o DUMP (the .NET converter)
 #   ga ARGS... / sos CMD...    gcanalyze on DUMP / `dotnet-dump analyze CORE -c CMD -c exit`;
 #                              output in $OUT (also saved in the temp dir)
-#   expect NAME WANT GOT       one comparison: PASS or FAIL (with both values)
+#   expect NAME WANT GOT       one comparison: ok, FAIL (with both values) or KNOWN BUG
 #   expect_same NAME A B       two files must be equal; the diff is printed when not
+#   dn_compare_stat            dumpheap -stat: every type's instance count, ours vs SOS's
+#   dn_addrs TYPE, dn_field, dn_stat_count_of, dn_event EVENT, dn_gcroot ADDR STATIC
+#                              finding objects, reading answers, gcroot ours vs SOS's
 #   dn_finish                  the summary; exit 1 when anything failed
+# Only bash, awk (mawk is enough), sed, sort, diff: no other dependency.
 # Environment: DN_BUILD (build tree; default: two levels above the script), DN_KEEP=1 keeps the
 # temp dir, TMPDIR (where the temp dir goes; the dumps are ~150 MB each).
 set -u
