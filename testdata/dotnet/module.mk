@@ -44,7 +44,7 @@ $(DN_HEAPS): $(DN_HEAPS_SRCS)
 # dotnet-dump (SOS) from NuGet, into the build tree.
 $(DN_DOTNET_DUMP):
 	$(call msg,NUGET,dotnet-dump $(DN_DOTNET_DUMP_VERSION))
-	@rm -rf $(DN_TOOLS_DIR).tmp && mkdir -p $(BUILD)/tools
+	@rm -rf $(DN_TOOLS_DIR).tmp && mkdir -p $(BUILD)/tools $(BUILD)/obj
 	$(Q)$(DN_ENV) $(DOTNET) tool install dotnet-dump --version $(DN_DOTNET_DUMP_VERSION) \
 	    --tool-path $(DN_TOOLS_DIR).tmp >$(BUILD)/obj/dotnet-tools.log 2>&1 \
 	    || { cat $(BUILD)/obj/dotnet-tools.log; rm -rf $(DN_TOOLS_DIR).tmp; exit 1; }
