@@ -191,10 +191,14 @@ expect() {
     fi
 }
 
-# expect_same NAME WANT_FILE GOT_FILE: equal, or FAIL with the unified diff.
+# expect_same NAME WANT_FILE GOT_FILE: equal, or FAIL with the unified diff. An empty
+# WANT_FILE (the reference parsed to nothing) fails: nothing would have been compared.
 expect_same() {
     local name=$1 a=$2 b=$3 bug
-    if bug=$(dn_known_bug "$name"); then
+    if [ ! -s "$a" ]; then
+        dn_failed=$((dn_failed + 1))
+        printf '  FAIL  %s: nothing to compare (%s is empty)\n' "$name" "${a##*/}"
+    elif bug=$(dn_known_bug "$name"); then
         if cmp -s "$a" "$b"; then
             dn_failed=$((dn_failed + 1))
             printf '  FAIL  %s: equal (listed as a known bug, but it holds now: remove it from known-bugs)\n' "$name"

@@ -24,6 +24,23 @@ for t in Heaps.Top Heaps.Left Heaps.Right Heaps.Bottom; do
     esac
 done
 
+# Every field's value, ours against SOS's dumpobj, and the generation against SOS's gcwhere.
+fields() { # FILE: "name value" per instance field, values without leading zeros, lower case
+    awk 'NF >= 3 && $(NF - 2) == "instance" { v = tolower($(NF - 1)); sub(/^0x/, "", v); if (v ~ /^0+[0-9a-f]/) sub(/^0+/, "", v); print $NF, v }' "$1" | LC_ALL=C sort
+}
+for t in Heaps.Top Heaps.Left Heaps.Right Heaps.Bottom; do
+    ga dumpobj "${ADDR[$t]}"
+    fields "$OUT" >"$DN_TMP/fields.gcanalyze"
+    gen=$(dn_field Generation "$OUT")
+    sos "dumpobj ${ADDR[$t]}" "gcwhere ${ADDR[$t]}"
+    fields "$OUT" >"$DN_TMP/fields.sos"
+    expect "dumpobj $t: instance fields SOS shows" "$(grep -c . "$DN_TMP/fields.sos")" \
+        "$( [ -s "$DN_TMP/fields.sos" ] && grep -c . "$DN_TMP/fields.gcanalyze" || echo none)"
+    expect_same "dumpobj $t: field names and values, SOS vs gcanalyze" "$DN_TMP/fields.sos" "$DN_TMP/fields.gcanalyze"
+    expect "gcwhere $t: generation, SOS vs gcanalyze" \
+        "$(awk -v a="$(echo "${ADDR[$t]}" | sed 's/^0*//')" 'tolower($1) == a { print $4 }' "$OUT")" "$gen"
+done
+
 # The payload, through Bottom's field.
 ga dumpobj "${ADDR[Heaps.Bottom]}"
 payload=$(awk '$NF == "Payload" { print $(NF - 1) }' "$OUT")
