@@ -5,7 +5,8 @@
 #   make check           build, then run every test (runtime tests also under
 #                        GCRT_HEAPVERIFY=1 and GCRT_GCSTRESS=1); TESTS=name filters
 #   make demo            build everything and run scripts/demo.sh (heap, crash, dump)
-#   make bench           build and run every program of bench/
+#   make bench           build and run every program of bench/, then the workloads
+#                        against the peer runtimes of bench/peers/ (BENCH_QUICK=1: minutes)
 #   make install         PREFIX=/usr/local DESTDIR= ; make uninstall
 #   make deps            check (as root: install) the Debian packages the build needs
 #   make check-tsan      build the runtime and its tests with ThreadSanitizer
@@ -16,7 +17,8 @@
 # Variables: SANITIZE=1 (ASan+UBSan build in build-san/), TSAN=1
 # (ThreadSanitizer build in build-tsan/), WERROR=1, V=1 (echo
 # commands), TESTS="name ...", TEST_TIMEOUT=seconds, CC, CFLAGS, CPPFLAGS,
-# LDFLAGS, PREFIX, DESTDIR, LIBDIR, BINDIR, INCLUDEDIR, MANDIR.
+# LDFLAGS, PREFIX, DESTDIR, LIBDIR, BINDIR, INCLUDEDIR, MANDIR, BENCH_QUICK=1,
+# BENCH_PEERS_ONLY=1 (and the BENCH_* of scripts/bench-peers.sh).
 
 .DEFAULT_GOAL := all
 MAKEFLAGS += --no-builtin-rules
@@ -205,8 +207,13 @@ tsan-run: $(runtime_test_TESTS)
 demo: all
 	$(Q)scripts/demo.sh $(BUILD)
 
+# BENCH_PEERS_ONLY=1 runs only the peer comparison (scripts/bench-peers.sh,
+# which rewrites docs/perf.md's peer section); its variables are listed there.
 bench: $(BENCH_PROGS)
-	$(Q)$(SHELL) scripts/run-bench.sh $(BENCH_PROGS)
+	$(Q)rc=0; \
+	if [ "$(BENCH_PEERS_ONLY)" != 1 ]; then $(SHELL) scripts/run-bench.sh $(BENCH_PROGS) || rc=1; fi; \
+	$(SHELL) scripts/bench-peers.sh $(BUILD) || rc=1; \
+	exit $$rc
 
 # Shared libraries are installed as NAME.so.X.Y.Z with the links NAME.so.X
 # (the soname) and NAME.so; INSTALL_SHARED_LIBS holds build/lib/NAME.so:X:X.Y.Z.
@@ -253,7 +260,7 @@ clean:
 	rm -rf build build-san build-tsan
 
 help:
-	@sed -n '3,19p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,21p' Makefile | sed 's/^# \{0,1\}//'
 	@echo
 	@echo "BUILD=$(BUILD)  test binaries: $(notdir $(TEST_BINS))"
 	@echo "stress skips: HEAPVERIFY_SKIP=($(HEAPVERIFY_SKIP)) GCSTRESS_SKIP=($(GCSTRESS_SKIP))"

@@ -1,7 +1,8 @@
 /* binary_trees.c - the benchmarks-game binary-trees program on libgcrt, with a malloc/free
- * peer of the same shape measured in the same run. Usage: binary_trees [max_depth] (default 16). */
+ * peer of the same shape measured in the same run. Usage: binary_trees [--runner] [max_depth] (default 16). */
 
 #include "gcrt.h"
+#include "gcpause.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -28,6 +29,7 @@ typedef struct TreeNode {
 } TreeNode;
 
 static gcrt_type *g_tree_type;
+static bp_recorder *g_rec; /* --runner: every collection's pause */
 
 /* A complete tree of the given depth, children first. The result is a raw
  * pointer: the caller stores it in a root before it allocates again. */
@@ -35,6 +37,8 @@ static gcrt_obj *bt_make(gcrt_thread *th, int depth)
 {
     if (depth <= 0)
         return gcrt_alloc(th, g_tree_type);
+    if (depth == 8 && g_rec)
+        bp_poll(g_rec);
     struct { gcrt_obj *l, *r, *n; } L = { NULL, NULL, NULL };
     gcrt_frame F;
     GCRT_FRAME_PUSH(th, F, "BinaryTrees.BottomUpTree", L, "left,right,node");
@@ -139,6 +143,8 @@ static int run_gcrt(gcrt_thread *th, int max_depth, bt_result *r)
                 goto oom;
             check += bt_check(L.tree);
             L.tree = NULL;
+            if (g_rec)
+                bp_poll(g_rec);
         }
         add_line(r, "%d\t trees of depth %d\t check: %ld", (int)iters, d, check);
     }
@@ -199,11 +205,17 @@ static void print_gc_stats(gcrt_heap *heap)
 int main(int argc, char **argv)
 {
     int max_depth = DEFAULT_MAX_DEPTH;
+    /* --runner: libgcrt only, in the protocol of scripts/bench-peers.sh */
+    int runner = argc > 1 && strcmp(argv[1], "--runner") == 0;
+    if (runner) {
+        argc--;
+        argv++;
+    }
     if (argc > 1) {
         char *end;
         long v = strtol(argv[1], &end, 10);
         if (*end || v < 0 || v > LIMIT_DEPTH) {
-            fprintf(stderr, "usage: %s [max_depth 0..%d]\n", argv[0], LIMIT_DEPTH);
+            fprintf(stderr, "usage: binary_trees [--runner] [max_depth 0..%d]\n", LIMIT_DEPTH);
             return 2;
         }
         max_depth = (int)v;
@@ -231,9 +243,26 @@ int main(int argc, char **argv)
         return 1;
     }
 
+    static bp_recorder rec;
+    if (runner) {
+        if (bp_init(&rec, heap) != 0) {
+            fprintf(stderr, "binary_trees: out of memory\n");
+            gcrt_heap_destroy(heap);
+            return 1;
+        }
+        g_rec = &rec;
+    }
     int bad = run_gcrt(th, max_depth, &gr) != 0;
     for (int i = 0; i < gr.nlines; i++)
         printf("%s\n", gr.lines[i]);
+    if (runner) {
+        if (!bad)
+            bp_report(&rec, gr.ms);
+        else
+            bp_report(&rec, 0); /* frees it */
+        gcrt_heap_destroy(heap);
+        return bad;
+    }
     if (!bad) {
         size_t nerr = 0;
         rc = gcrt_heap_verify(th, &nerr);

@@ -1,7 +1,10 @@
 /* gcbench.c - a libgcrt port of the shape of Boehm's GCBench: complete binary trees built
  * top-down and bottom-up next to a long-lived tree and a large double array, with a malloc peer. */
+/* Usage: gcbench [--runner] [stretch_depth long_lived_depth]; --runner runs libgcrt only and
+ * prints the protocol of scripts/bench-peers.sh (TIME_MS, PAUSE lines). */
 
 #include "gcrt.h"
+#include "gcpause.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -31,12 +34,16 @@
 #endif
 #define NDEPTHS ((MAX_DEPTH - MIN_DEPTH) / 2 + 1)
 
+/* Set from the command line; the macros are the defaults. */
+static int g_stretch = STRETCH_DEPTH, g_long_lived = LONG_LIVED_DEPTH;
+static bp_recorder *g_rec; /* --runner: every collection's pause */
+
 /* Nodes in a complete tree of depth d (a single node has depth 0). */
 static long tree_nodes(int d) { return (1L << (d + 1)) - 1; }
 
 /* How many trees of depth d to build so every depth allocates about the same
  * number of nodes: twice the stretch tree. */
-static long iterations_for(int d) { return 2 * tree_nodes(STRETCH_DEPTH) / tree_nodes(d); }
+static long iterations_for(int d) { return 2 * tree_nodes(g_stretch) / tree_nodes(d); }
 
 static double now_ms(void)
 {
@@ -77,6 +84,8 @@ static int gc_populate(gcrt_thread *th, int depth, gcrt_obj *node)
 {
     if (depth <= 0)
         return 0;
+    if (depth == 8 && g_rec)
+        bp_poll(g_rec);
     struct { gcrt_obj *node, *kid; } L = { node, NULL };
     gcrt_frame F;
     GCRT_FRAME_PUSH(th, F, "GCBench.Populate", L, "node,kid");
@@ -107,6 +116,8 @@ static gcrt_obj *gc_make_tree(gcrt_thread *th, int depth)
 {
     if (depth <= 0)
         return node_new(th);
+    if (depth == 8 && g_rec)
+        bp_poll(g_rec);
     struct { gcrt_obj *l, *r, *n; } L = { NULL, NULL, NULL };
     gcrt_frame F;
     GCRT_FRAME_PUSH(th, F, "GCBench.MakeTree", L, "left,right,node");
@@ -146,9 +157,9 @@ static int run_gcrt(gcrt_heap *heap, gcrt_thread *th, phase_times *pt)
 
     /* Stretch the heap with a big short-lived tree. */
     t = now_ms();
-    if (!(L.tmp = gc_make_tree(th, STRETCH_DEPTH)))
+    if (!(L.tmp = gc_make_tree(th, g_stretch)))
         goto out;
-    printf("  stretch tree of depth %d: %ld nodes\n", STRETCH_DEPTH, gc_count(L.tmp));
+    printf("  stretch tree of depth %d: %ld nodes\n", g_stretch, gc_count(L.tmp));
     L.tmp = NULL;
     pt->stretch = now_ms() - t;
 
@@ -156,7 +167,7 @@ static int run_gcrt(gcrt_heap *heap, gcrt_thread *th, phase_times *pt)
     t = now_ms();
     if (!(L.long_lived = node_new(th)))
         goto out;
-    if (gc_populate(th, LONG_LIVED_DEPTH, L.long_lived) != 0)
+    if (gc_populate(th, g_long_lived, L.long_lived) != 0)
         goto out;
     L.array = gcrt_alloc_array(th, gcrt_builtin_type(heap, GCRT_T_F64_ARRAY), ARRAY_LEN);
     if (!L.array) {
@@ -170,7 +181,7 @@ static int run_gcrt(gcrt_heap *heap, gcrt_thread *th, phase_times *pt)
     }
     pt->long_lived = now_ms() - t;
     printf("  long-lived tree of depth %d: %ld nodes; double[%d] of %zu bytes, %s, gen %d\n",
-           LONG_LIVED_DEPTH, gc_count(L.long_lived), ARRAY_LEN, gcrt_object_size(L.array),
+           g_long_lived, gc_count(L.long_lived), ARRAY_LEN, gcrt_object_size(L.array),
            gcrt_is_large_object(heap, L.array) ? "on the LOH" : "NOT on the LOH",
            gcrt_get_generation(heap, L.array));
 
@@ -200,7 +211,7 @@ static int run_gcrt(gcrt_heap *heap, gcrt_thread *th, phase_times *pt)
     {
         const double *a = gcrt_array_data(L.array);
         long n = gc_count(L.long_lived);
-        if (a[1000] != 1.0 / 1000.0 || n != tree_nodes(LONG_LIVED_DEPTH)) {
+        if (a[1000] != 1.0 / 1000.0 || n != tree_nodes(g_long_lived)) {
             fprintf(stderr, "gcbench: FAILED: long-lived data damaged (array[1000]=%g, tree=%ld nodes)\n",
                     a[1000], n);
             goto out;
@@ -278,14 +289,14 @@ static int run_malloc(phase_times *pt)
     double t0 = now_ms(), t;
 
     t = now_ms();
-    MNode *tmp = m_make_tree(STRETCH_DEPTH);
-    printf("  stretch tree of depth %d: %ld nodes\n", STRETCH_DEPTH, m_count(tmp));
+    MNode *tmp = m_make_tree(g_stretch);
+    printf("  stretch tree of depth %d: %ld nodes\n", g_stretch, m_count(tmp));
     m_free_tree(tmp);
     pt->stretch = now_ms() - t;
 
     t = now_ms();
     MNode *long_lived = mnode_new();
-    m_populate(LONG_LIVED_DEPTH, long_lived);
+    m_populate(g_long_lived, long_lived);
     double *array = calloc(ARRAY_LEN, sizeof *array);
     if (!array) {
         fprintf(stderr, "gcbench: calloc(array) failed\n");
@@ -311,7 +322,7 @@ static int run_malloc(phase_times *pt)
     }
 
     int rc = 0;
-    if (array[1000] != 1.0 / 1000.0 || m_count(long_lived) != tree_nodes(LONG_LIVED_DEPTH)) {
+    if (array[1000] != 1.0 / 1000.0 || m_count(long_lived) != tree_nodes(g_long_lived)) {
         fprintf(stderr, "gcbench: FAILED: malloc long-lived data damaged\n");
         rc = -1;
     }
@@ -371,8 +382,27 @@ static void print_times(const phase_times *g, const phase_times *m)
            m->total > 0 ? g->total / m->total : 0.0);
 }
 
-int main(void)
+static int parse_depth(const char *s, int *out)
 {
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (*end || v < MIN_DEPTH || v > 26)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    int runner = argc > 1 && strcmp(argv[1], "--runner") == 0;
+    if (runner) {
+        argc--;
+        argv++;
+    }
+    if (argc != 1 && (argc != 3 || parse_depth(argv[1], &g_stretch) || parse_depth(argv[2], &g_long_lived))) {
+        fprintf(stderr, "usage: gcbench [--runner] [stretch_depth long_lived_depth] (depths %d..26)\n", MIN_DEPTH);
+        return 2;
+    }
     phase_times gt, mt;
     memset(&gt, 0, sizeof gt);
     memset(&mt, 0, sizeof mt);
@@ -403,9 +433,23 @@ int main(void)
     }
 
     printf("GCBench (Boehm) on libgcrt %s: stretch depth %d, long-lived depth %d, double[%d], depths %d..%d\n",
-           GCRT_VERSION_STRING, STRETCH_DEPTH, LONG_LIVED_DEPTH, ARRAY_LEN, MIN_DEPTH, MAX_DEPTH);
+           GCRT_VERSION_STRING, g_stretch, g_long_lived, ARRAY_LEN, MIN_DEPTH, MAX_DEPTH);
     printf("libgcrt run\n");
+    static bp_recorder rec;
+    if (runner) {
+        if (bp_init(&rec, heap) != 0) {
+            fprintf(stderr, "gcbench: out of memory\n");
+            gcrt_heap_destroy(heap);
+            return 1;
+        }
+        g_rec = &rec;
+    }
     int bad = run_gcrt(heap, th, &gt) != 0;
+    if (runner) {
+        bp_report(&rec, bad ? 0 : gt.total);
+        gcrt_heap_destroy(heap);
+        return bad;
+    }
     if (!bad) {
         size_t nerr = 0;
         rc = gcrt_heap_verify(th, &nerr);

@@ -3,6 +3,8 @@
 # Owns: the package list; installs what is missing when run as root, else prints the command.
 #
 # Run by make once per build tree (stamp BUILD/.deps-ok) and by `make deps`.
+# With --bench it checks (installs) only the optional packages of the bench
+# peers instead (scripts/bench-peers.sh runs it so; a failure only skips a peer).
 # Environment: DEPS_PACKAGES_EXTRA="pkg ..." adds packages to the check (for
 # testing this script); DEPS_NO_INSTALL=1 never installs, only reports.
 set -euo pipefail
@@ -18,6 +20,16 @@ PACKAGES=(
     zstd           # bench/dump_speed.c: the `zstd -1 -T2` peer; also handy to inspect dump frames
     gdb            # gcore: dumpfmt/test/test_remote.c and bench/core_speed.c make core files of live processes
 )
+# Optional: only `make bench` wants these, and it skips a peer without them.
+BENCH_PACKAGES=(
+    libgc-dev      # bench/peers/c: the Boehm GC peer (-DPEER_BOEHM, -lgc)
+)
+if [ "${1:-}" = --bench ]; then
+    PACKAGES=("${BENCH_PACKAGES[@]}")
+elif [ $# -gt 0 ]; then
+    echo "usage: deps.sh [--bench]" >&2
+    exit 2
+fi
 # shellcheck disable=SC2206
 PACKAGES+=(${DEPS_PACKAGES_EXTRA:-})
 
