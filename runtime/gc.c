@@ -493,25 +493,79 @@ static void verify_or_die(gcrt_heap *h, const char *when)
 
 static uint64_t clampu(uint64_t v, uint64_t lo, uint64_t hi) { return v < lo ? lo : v > hi ? hi : v; }
 
-/* Budgets follow survival, as .NET's dynamic data does: a generation whose
- * objects survive gets a larger budget (collecting it often is wasted
- * work); one whose objects die keeps its minimum. */
+/* Budgets (docs/runtime.md, "Budgets"). gen0's budget starts at gen0_base
+ * (from the CPU cache size) and follows survival and the allocation rate:
+ *  - low survival (under BUDGET_LOW_SURVIVAL) grows it, up to
+ *    BUDGET_LOW_GROWTH times the base when nothing survives, since a gen0 GC
+ *    costs what survives and a bigger gen0 then means fewer GCs for free;
+ *    higher survival grows it too (1 + 3s), so objects get time to die;
+ *  - the allocation rate: it is at least what the program allocates in
+ *    (1/BUDGET_TIME_GOAL - 1) times the last gen0 pause, which keeps gen0
+ *    pauses near BUDGET_TIME_GOAL of the time when collections are costly;
+ *  - it moves by at most 2x per GC, within [base, BUDGET_LOW_GROWTH x base],
+ *    and never past 3/8 of a SOH segment.
+ * gen1's budget is BUDGET_GEN0_PER_GEN1 times the bytes a gen0 GC promotes
+ * (smoothed), so that a steady program runs that many gen0 GCs per gen1 GC;
+ * gen2's is BUDGET_GEN1_PER_GEN2 times what a gen1 GC promotes, and at
+ * least a quarter of gen2's size after the last full GC, so that a large
+ * heap is not fully collected for every small promotion. Counted the .NET
+ * way (a gen1 GC counts for gen0 too) a steady workload lands near 100:10:1. */
+#define BUDGET_LOW_SURVIVAL 0.10
+#define BUDGET_LOW_GROWTH 4.0
+#define BUDGET_TIME_GOAL 0.05
+#define BUDGET_GEN0_PER_GEN1 10.0
+#define BUDGET_GEN1_PER_GEN2 10.0
+#define BUDGET_SMOOTH 0.3 /* weight of the newest sample in the averages */
+
 static void update_budgets(gcrt_heap *h, const gcctx *c, uint64_t size_before[3])
 {
     uint64_t base = h->gen0_base, seg = h->cfg.soh_segment_size;
+    /* ceiling: BUDGET_LOW_GROWTH x base, within 3/8 of a segment (the
+     * ephemeral segment holds gen1 too); a pause that grows with the budget
+     * must not drive the rate term past it */
+    uint64_t max0 = (uint64_t)(BUDGET_LOW_GROWTH * (double)base);
+    if (max0 > seg / 8 * 3)
+        max0 = seg / 8 * 3;
+    if (max0 < base)
+        max0 = base;
+    uint64_t now = now_ns();
+    uint64_t interval = h->budget_stamp_ns && now > h->budget_stamp_ns ? now - h->budget_stamp_ns : 0;
+    h->budget_stamp_ns = now;
+
+    /* gen0 from survival */
     double s0 = size_before[0] ? (double)c->survived[0] / (double)size_before[0] : 0;
-    h->budget[0] = clampu((uint64_t)((double)base * (1.0 + 3.0 * s0)), base, seg / 4 > base ? seg / 4 : base);
-    h->budget[0] = gc_align(h->budget[0]);
-    if (c->gen >= 1) {
-        double s1 = size_before[1] ? (double)c->survived[1] / (double)size_before[1] : 0;
-        uint64_t want = (uint64_t)((double)c->survived[1] * (2.0 + 4.0 * s1));
-        h->budget[1] = clampu(want, base / 2, seg / 2);
+    double low = BUDGET_LOW_GROWTH * (1.0 - s0 / BUDGET_LOW_SURVIVAL);
+    double want = (double)base * (low > 1.0 + 3.0 * s0 ? low : 1.0 + 3.0 * s0);
+    /* ... and from the allocation rate and the last gen0 pause (this one's is not known yet) */
+    if (h->hist_n && interval) {
+        const gcrt_gc_info *last = &h->history[(h->hist_n - 1) % GCRT_GC_HISTORY];
+        if (last->gen == 0) {
+            double rate = (double)size_before[0] / (double)interval; /* bytes per ns */
+            double by_rate = rate * (double)last->pause_ns * (1.0 / BUDGET_TIME_GOAL - 1.0);
+            if (by_rate > want)
+                want = by_rate;
+        }
     }
-    if (c->gen >= 2) {
-        double s2 = size_before[2] ? (double)c->survived[2] / (double)size_before[2] : 1;
-        uint64_t gen2 = h->gen2_size_after;
-        uint64_t want = (uint64_t)((double)gen2 * (1.2 + 0.6 * (1.0 - s2)));
-        h->budget[2] = clampu(want, 4 * base, UINT64_MAX / 4);
+    double cur = (double)h->budget[0];
+    if (want > 2.0 * cur)
+        want = 2.0 * cur;
+    if (want < cur / 2.0)
+        want = cur / 2.0;
+    h->budget[0] = gc_align(clampu(want >= (double)max0 ? max0 : (uint64_t)want, base, max0));
+
+    /* gen1 from what gen0 GCs promote */
+    double p0 = (double)c->survived[0];
+    h->promo0_avg = h->promo0_avg > 0 ? (1.0 - BUDGET_SMOOTH) * h->promo0_avg + BUDGET_SMOOTH * p0 : p0;
+    h->budget[1] = clampu((uint64_t)(BUDGET_GEN0_PER_GEN1 * h->promo0_avg), base / 8, seg / 2);
+
+    /* gen2 from what gen1 GCs promote, and gen2's size */
+    if (c->gen >= 1) {
+        double p1 = (double)c->survived[1];
+        h->promo1_avg = h->promo1_avg > 0 ? (1.0 - BUDGET_SMOOTH) * h->promo1_avg + BUDGET_SMOOTH * p1 : p1;
+        uint64_t want2 = (uint64_t)(BUDGET_GEN1_PER_GEN2 * h->promo1_avg);
+        if (want2 < h->gen2_size_after / 4)
+            want2 = h->gen2_size_after / 4;
+        h->budget[2] = clampu(want2, base, UINT64_MAX / 4);
     }
 }
 
@@ -521,6 +575,8 @@ void gc_init_budgets(gcrt_heap *h)
     h->budget[0] = h->gen0_base;
     h->budget[1] = h->gen0_base / 2;
     h->budget[2] = 4 * h->gen0_base;
+    h->budget_stamp_ns = 0;
+    h->promo0_avg = h->promo1_avg = 0;
 }
 
 int gc_gen_to_condemn(gcrt_heap *h)

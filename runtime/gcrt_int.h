@@ -214,6 +214,8 @@ struct gcrt_heap_s {
     uint64_t gen0_base;            /* from the cache size */
     uint64_t gen2_size_after;
     uint64_t survived[3];          /* last GC of each gen: bytes of it that survived */
+    uint64_t budget_stamp_ns;      /* gc.c update_budgets: when it last ran */
+    double promo0_avg, promo1_avg; /* gc.c update_budgets: smoothed bytes promoted per gen0 / gen1 GC */
     uint64_t free_gen[3], free_loh; /* bytes of free objects per generation */
 
     lohblock *lohfree; size_t nlohfree, lohfreecap;
