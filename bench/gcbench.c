@@ -195,6 +195,8 @@ static int run_gcrt(gcrt_heap *heap, gcrt_thread *th, phase_times *pt)
             if (gc_populate(th, d, L.tmp) != 0)
                 goto out;
             L.tmp = NULL;
+            if (g_rec)
+                bp_poll(g_rec); /* trees under depth 8 do not poll */
         }
         pt->depth_top[k] = now_ms() - t;
 
@@ -203,6 +205,8 @@ static int run_gcrt(gcrt_heap *heap, gcrt_thread *th, phase_times *pt)
             if (!(L.tmp = gc_make_tree(th, d)))
                 goto out;
             L.tmp = NULL;
+            if (g_rec)
+                bp_poll(g_rec);
         }
         pt->depth_bottom[k] = now_ms() - t;
     }

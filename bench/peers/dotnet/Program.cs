@@ -170,9 +170,15 @@ static class Program
         {
             long iters = 2 * TreeNodes(stretch) / TreeNodes(d);
             for (long i = 0; i < iters; i++)
+            {
                 Populate(d, new Node());
+                Pauses.Poll(); // trees under depth 8 do not poll
+            }
             for (long i = 0; i < iters; i++)
+            {
                 MakeTree(d);
+                Pauses.Poll();
+            }
         }
         bool bad = array[1000] != 1.0 / 1000.0 || Count(longLived) != TreeNodes(longDepth);
         Console.WriteLine($"long-lived tree of depth {longDepth}: {Count(longLived)} nodes{(bad ? " DAMAGED" : "")}");
