@@ -507,14 +507,15 @@ static uint64_t clampu(uint64_t v, uint64_t lo, uint64_t hi) { return v < lo ? l
  * gen1's budget is BUDGET_GEN0_PER_GEN1 times the bytes a gen0 GC promotes
  * (smoothed), so that a steady program runs that many gen0 GCs per gen1 GC;
  * gen2's is BUDGET_GEN1_PER_GEN2 times what a gen1 GC promotes, and at
- * least a quarter of gen2's size after the last full GC, so that a large
- * heap is not fully collected for every small promotion. Counted the .NET
+ * least BUDGET_GEN2_GROWTH times gen2's size after the last full GC, so
+ * that a large or growing heap is not fully collected for every promotion. Counted the .NET
  * way (a gen1 GC counts for gen0 too) a steady workload lands near 100:10:1. */
 #define BUDGET_LOW_SURVIVAL 0.10
 #define BUDGET_LOW_GROWTH 4.0
 #define BUDGET_TIME_GOAL 0.05
 #define BUDGET_GEN0_PER_GEN1 10.0
 #define BUDGET_GEN1_PER_GEN2 10.0
+#define BUDGET_GEN2_GROWTH 1.2 /* gen2 may grow by this much of its size before a full GC */
 #define BUDGET_SMOOTH 0.3 /* weight of the newest sample in the averages */
 
 static void update_budgets(gcrt_heap *h, const gcctx *c, uint64_t size_before[3])
@@ -563,8 +564,9 @@ static void update_budgets(gcrt_heap *h, const gcctx *c, uint64_t size_before[3]
         double p1 = (double)c->survived[1];
         h->promo1_avg = h->promo1_avg > 0 ? (1.0 - BUDGET_SMOOTH) * h->promo1_avg + BUDGET_SMOOTH * p1 : p1;
         uint64_t want2 = (uint64_t)(BUDGET_GEN1_PER_GEN2 * h->promo1_avg);
-        if (want2 < h->gen2_size_after / 4)
-            want2 = h->gen2_size_after / 4;
+        uint64_t by_size = (uint64_t)(BUDGET_GEN2_GROWTH * (double)h->gen2_size_after);
+        if (want2 < by_size)
+            want2 = by_size;
         h->budget[2] = clampu(want2, base, UINT64_MAX / 4);
     }
 }
