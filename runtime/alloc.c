@@ -1,5 +1,5 @@
-/* alloc.c - allocation: per-thread contexts, the LOH free list, free objects, the write barrier.
- * Owns: gcrt_alloc*, strings, arrays, boxing, gcrt_set_ref and the card marking it does. */
+/* alloc.c - allocation: per-thread contexts, the LOH free list, free objects, reference loads.
+ * Owns: gcrt_alloc*, strings, arrays, boxing, gcrt_get_ref/gcrt_array_get (stores: gcrt.h, region.c). */
 #include "gcrt_int.h"
 
 #include <stdlib.h>
@@ -178,6 +178,18 @@ static bool ac_refill(gcrt_thread *th, size_t need, uint8_t **fresh, size_t *fre
     size_t chunk = need + GC_MIN_FREE;
     if (chunk < ALLOC_QUANTUM && !h->cfg.gc_stress)
         chunk = ALLOC_QUANTUM;
+    uint8_t *gap;
+    if (h->ng0free && gc_take_gen0_gap(h, need + GC_MIN_FREE, chunk, &gap, &chunk)) {
+        /* a gen0 gap left by demotion (gc.c) */
+        ac_retire(th);
+        *fresh = gap;
+        *fresh_len = chunk;
+        th->ac_ptr = gap;
+        th->ac_limit = gap + chunk - GC_MIN_FREE;
+        h->alloc0 += chunk;
+        h->allocated_bytes += chunk;
+        return true;
+    }
     if ((size_t)(seg_end(e) - e->alloc) < chunk) {
         chunk = need + GC_MIN_FREE;
         if ((size_t)(seg_end(e) - e->alloc) < chunk)
@@ -436,48 +448,13 @@ gcrt_type *gcrt_typeof(const gcrt_obj *o)
 }
 size_t gcrt_object_size(const gcrt_obj *o) { return obj_size(o); }
 
-/* ====================================================================
- * The write barrier: a store of an ephemeral reference dirties the card
- * of the slot, as .NET's barrier does with its ephemeral range.
- * ==================================================================== */
-void card_mark(gcrt_obj **slot, gcrt_obj *v)
-{
-    if (!v)
-        return;
-    gcrt_heap *h = obj_type(v)->heap;
-    uintptr_t a = (uintptr_t)v;
-    if (a < h->eph_low || a >= h->eph_high)
-        return;
-    seg *s = seg_of(h, (uintptr_t)slot);
-    /* several threads may dirty one card at once: a relaxed atomic store */
-    if (s)
-        __atomic_store_n(&s->cards[((uintptr_t)slot - (uintptr_t)s->mem) >> CARD_SHIFT], 1, __ATOMIC_RELAXED);
-}
-
-/* Reference stores are release stores and reference loads acquire loads
- * (free on x86-64): threads may share objects through fields without a
- * lock, as .NET's memory model allows, and a thread that reads a
+/* Reference loads are acquire loads (free on x86-64), the stores in
+ * gcrt.h release stores: threads may share objects through fields without
+ * a lock, as .NET's memory model allows, and a thread that reads a
  * reference sees the fields the writer set before storing it. */
-static inline void barrier(gcrt_obj **slot, gcrt_obj *v)
-{
-    __atomic_store_n(slot, v, __ATOMIC_RELEASE);
-    card_mark(slot, v);
-}
-
-void gcrt_set_ref(gcrt_obj *obj, size_t off, gcrt_obj *value)
-{
-    barrier((gcrt_obj **)((char *)obj + off), value);
-}
-
 gcrt_obj *gcrt_get_ref(const gcrt_obj *obj, size_t off)
 {
     return __atomic_load_n((gcrt_obj *const *)((const char *)obj + off), __ATOMIC_ACQUIRE);
-}
-
-void gcrt_array_set(gcrt_obj *a, uint64_t i, gcrt_obj *v)
-{
-    assert(i < obj_len(a));
-    barrier((gcrt_obj **)((char *)a + sizeof(gcrt_array_hdr)) + i, v);
 }
 
 gcrt_obj *gcrt_array_get(const gcrt_obj *a, uint64_t i)

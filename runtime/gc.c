@@ -20,6 +20,11 @@ typedef struct gcctx {
     bool card_needed;                      /* card pass: this card still points young */
     uint64_t survived[3];                  /* bytes of each old generation that survived */
     uint64_t gaps[3];                      /* free bytes left in each new generation (SOH) */
+    seg *e;                                /* the ephemeral segment */
+    gcrt_gc_reason reason;
+    bool sweep;                            /* this GC sweeps: nothing moves, gaps become free objects */
+    uint64_t live, frag;                   /* planned: bytes in plugs, bytes of gaps between them */
+    uint8_t *demote_at;                    /* start of the demoted part of the ephemeral segment, or NULL */
     /* gaps to turn into free objects once everything moved */
     struct gap { uint8_t *at; size_t size; } *gapv;
     size_t ngaps, gapcap;
@@ -56,6 +61,28 @@ void gc_update_eph_range(gcrt_heap *h)
 {
     h->eph_low = (uintptr_t)h->eph->gen1_start;
     h->eph_high = (uintptr_t)seg_end(h->eph);
+    region_eph_update();
+}
+
+/* The generation of an address with the heap's current boundaries, without
+ * a segment lookup: only the ephemeral segment holds gen1 and gen0, and
+ * every other address of the heap (older segments, the LOH) is gen2. */
+static inline int gen_fast(const gcrt_heap *h, uintptr_t a)
+{
+    const seg *e = h->eph;
+    if (a < (uintptr_t)e->gen1_start || a >= (uintptr_t)seg_end(e))
+        return 2;
+    return a < (uintptr_t)e->gen0_start ? 1 : 0;
+}
+
+/* Dirty the card of slot (and its bundle), as the barrier does. */
+static inline void card_set(uintptr_t slot)
+{
+    uint8_t *card = (uint8_t *)(gcrt_barrier.card_bias + (slot >> CARD_SHIFT));
+    if (!*card) {
+        *card = 1;
+        *(uint8_t *)(gcrt_barrier.bundle_bias + (slot >> BUNDLE_SHIFT)) = 1;
+    }
 }
 
 /* Visit the reference slots of o that lie in [lo, hi). */
@@ -90,6 +117,8 @@ static inline void mark_push(gcctx *c, gcrt_obj *o)
     if (o->mtword & MTF_MARK)
         return;
     o->mtword |= MTF_MARK;
+    /* the mark bitmap lets plan visit survivors only */
+    *mark_word((uintptr_t)o) |= mark_bit((uintptr_t)o);
     if (obj_type(o)->has_refs)
         objvec_push(&c->h->mark_stack, o);
 }
@@ -147,28 +176,59 @@ static uint8_t *older_limit(const gcctx *c, const seg *s)
     return c->gen == 0 ? c->old_gen0_start : c->old_gen1_start;
 }
 
+/* The cards [c0, c1) of segment s, up to lim. Clean bundles skip 64
+ * cards at a time, clean cards 8 at a time; a dirty card is scanned from
+ * the object the crossing table names. */
 static void scan_card_range(gcctx *c, seg *s, size_t c0, size_t c1, uint8_t *lim, ref_fn fn, bool clean)
 {
-    for (size_t k = c0; k < c1; k++) {
-        if (!s->cards[k])
+    for (size_t b = c0 / CARDS_PER_BUNDLE; b * CARDS_PER_BUNDLE < c1; b++) {
+        if (!s->bundles[b])
             continue;
-        uintptr_t cs = (uintptr_t)s->mem + (k << CARD_SHIFT), ce = cs + CARD_SIZE;
-        if (ce > (uintptr_t)lim)
-            ce = (uintptr_t)lim;
-        if (cs >= ce)
-            continue;
-        uint32_t off = s->cross[k];
-        if (off == CROSS_NONE)
-            gc_fatal(c->h, "crossing table has no object for dirty card at %p", (void *)cs);
-        c->card_needed = false;
-        for (uint8_t *p = s->mem + off; (uintptr_t)p < ce;) {
-            gcrt_obj *o = (gcrt_obj *)p;
-            size_t sz = obj_size(o);
-            visit_refs_in(c, o, cs, ce, fn);
-            p += sz;
+        size_t k0 = b * CARDS_PER_BUNDLE, k1 = k0 + CARDS_PER_BUNDLE;
+        if (k0 < c0)
+            k0 = c0;
+        if (k1 > c1)
+            k1 = c1;
+        bool any = false;
+        for (size_t k = k0; k < k1; k++) {
+            if ((k & 7) == 0 && k + 8 <= k1) {
+                uint64_t w;
+                memcpy(&w, s->cards + k, 8);
+                if (!w) {
+                    k += 7;
+                    continue;
+                }
+            }
+            if (!s->cards[k])
+                continue;
+            uintptr_t cs = (uintptr_t)s->mem + (k << CARD_SHIFT), ce = cs + CARD_SIZE;
+            if (ce > (uintptr_t)lim)
+                ce = (uintptr_t)lim;
+            if (cs >= ce) {
+                any = true;
+                continue;
+            }
+            uint32_t off = s->cross[k];
+            if (off == CROSS_NONE)
+                gc_fatal(c->h, "crossing table has no object for dirty card at %p", (void *)cs);
+            c->card_needed = false;
+            uint8_t *p = s->mem + off;
+            for (; (uintptr_t)p < ce;) {
+                gcrt_obj *o = (gcrt_obj *)p;
+                size_t sz = obj_size(o);
+                visit_refs_in(c, o, cs, ce, fn);
+                p += sz;
+            }
+            if (clean && !c->card_needed)
+                s->cards[k] = 0;
+            else
+                any = true;
         }
-        if (clean && !c->card_needed)
-            s->cards[k] = 0;
+        /* a bundle is cleared only once every card under it is clean (the
+         * part past lim belongs to a younger generation and is cleared by
+         * clear_cards when that generation is condemned) */
+        if (clean && !any && k0 == b * CARDS_PER_BUNDLE && k1 == k0 + CARDS_PER_BUNDLE)
+            s->bundles[b] = 0;
     }
 }
 
@@ -207,9 +267,13 @@ static void scan_cards(gcctx *c, ref_fn fn, bool clean)
 }
 
 /* ====================================================================
- * Plan: runs of marked objects become plugs; each slides down to the
- * lowest free address, in order. Pinned objects form plugs that stay; the
- * space before them becomes a free object.
+ * Plan: runs of marked objects become plugs, found through the mark
+ * bitmap so that dead objects are never visited. Then, for the whole
+ * collection, the choice .NET's plan phase makes: compact (each plug
+ * slides down to the lowest free address, in order; pinned plugs stay) or
+ * sweep (nothing moves; the gaps become free objects). A brick table maps
+ * each 2 KiB of the planned range to its first plug, so relocating a
+ * reference is a table load and a step or two, not a search.
  * ==================================================================== */
 static void plug_add(gcrt_heap *h, uintptr_t start, uintptr_t end, bool pinned)
 {
@@ -255,58 +319,116 @@ static int new_gen_of(const gcctx *c, const seg *s, uint8_t *p)
         return 2;
     if (p < c->new_gen1_start)
         return 2;
+    if (c->demote_at && p >= c->demote_at)
+        return 0;
     return 1;
 }
 
-static void plan_segment(gcctx *c, seg *s, uint8_t *lo)
+/* The plugs of s in [lo, s->alloc), from the mark bitmap (whose words it
+ * clears as it reads them). A plug ends at a dead object, at a change of
+ * pinning, and at an old generation boundary (the new boundaries are
+ * where the first plug of each old generation lands). */
+static void plan_plugs(gcctx *c, seg *s, uint8_t *lo)
 {
     gcrt_heap *h = c->h;
-    size_t first = h->nplugs;
-    uintptr_t ps = 0;
-    bool in = false, pin = false;
-    for (uint8_t *p = lo; p < s->alloc;) {
-        gcrt_obj *o = (gcrt_obj *)p;
-        size_t sz = obj_size(o);
-        bool m = o->mtword & MTF_MARK, pn = o->mtword & MTF_PIN;
-        /* plugs never span a generation boundary: the new boundaries are
-         * where the first plug of each old generation lands */
-        if (in && s->ephemeral && (p == c->old_gen0_start || p == c->old_gen1_start)) {
-            plug_add(h, ps, (uintptr_t)p, pin);
-            in = false;
+    s->plan_lo = lo;
+    s->plan_hi = s->alloc;
+    s->plan_first = h->nplugs;
+    uintptr_t ps = 0, pend = 0;
+    bool in = false, pin = false, soh = s->kind == GCRT_SEG_SOH;
+    uintptr_t b1 = s->ephemeral ? (uintptr_t)c->old_gen1_start : 0, b0 = s->ephemeral ? (uintptr_t)c->old_gen0_start : 0;
+    if (s->alloc > lo) {
+        uint64_t *w = mark_word((uintptr_t)lo), *wend = mark_word((uintptr_t)s->alloc - 1) + 1;
+        uintptr_t wbase = (uintptr_t)lo & ~(uintptr_t)511;
+        for (; w < wend; w++, wbase += 512) {
+            uint64_t bits = *w;
+            if (!bits)
+                continue;
+            *w = 0;
+            do {
+                uintptr_t a = wbase + ((uintptr_t)__builtin_ctzll(bits) << 3);
+                bits &= bits - 1;
+                gcrt_obj *o = (gcrt_obj *)a;
+                size_t sz = obj_size(o);
+                bool pn = (o->mtword & MTF_PIN) != 0;
+                if (soh)
+                    c->survived[old_gen_of(c, s, (uint8_t *)a)] += sz;
+                if (in && (a != pend || pn != pin || pend == b0 || pend == b1)) {
+                    plug_add(h, ps, pend, pin);
+                    in = false;
+                }
+                if (!in) {
+                    ps = a;
+                    pin = pn;
+                    in = true;
+                }
+                pend = a + sz;
+            } while (bits);
         }
-        if (m) {
-            if (s->kind == GCRT_SEG_SOH)
-                c->survived[old_gen_of(c, s, p)] += sz;
-            if (in && pn != pin) {
-                plug_add(h, ps, (uintptr_t)p, pin);
-                in = false;
-            }
-            if (!in) {
-                ps = (uintptr_t)p;
-                in = true;
-                pin = pn;
-            }
-        } else if (in) {
-            plug_add(h, ps, (uintptr_t)p, pin);
-            in = false;
-        }
-        p += sz;
     }
     if (in)
-        plug_add(h, ps, (uintptr_t)s->alloc, pin);
+        plug_add(h, ps, pend, pin);
+    s->plan_last = h->nplugs;
+    uintptr_t prev = (uintptr_t)lo;
+    for (size_t i = s->plan_first; i < s->plan_last; i++) {
+        c->frag += h->plugs[i].start - prev;
+        c->live += h->plugs[i].end - h->plugs[i].start;
+        prev = h->plugs[i].end;
+    }
+}
 
-    /* assign destinations (under GCRT_GCSTRESS maybe above the vacated range) */
-    uint8_t *cur = stress_plan_base(h, s, lo, h->plugs + first, h->nplugs - first);
-    if (cur != lo)
-        gap_add(c, lo, (size_t)(cur - lo));
-    bool crossed = !s->ephemeral || c->gen == 0;
-    for (size_t i = first; i < h->nplugs; i++) {
+/* Sweep or compact, for the whole collection: sweeping costs no copying
+ * but leaves the gaps between survivors as free objects in an older
+ * generation, so it is chosen when those gaps are small against what
+ * survives (at most a quarter), as .NET sweeps when fragmentation is low.
+ * GCRT_GC_SWEEP=0 always compacts, =1 always sweeps (where allowed);
+ * under GCRT_GCSTRESS one stress GC in four sweeps, so that both paths are
+ * exercised (induced collections keep the rule above). */
+static bool choose_sweep(gcctx *c)
+{
+    gcrt_heap *h = c->h;
+    if (c->compact_loh)
+        return false;
+    if (h->sweep_policy == 1)
+        return false;
+    if (h->sweep_policy == 2)
+        return true;
+    if (h->cfg.gc_stress && c->reason == GCRT_REASON_STRESS && (h->gc_index & 3) == 3)
+        return true;
+    return c->frag <= c->live / 4;
+}
+
+/* Destinations of s's plugs, the new generation boundaries of the
+ * ephemeral segment, and the gaps that become free objects. A pinned plug
+ * in the condemned young part of the ephemeral segment is demoted, as
+ * .NET does: gen0 starts before it (everything after it stays in gen0),
+ * so the gaps around it are reused by allocation instead of sitting in an
+ * older generation until that generation is compacted. */
+static void plan_assign(gcctx *c, seg *s)
+{
+    gcrt_heap *h = c->h;
+    /* under GCRT_GCSTRESS compaction may start above the vacated range (misuse.c) */
+    uint8_t *cur = c->sweep ? s->plan_lo
+                            : stress_plan_base(h, s, s->plan_lo, h->plugs + s->plan_first, s->plan_last - s->plan_first);
+    if (cur != s->plan_lo)
+        gap_add(c, s->plan_lo, (size_t)(cur - s->plan_lo));
+    bool eph = s->ephemeral;
+    bool crossed = !eph || c->gen == 0;
+    uintptr_t young = (uintptr_t)(c->gen == 0 ? c->old_gen0_start : c->old_gen1_start);
+    for (size_t i = s->plan_first; i < s->plan_last; i++) {
         plug *pl = &h->plugs[i];
         if (!crossed && pl->start >= (uintptr_t)c->old_gen0_start) {
             c->new_gen1_start = cur;
             crossed = true;
         }
-        if (pl->pinned) {
+        if (c->sweep || pl->pinned) {
+            if (eph && pl->pinned && !c->sweep && !c->demote_at && pl->start >= young) {
+                c->demote_at = cur;
+                if (!crossed) {
+                    c->new_gen1_start = cur;
+                    crossed = true;
+                }
+            }
             if ((uintptr_t)cur < pl->start)
                 gap_add(c, cur, pl->start - (uintptr_t)cur);
             pl->delta = 0;
@@ -316,14 +438,28 @@ static void plan_segment(gcctx *c, seg *s, uint8_t *lo)
             cur += pl->end - pl->start;
         }
     }
-    if (s->ephemeral) {
+    if (eph) {
         if (!crossed)
             c->new_gen1_start = cur;
         if (c->gen == 0)
             c->new_gen1_start = c->old_gen1_start;
-        c->new_gen0_start = cur;
+        c->new_gen0_start = c->demote_at ? c->demote_at : cur;
     }
     s->plan_end = cur;
+}
+
+/* bricks[k]: index of the first plug of s that starts at or after brick k. */
+static void plan_bricks(const gcrt_heap *h, seg *s)
+{
+    size_t k0 = (size_t)(s->plan_lo - s->mem) >> BRICK_SHIFT;
+    size_t k1 = ((size_t)(s->plan_hi - s->mem) + ((size_t)1 << BRICK_SHIFT) - 1) >> BRICK_SHIFT;
+    size_t i = s->plan_first;
+    for (size_t k = k0; k < k1; k++) {
+        uintptr_t bs = (uintptr_t)s->mem + ((uintptr_t)k << BRICK_SHIFT);
+        while (i < s->plan_last && h->plugs[i].start < bs)
+            i++;
+        s->bricks[k] = (uint32_t)i;
+    }
 }
 
 static int seg_cmp(const void *a, const void *b)
@@ -333,28 +469,27 @@ static int seg_cmp(const void *a, const void *b)
 }
 
 /* ====================================================================
- * Relocate
+ * Relocate: the new address of a reference into the planned range, from
+ * the brick table: the plug containing it starts at or after the brick's
+ * first plug minus one, a step or two away.
  * ==================================================================== */
-static gcrt_obj *reloc(const gcctx *c, gcrt_obj *o)
+static inline gcrt_obj *reloc(const gcctx *c, gcrt_obj *o)
 {
     uintptr_t a = (uintptr_t)o;
-    if (!o || !condemned(c, a))
+    if (!o || c->sweep || !condemned(c, a))
+        return o;
+    const seg *s = c->e;
+    if (a - (uintptr_t)s->mem >= s->reserved && !(s = seg_of(c->h, a)))
+        return o;
+    if (!s->plan_lo || a < (uintptr_t)s->plan_lo || a >= (uintptr_t)s->plan_hi)
         return o;
     const plug *pl = c->h->plugs;
-    size_t lo = 0, hi = c->h->nplugs;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (pl[mid].start <= a)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    if (lo == 0)
+    size_t i = s->bricks[(a - (uintptr_t)s->mem) >> BRICK_SHIFT], n = s->plan_last;
+    while (i < n && pl[i].start <= a)
+        i++;
+    if (i == s->plan_first || a >= pl[i - 1].end)
         return o;
-    const plug *p = &pl[lo - 1];
-    if (a >= p->end)
-        return o;
-    return (gcrt_obj *)(a + (uintptr_t)p->delta);
+    return (gcrt_obj *)(a + (uintptr_t)pl[i - 1].delta);
 }
 
 static void reloc_root(gcrt_heap *h, gcrt_obj **slot, bool pinned, void *ud)
@@ -372,15 +507,8 @@ static void reloc_old_ref(gcctx *c, gcrt_obj **slot)
         return;
     o = reloc(c, o);
     *slot = o;
-    if (!c->card_needed && gen_of_addr(c->h, (uintptr_t)o) < gen_of_addr(c->h, (uintptr_t)slot))
+    if (!c->card_needed && gen_fast(c->h, (uintptr_t)o) < gen_fast(c->h, (uintptr_t)slot))
         c->card_needed = true;
-}
-
-static inline void card_set(gcrt_heap *h, uintptr_t slot)
-{
-    seg *s = seg_of(h, slot);
-    if (s)
-        s->cards[(slot - (uintptr_t)s->mem) >> CARD_SHIFT] = 1;
 }
 
 /* Survivor slot (old address): relocate, and dirty the card of the slot's
@@ -393,9 +521,9 @@ static void reloc_survivor_ref(gcctx *c, gcrt_obj **slot)
     o = reloc(c, o);
     *slot = o;
     uintptr_t ns = (uintptr_t)slot + (uintptr_t)c->cur_delta;
-    int tg = gen_of_addr(c->h, (uintptr_t)o);
-    if (tg >= 0 && tg < 2 && gen_of_addr(c->h, ns) > tg)
-        card_set(c->h, ns);
+    int tg = gen_fast(c->h, (uintptr_t)o);
+    if (tg < 2 && gen_fast(c->h, ns) > tg)
+        card_set(ns);
 }
 
 static void clear_cards(seg *s, uint8_t *from, uint8_t *to)
@@ -408,6 +536,9 @@ static void clear_cards(seg *s, uint8_t *from, uint8_t *to)
         k1 = s->ncards;
     if (k1 > k0)
         memset(s->cards + k0, 0, k1 - k0);
+    size_t b0 = (k0 + CARDS_PER_BUNDLE - 1) / CARDS_PER_BUNDLE, b1 = k1 / CARDS_PER_BUNDLE;
+    if (b1 > b0)
+        memset(s->bundles + b0, 0, b1 - b0);
 }
 
 /* ====================================================================
@@ -457,6 +588,8 @@ static void sweep_loh(gcctx *c)
         if (s->kind != GCRT_SEG_LOH)
             continue;
         uint8_t *run = NULL;
+        if (s->alloc > s->mem) /* this walk reads the header bits; the bitmap is not needed */
+            memset(mark_word((uintptr_t)s->mem), 0, (size_t)(mark_word((uintptr_t)s->alloc - 1) + 1 - mark_word((uintptr_t)s->mem)) * 8);
         for (uint8_t *p = s->mem; p < s->alloc;) {
             gcrt_obj *o = (gcrt_obj *)p;
             size_t sz = obj_size(o);
@@ -477,6 +610,50 @@ static void sweep_loh(gcctx *c)
         if (run)
             s->alloc = run;
     }
+}
+
+/* ====================================================================
+ * Gen0 gaps: the free space around demoted pinned plugs. Allocation
+ * contexts are carved from them before the end of the segment is used.
+ * ==================================================================== */
+static void g0free_add(gcrt_heap *h, uint8_t *at, size_t size)
+{
+    if (h->ng0free == h->g0freecap) {
+        size_t nc = h->g0freecap ? h->g0freecap * 2 : 16;
+        lohblock *nb = realloc(h->g0free, nc * sizeof *nb);
+        if (!nb)
+            return; /* the gap stays a free object in gen0, unused until the next GC */
+        h->g0free = nb;
+        h->g0freecap = nc;
+    }
+    h->g0free[h->ng0free++] = (lohblock){(uintptr_t)at, size};
+}
+
+/* Take [*at, *at + *len) from a gen0 gap for an allocation context that
+ * needs at least need bytes (the context's GC_MIN_FREE reserve included
+ * in *len). The rest of the gap stays a free object. */
+bool gc_take_gen0_gap(gcrt_heap *h, size_t need, size_t want, uint8_t **at, size_t *len)
+{
+    for (size_t i = 0; i < h->ng0free; i++) {
+        lohblock *b = &h->g0free[i];
+        if (b->size < need)
+            continue;
+        size_t take = want < need ? need : want;
+        if (take > b->size || b->size - take < GC_MIN_FREE)
+            take = b->size;
+        *at = (uint8_t *)b->addr;
+        *len = take;
+        h->free_gen[0] -= take;
+        if (take < b->size) {
+            b->addr += take;
+            b->size -= take;
+            make_free(h, (uint8_t *)b->addr, b->size);
+        } else {
+            *b = h->g0free[--h->ng0free];
+        }
+        return true;
+    }
+    return false;
 }
 
 /* ====================================================================
@@ -623,9 +800,11 @@ static void maybe_new_ephemeral(gcrt_heap *h)
         return; /* keep going in the old one; allocation reports OOM if it must */
     seg_rebuild_cross(e, e->gen1_start, e->alloc);
     memset(e->cards, 0, e->ncards);
+    memset(e->bundles, 0, e->ncards / CARDS_PER_BUNDLE);
     h->alloc2 += (uint64_t)(e->alloc - e->gen1_start);
-    h->free_gen[2] += h->free_gen[1];
-    h->free_gen[1] = 0;
+    h->free_gen[2] += h->free_gen[1] + h->free_gen[0];
+    h->free_gen[1] = h->free_gen[0] = 0;
+    h->ng0free = 0; /* its gen0 gaps are gen2 free space now */
     e->ephemeral = false;
     e->gen1_start = e->gen0_start = NULL;
     n->ephemeral = true;
@@ -648,9 +827,17 @@ void gc_collect_locked(gcrt_thread *th, int gen, gcrt_gc_reason reason, unsigned
     memset(&c, 0, sizeof c);
     c.h = h;
     c.gen = gen;
+    c.reason = reason;
     c.full = gen == 2;
     c.compact_loh = c.full && (flags & GCRT_COLLECT_COMPACT_LOH);
     seg *e = h->eph;
+    c.e = e;
+    if (!h->sweep_policy) {
+        const char *sp = getenv("GCRT_GC_SWEEP");
+        h->sweep_policy = sp && !strcmp(sp, "0") ? 1 : sp && !strcmp(sp, "1") ? 2 : 3;
+    }
+    /* the gen0 gaps are condemned with gen0 (free objects are never marked) */
+    h->ng0free = 0;
     c.old_gen1_start = e->gen1_start;
     c.old_gen0_start = e->gen0_start;
     c.young_lo = (uintptr_t)(gen == 0 ? e->gen0_start : e->gen1_start);
@@ -683,7 +870,13 @@ void gc_collect_locked(gcrt_thread *th, int gen, gcrt_gc_reason reason, unsigned
     qsort(plan, nplan, sizeof plan[0], seg_cmp);
     for (size_t i = 0; i < nplan; i++) {
         seg *s = plan[i];
-        plan_segment(&c, s, (c.full || s != e) ? s->mem : (uint8_t *)c.young_lo);
+        plan_plugs(&c, s, (c.full || s != e) ? s->mem : (uint8_t *)c.young_lo);
+    }
+    c.sweep = choose_sweep(&c);
+    for (size_t i = 0; i < nplan; i++) {
+        plan_assign(&c, plan[i]);
+        if (!c.sweep)
+            plan_bricks(h, plan[i]);
     }
     /* the new boundaries hold from here on (gen_of_addr uses them) */
     e->gen1_start = c.new_gen1_start;
@@ -695,17 +888,22 @@ void gc_collect_locked(gcrt_thread *th, int gen, gcrt_gc_reason reason, unsigned
         uint8_t *lo = (c.full || s != e) ? s->mem : (uint8_t *)c.young_lo;
         clear_cards(s, lo, seg_end(s));
     }
-    roots_visit_strong(h, reloc_root, &c);
-    for (handle_chunk *hc = h->handles; hc; hc = hc->next)
-        for (size_t i = 0; i < CHUNK; i++)
-            if (hc->h[i].in_use && hc->h[i].target &&
-                (hc->h[i].kind == GCRT_HANDLE_WEAK_SHORT || hc->h[i].kind == GCRT_HANDLE_WEAK_LONG))
-                hc->h[i].target = reloc(&c, hc->h[i].target);
-    for (size_t i = 0; i < h->finq.n; i++)
-        h->finq.v[i] = reloc(&c, h->finq.v[i]);
+    if (!c.sweep) { /* a sweep moves nothing */
+        roots_visit_strong(h, reloc_root, &c);
+        for (handle_chunk *hc = h->handles; hc; hc = hc->next)
+            for (size_t i = 0; i < CHUNK; i++)
+                if (hc->h[i].in_use && hc->h[i].target &&
+                    (hc->h[i].kind == GCRT_HANDLE_WEAK_SHORT || hc->h[i].kind == GCRT_HANDLE_WEAK_LONG))
+                    hc->h[i].target = reloc(&c, hc->h[i].target);
+        for (size_t i = 0; i < h->finq.n; i++)
+            h->finq.v[i] = reloc(&c, h->finq.v[i]);
+    }
     if (!c.full)
         scan_cards(&c, reloc_old_ref, true);
-    for (size_t i = 0; i < h->nplugs; i++) {
+    /* survivors' references: relocated, and the cards of promoted objects
+     * that point to a younger generation dirtied. After a gen0 sweep every
+     * survivor is gen1 and nothing is younger, so there is nothing to do. */
+    for (size_t i = 0; i < (c.sweep && gen == 0 ? 0 : h->nplugs); i++) {
         plug *pl = &h->plugs[i];
         c.cur_delta = pl->delta;
         for (uint8_t *p = (uint8_t *)pl->start; p < (uint8_t *)pl->end;) {
@@ -722,6 +920,7 @@ void gc_collect_locked(gcrt_thread *th, int gen, gcrt_gc_reason reason, unsigned
             if (s->kind != GCRT_SEG_LOH)
                 continue;
             memset(s->cards, 0, s->ncards);
+            memset(s->bundles, 0, s->ncards / CARDS_PER_BUNDLE);
             for (uint8_t *p = s->mem; p < s->alloc;) {
                 gcrt_obj *o = (gcrt_obj *)p;
                 size_t sz = obj_size(o);
@@ -750,14 +949,19 @@ void gc_collect_locked(gcrt_thread *th, int gen, gcrt_gc_reason reason, unsigned
         make_free(h, c.gapv[i].at, c.gapv[i].size);
         stress_poison_gap(h, c.gapv[i].at, c.gapv[i].size);
         seg *s = seg_of(h, (uintptr_t)c.gapv[i].at);
-        if (s->kind == GCRT_SEG_SOH) /* LOH free space is recounted below */
-            c.gaps[new_gen_of(&c, s, c.gapv[i].at)] += c.gapv[i].size;
+        if (s->kind != GCRT_SEG_SOH) /* LOH free space is recounted below */
+            continue;
+        int g = new_gen_of(&c, s, c.gapv[i].at);
+        c.gaps[g] += c.gapv[i].size;
+        if (g == 0)
+            g0free_add(h, c.gapv[i].at, c.gapv[i].size);
     }
     for (size_t i = 0; i < nplan; i++) {
         seg *s = plan[i];
         if (poison && s->plan_end < s->alloc)
             memset(s->plan_end, POISON_BYTE, (size_t)(s->alloc - s->plan_end));
         s->alloc = s->plan_end;
+        s->plan_lo = NULL;
         if (s->kind == GCRT_SEG_SOH) {
             uint8_t *lo = (c.full || s != e) ? s->mem : (uint8_t *)c.young_lo;
             seg_rebuild_cross(s, lo, s->alloc);
@@ -778,7 +982,7 @@ void gc_collect_locked(gcrt_thread *th, int gen, gcrt_gc_reason reason, unsigned
         h->free_gen[2] = c.gaps[2];
         h->free_gen[1] = c.gaps[1];
     }
-    h->free_gen[0] = 0;
+    h->free_gen[0] = c.gaps[0];
 
     /* 6. give back empty segments and unused pages */
     if (c.full) {
@@ -899,7 +1103,7 @@ static uint64_t total_locked(gcrt_heap *h)
 {
     uint64_t s[3], loh;
     gen_sizes(h, s, &loh);
-    uint64_t used = s[0] + s[1] + s[2] + loh - h->free_gen[1] - h->free_gen[2] - h->free_loh;
+    uint64_t used = s[0] + s[1] + s[2] + loh - h->free_gen[0] - h->free_gen[1] - h->free_gen[2] - h->free_loh;
     for (gcrt_thread *t = h->threads; t; t = t->next)
         if (t->ac_ptr)
             used -= (uint64_t)(t->ac_limit - t->ac_ptr) + GC_MIN_FREE;

@@ -3,6 +3,7 @@
 #ifndef GCRT_H
 #define GCRT_H
 
+#include <assert.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -319,9 +320,62 @@ GCRT_API size_t gcrt_object_size(const gcrt_obj *obj);
  * References and the write barrier. Store references into managed
  * objects only through these (the card table must see old-to-young stores).
  * ====================================================================== */
-GCRT_API void gcrt_set_ref(gcrt_obj *obj, size_t offset, gcrt_obj *value);
+
+/* The barrier's state, process-wide and written only by the collector while
+ * the world is stopped: a stored value in [eph_low, eph_high) is young (the
+ * hull of every heap's gen1 and gen0), and the card of slot address a is the
+ * byte at card_bias + (a >> GCRT_CARD_SHIFT) of one flat card table over the
+ * address range every heap's segments live in; its card bundle (a byte per
+ * 64 cards) is at bundle_bias + (a >> GCRT_BUNDLE_SHIFT). Read it only
+ * through the functions below. */
+#define GCRT_CARD_SHIFT 8
+#define GCRT_BUNDLE_SHIFT 14
+typedef struct gcrt_barrier_state {
+    uintptr_t eph_low, eph_high;
+    uintptr_t card_bias, bundle_bias;
+} gcrt_barrier_state;
+GCRT_API extern gcrt_barrier_state gcrt_barrier;
+
+/* The write barrier's card marking for a reference value just stored at
+ * slot (in a managed object) some other way, e.g. by a compare-and-swap.
+ * It is the fast path of every store below, inlined as .NET's is: two compares
+ * against the ephemeral range, and a card byte (with its bundle) dirtied the
+ * first time. Nothing more happens when the value is not young (NULL, gen2,
+ * the LOH). Relaxed atomics: plain moves on x86-64 and ARM64, and no data
+ * race for ThreadSanitizer when threads dirty one card at once. */
+GCRT_API inline void gcrt_write_barrier(void *slot, const gcrt_obj *value)
+{
+    uintptr_t v = (uintptr_t)value;
+    if (v >= __atomic_load_n(&gcrt_barrier.eph_low, __ATOMIC_RELAXED) &&
+        v < __atomic_load_n(&gcrt_barrier.eph_high, __ATOMIC_RELAXED)) {
+        uint8_t *card = (uint8_t *)(gcrt_barrier.card_bias + ((uintptr_t)slot >> GCRT_CARD_SHIFT));
+        if (!__atomic_load_n(card, __ATOMIC_RELAXED)) {
+            __atomic_store_n(card, 1, __ATOMIC_RELAXED);
+            __atomic_store_n((uint8_t *)(gcrt_barrier.bundle_bias + ((uintptr_t)slot >> GCRT_BUNDLE_SHIFT)), 1,
+                             __ATOMIC_RELAXED);
+        }
+    }
+}
+
+/* Store value into the reference field at byte offset of obj. Also exported
+ * as a function (for FFI and -O0 builds). */
+GCRT_API inline void gcrt_set_ref(gcrt_obj *obj, size_t offset, gcrt_obj *value)
+{
+    gcrt_obj **slot = (gcrt_obj **)(void *)((char *)obj + offset);
+    __atomic_store_n(slot, value, __ATOMIC_RELEASE); /* see gcrt_get_ref */
+    gcrt_write_barrier(slot, value);
+}
+
 GCRT_API gcrt_obj *gcrt_get_ref(const gcrt_obj *obj, size_t offset);
-GCRT_API void gcrt_array_set(gcrt_obj *array, uint64_t index, gcrt_obj *value);
+
+/* Store value at index of a reference array (index < length). */
+GCRT_API inline void gcrt_array_set(gcrt_obj *array, uint64_t index, gcrt_obj *value)
+{
+    assert(index < ((gcrt_array_hdr *)array)->length);
+    gcrt_obj **slot = (gcrt_obj **)(void *)((char *)array + sizeof(gcrt_array_hdr)) + index;
+    __atomic_store_n(slot, value, __ATOMIC_RELEASE);
+    gcrt_write_barrier(slot, value);
+}
 GCRT_API gcrt_obj *gcrt_array_get(const gcrt_obj *array, uint64_t index);
 #define GCRT_SET(obj, S, f, v) gcrt_set_ref((gcrt_obj *)(obj), offsetof(S, f), (gcrt_obj *)(v))
 #define GCRT_GET(obj, S, f) (((S *)(void *)(obj))->f)

@@ -19,7 +19,10 @@
 #define GC_ALIGN 8u
 #define GC_MIN_OBJ 24u           /* smallest object, as in .NET on 64-bit */
 #define GC_MIN_FREE 16u          /* a free object needs header + length */
-#define CARD_SHIFT 8u            /* 256-byte cards */
+#define CARD_SHIFT ((unsigned)GCRT_CARD_SHIFT)     /* 256-byte cards */
+#define BUNDLE_SHIFT ((unsigned)GCRT_BUNDLE_SHIFT) /* a bundle byte per 64 cards */
+#define BRICK_SHIFT 11u          /* 2 KiB bricks: relocation looks up a plug in constant time */
+#define CARDS_PER_BUNDLE (1u << (BUNDLE_SHIFT - CARD_SHIFT))
 #define CARD_SIZE (1u << CARD_SHIFT)
 #define CROSS_NONE 0xffffffffu
 #define SEGMAP_SHIFT 20u         /* segments are 1 MiB aligned */
@@ -91,13 +94,18 @@ typedef struct seg {
     size_t reserved;        /* bytes */
     uint8_t *alloc;         /* end of the last object */
     uint8_t *committed;     /* high-water of committed memory */
-    uint8_t *cards;         /* one byte per card */
+    uint8_t *cards;         /* one byte per card: this segment's part of the flat card table (region.c) */
+    uint8_t *bundles;       /* one byte per CARDS_PER_BUNDLE cards: set when one of them may be dirty */
     uint32_t *cross;        /* SOH: per card, offset of the object covering its start */
     size_t ncards;
     bool ephemeral;
     uint8_t *gen1_start;    /* ephemeral: gen2 = [mem, gen1_start) */
     uint8_t *gen0_start;    /* ephemeral: gen1 = [gen1_start, gen0_start) */
     uint8_t *plan_end;      /* GC scratch: end of the compacted layout */
+    uint8_t *plan_lo;       /* GC scratch: start of the planned part; NULL when not planned */
+    uint8_t *plan_hi;       /* GC scratch: allocated end when planned */
+    size_t plan_first, plan_last; /* GC scratch: this segment's plugs in heap->plugs */
+    uint32_t *bricks;       /* GC scratch, a word per brick: index of the first plug starting at or after it */
 } seg;
 
 static inline uint8_t *seg_end(const seg *s) { return s->mem + s->reserved; }
@@ -219,6 +227,9 @@ struct gcrt_heap_s {
     uint64_t free_gen[3], free_loh; /* bytes of free objects per generation */
 
     lohblock *lohfree; size_t nlohfree, lohfreecap;
+    /* gen0 gaps left around demoted pinned plugs, reused by allocation contexts (gc.c) */
+    lohblock *g0free; size_t ng0free, g0freecap;
+    int sweep_policy;              /* GCRT_GC_SWEEP: 0 choose per GC, 1 always compact, 2 always sweep */
 
     gcrt_type **types; size_t ntypes, typecap;
     gcrt_type *builtin[GCRT_T__COUNT];
@@ -286,12 +297,26 @@ GCRT_INTERNAL void objvec_push(objvec *v, gcrt_obj *o);
 GCRT_INTERNAL uint64_t now_ns(void);
 GCRT_INTERNAL char *xstrdup(const char *s);
 
+/* the process-wide address range, card table and barrier range (region.c) */
+GCRT_INTERNAL uint8_t *region_seg_map(size_t size);
+GCRT_INTERNAL void region_seg_unmap(uint8_t *mem, size_t size);
+GCRT_INTERNAL uint8_t *region_cards(const uint8_t *mem);
+GCRT_INTERNAL uint8_t *region_bundles(const uint8_t *mem);
+GCRT_INTERNAL bool region_eph_register(gcrt_heap *h);
+GCRT_INTERNAL void region_eph_unregister(gcrt_heap *h);
+GCRT_INTERNAL void region_eph_update(void);
+/* The mark bitmap: a bit per 8 bytes of the range, set at each marked
+ * object's start; the 64-bit word of address a is at region_mark_bias + (a >> 9) * 8. */
+GCRT_INTERNAL extern uintptr_t region_mark_bias;
+static inline uint64_t *mark_word(uintptr_t a) { return (uint64_t *)(region_mark_bias + ((a >> 9) << 3)); }
+static inline uint64_t mark_bit(uintptr_t a) { return (uint64_t)1 << ((a >> 3) & 63); }
+
 /* free objects (alloc.c) */
 GCRT_INTERNAL void make_free(gcrt_heap *h, uint8_t *at, size_t size);
 GCRT_INTERNAL void loh_free_rebuild(gcrt_heap *h);
 GCRT_INTERNAL void ac_retire(gcrt_thread *th);
 /* the barrier's card marking, for stores made another way (compare-exchange) */
-GCRT_INTERNAL void card_mark(gcrt_obj **slot, gcrt_obj *value);
+static inline void card_mark(gcrt_obj **slot, gcrt_obj *value) { gcrt_write_barrier(slot, value); }
 
 /* types (types.c) */
 GCRT_INTERNAL gcrt_rc types_init(gcrt_heap *h);
@@ -337,6 +362,7 @@ GCRT_INTERNAL int gc_gen_to_condemn(gcrt_heap *h);
 GCRT_INTERNAL int gen_of_addr(const gcrt_heap *h, uintptr_t a);
 GCRT_INTERNAL void gc_update_eph_range(gcrt_heap *h);
 GCRT_INTERNAL void gc_init_budgets(gcrt_heap *h);
+GCRT_INTERNAL bool gc_take_gen0_gap(gcrt_heap *h, size_t need, size_t want, uint8_t **at, size_t *len);
 GCRT_INTERNAL gcrt_rc verify_locked(gcrt_heap *h, size_t *nerrors, char *first, size_t cap);
 
 /* finalization (finalize.c) */

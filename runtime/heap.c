@@ -303,17 +303,11 @@ seg *seg_of(const gcrt_heap *h, uintptr_t a)
 seg *seg_new(gcrt_heap *h, gcrt_seg_kind kind, size_t size)
 {
     size = (size + MIB - 1) & ~(MIB - 1);
-    size_t span = size + MIB;
-    uint8_t *raw = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (raw == MAP_FAILED) {
-        err_set(GCRT_E_SYS, "mmap of a %zu-byte segment failed: %s", size, strerror(errno));
+    /* every segment lives in the process-wide range of region.c, so that
+     * the write barrier finds its cards without a lookup */
+    uint8_t *mem = region_seg_map(size);
+    if (!mem)
         return NULL;
-    }
-    uint8_t *mem = (uint8_t *)(((uintptr_t)raw + MIB - 1) & ~(uintptr_t)(MIB - 1));
-    if (mem > raw)
-        munmap(raw, (size_t)(mem - raw));
-    if (raw + span > mem + size)
-        munmap(mem + size, (size_t)(raw + span - (mem + size)));
 
     seg *s = calloc(1, sizeof *s);
     if (!s)
@@ -323,8 +317,10 @@ seg *seg_new(gcrt_heap *h, gcrt_seg_kind kind, size_t size)
     s->reserved = size;
     s->alloc = s->committed = mem;
     s->ncards = size >> CARD_SHIFT;
-    s->cards = calloc(s->ncards, 1);
-    if (!s->cards)
+    s->cards = region_cards(mem);
+    s->bundles = region_bundles(mem);
+    s->bricks = malloc(((size >> BRICK_SHIFT) + 1) * sizeof(uint32_t));
+    if (!s->bricks)
         goto fail_seg;
     if (kind == GCRT_SEG_SOH) {
         s->cross = malloc(s->ncards * sizeof(uint32_t));
@@ -364,13 +360,13 @@ fail_map_entries:
     }
 fail_seg:
     if (s) {
-        free(s->cards);
         free(s->cross);
+        free(s->bricks);
         free(s);
     }
     err_set(GCRT_E_NOMEM, "out of C memory for segment bookkeeping");
 fail_map:
-    munmap(mem, size);
+    region_seg_unmap(mem, size);
     if (!s)
         err_set(GCRT_E_NOMEM, "out of C memory for a segment");
     return NULL;
@@ -391,9 +387,9 @@ void seg_free(gcrt_heap *h, seg *s)
         }
     h->committed_total -= (uint64_t)(s->committed - s->mem);
     h->reserved_total -= s->reserved;
-    munmap(s->mem, s->reserved);
-    free(s->cards);
+    region_seg_unmap(s->mem, s->reserved);
     free(s->cross);
+    free(s->bricks);
     free(s);
 }
 
@@ -481,6 +477,10 @@ gcrt_rc gcrt_heap_create(const gcrt_config *cfg_in, gcrt_heap **out)
     pthread_cond_init(&h->fin_done, NULL);
     h->next_thread_id = 1;
     gc_init_budgets(h);
+    if (!region_eph_register(h)) {
+        rc = err_set(GCRT_E_NOMEM, "out of C memory for the heap registry");
+        goto fail;
+    }
 
     if ((rc = types_init(h)))
         goto fail;
@@ -525,6 +525,7 @@ void gcrt_heap_destroy(gcrt_heap *h)
     if (h->serial)
         misuse_heap_destroyed(h);
     th_att_forget(h, NULL);
+    region_eph_unregister(h);
     contract_unregister(h);
     dump_crash_disable(h);
     fin_stop(h);
@@ -545,6 +546,7 @@ void gcrt_heap_destroy(gcrt_heap *h)
     free(h->mark_stack.v);
     free(h->plugs);
     free(h->lohfree);
+    free(h->g0free);
     pthread_mutex_destroy(&h->lock);
     pthread_mutex_destroy(&h->handle_lock);
     pthread_cond_destroy(&h->cond);

@@ -152,6 +152,29 @@ static void check_cross(vctx *v, seg *s)
 
 typedef struct refck { vctx *v; } refck;
 
+/* Before and after marking the mark bitmap is clear: plan clears what it reads. */
+static void check_marks_clear(vctx *v, seg *s)
+{
+    if (s->alloc <= s->mem)
+        return;
+    for (const uint64_t *w = mark_word((uintptr_t)s->mem), *e = mark_word((uintptr_t)s->alloc - 1); w <= e; w++)
+        if (*w) {
+            bad(v, "mark bitmap word for %p is set outside a GC", (void *)(s->mem + ((size_t)(w - mark_word((uintptr_t)s->mem)) << 9)));
+            return;
+        }
+}
+
+/* Card bundles summarize the card table: a dirty card under a clean bundle
+ * would be skipped by an ephemeral GC. */
+static void check_bundles(vctx *v, seg *s)
+{
+    for (size_t k = 0; k < s->ncards; k++)
+        if (s->cards[k] && !s->bundles[k / CARDS_PER_BUNDLE]) {
+            bad(v, "card %p is dirty but its card bundle is clean", (void *)(s->mem + (k << CARD_SHIFT)));
+            return;
+        }
+}
+
 /* Pass 2: every reference field, and its card. */
 static void check_refs(vctx *v, seg *s)
 {
@@ -236,6 +259,7 @@ gcrt_rc verify_locked(gcrt_heap *h, size_t *nerrors, char *first, size_t cap)
         for (size_t i = 0; i < h->nsegs; i++) {
             check_cross(&v, h->segs[i]);
             check_refs(&v, h->segs[i]);
+            check_bundles(&v, h->segs[i]);
         }
         gcrt_walk_roots(h, root_ck, &v);
         for (size_t i = 0; i < h->nlohfree; i++) {
@@ -246,8 +270,20 @@ gcrt_rc verify_locked(gcrt_heap *h, size_t *nerrors, char *first, size_t cap)
                 bad(&v, "LOH free list entry %p (%zu bytes) is not a free object of that size", (void *)f,
                     h->lohfree[i].size);
         }
+        for (size_t i = 0; i < h->ng0free; i++) {
+            gcrt_obj *f = (gcrt_obj *)h->g0free[i].addr;
+            if (h->g0free[i].addr < (uintptr_t)h->eph->gen0_start || !is_start(&v, h->g0free[i].addr) ||
+                !(obj_type(f)->flags & GCRT_TF_FREE) || obj_size(f) != h->g0free[i].size)
+                bad(&v, "gen0 gap list entry %p (%zu bytes) is not a free object of that size in gen0", (void *)f,
+                    h->g0free[i].size);
+        }
+        for (size_t i = 0; i < h->nsegs; i++)
+            check_marks_clear(&v, h->segs[i]);
         if (h->eph_low != (uintptr_t)h->eph->gen1_start)
             bad(&v, "barrier range starts at %p, gen1 starts at %p", (void *)h->eph_low, (void *)h->eph->gen1_start);
+        else if (gcrt_barrier.eph_low > h->eph_low || gcrt_barrier.eph_high < h->eph_high)
+            bad(&v, "the process-wide barrier range [%p, %p) does not cover this heap's ephemeral range [%p, %p)",
+                (void *)gcrt_barrier.eph_low, (void *)gcrt_barrier.eph_high, (void *)h->eph_low, (void *)h->eph_high);
     }
     for (size_t i = 0; i < h->nsegs; i++)
         free(v.starts[i]);
