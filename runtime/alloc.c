@@ -180,7 +180,7 @@ static bool ac_refill(gcrt_thread *th, size_t need, uint8_t **fresh, size_t *fre
         chunk = ALLOC_QUANTUM;
     uint8_t *gap;
     if (h->ng0free && gc_take_gen0_gap(h, need + GC_MIN_FREE, chunk, &gap, &chunk)) {
-        /* a gen0 gap left by demotion (gc.c) */
+        /* a gen0 gap left by demotion (compact.c) */
         ac_retire(th);
         *fresh = gap;
         *fresh_len = chunk;

@@ -227,7 +227,7 @@ struct gcrt_heap_s {
     uint64_t free_gen[3], free_loh; /* bytes of free objects per generation */
 
     lohblock *lohfree; size_t nlohfree, lohfreecap;
-    /* gen0 gaps left around demoted pinned plugs, reused by allocation contexts (gc.c) */
+    /* gen0 gaps left around demoted pinned plugs, reused by allocation contexts (compact.c) */
     lohblock *g0free; size_t ng0free, g0freecap;
     int sweep_policy;              /* GCRT_GC_SWEEP: 0 choose per GC, 1 always compact, 2 always sweep */
 
@@ -356,7 +356,7 @@ typedef struct protect { gcrt_frame f; gcrt_obj *o[4]; } protect;
 GCRT_INTERNAL void protect_push(gcrt_thread *th, protect *p, gcrt_obj *a, gcrt_obj *b, gcrt_obj *c, gcrt_obj *d);
 GCRT_INTERNAL void protect_pop(gcrt_thread *th, protect *p);
 
-/* collector (gc.c), world stopped, heap lock held */
+/* collector (gc.c and its phases, gc_int.h), world stopped, heap lock held */
 GCRT_INTERNAL void gc_collect_locked(gcrt_thread *th, int gen, gcrt_gc_reason reason, unsigned flags);
 GCRT_INTERNAL int gc_gen_to_condemn(gcrt_heap *h);
 GCRT_INTERNAL int gen_of_addr(const gcrt_heap *h, uintptr_t a);

@@ -1,0 +1,122 @@
+/* cards.c - the card table seen from the collector: scanning dirty cards, cleaning them, clearing ranges.
+ * Owns: gc_scan_cards, gc_clear_cards (the barrier that dirties cards is inline in gcrt.h, the table in region.c). */
+#include "gc_int.h"
+
+/* ====================================================================
+ * Cards: the parts of the heap older than the condemned generations are
+ * reached only through dirty cards. The same walk serves marking and
+ * relocation; during relocation it also cleans cards that no longer hold
+ * an old-to-young reference, and bundles whose cards are all clean.
+ * ==================================================================== */
+static uint8_t *older_limit(const gcctx *c, const seg *s)
+{
+    if (!s->ephemeral)
+        return s->alloc;
+    return c->gen == 0 ? c->old_gen0_start : c->old_gen1_start;
+}
+
+/* The cards [c0, c1) of segment s, up to lim. Clean bundles skip 64
+ * cards at a time, clean cards 8 at a time; a dirty card is scanned from
+ * the object the crossing table names. */
+static void scan_card_range(gcctx *c, seg *s, size_t c0, size_t c1, uint8_t *lim, ref_fn fn, bool clean)
+{
+    for (size_t b = c0 / CARDS_PER_BUNDLE; b * CARDS_PER_BUNDLE < c1; b++) {
+        if (!s->bundles[b])
+            continue;
+        size_t k0 = b * CARDS_PER_BUNDLE, k1 = k0 + CARDS_PER_BUNDLE;
+        if (k0 < c0)
+            k0 = c0;
+        if (k1 > c1)
+            k1 = c1;
+        bool any = false;
+        for (size_t k = k0; k < k1; k++) {
+            if ((k & 7) == 0 && k + 8 <= k1) {
+                uint64_t w;
+                memcpy(&w, s->cards + k, 8);
+                if (!w) {
+                    k += 7;
+                    continue;
+                }
+            }
+            if (!s->cards[k])
+                continue;
+            uintptr_t cs = (uintptr_t)s->mem + (k << CARD_SHIFT), ce = cs + CARD_SIZE;
+            if (ce > (uintptr_t)lim)
+                ce = (uintptr_t)lim;
+            if (cs >= ce) {
+                any = true;
+                continue;
+            }
+            uint32_t off = s->cross[k];
+            if (off == CROSS_NONE)
+                gc_fatal(c->h, "crossing table has no object for dirty card at %p", (void *)cs);
+            c->card_needed = false;
+            uint8_t *p = s->mem + off;
+            for (; (uintptr_t)p < ce;) {
+                gcrt_obj *o = (gcrt_obj *)p;
+                size_t sz = obj_size(o);
+                visit_refs_in(c, o, cs, ce, fn);
+                p += sz;
+            }
+            if (clean && !c->card_needed)
+                s->cards[k] = 0;
+            else
+                any = true;
+        }
+        /* a bundle is cleared only once every card under it is clean (the
+         * part past lim belongs to a younger generation and is cleared by
+         * clear_cards when that generation is condemned) */
+        if (clean && !any && k0 == b * CARDS_PER_BUNDLE && k1 == k0 + CARDS_PER_BUNDLE)
+            s->bundles[b] = 0;
+    }
+}
+
+void gc_scan_cards(gcctx *c, ref_fn fn, bool clean)
+{
+    gcrt_heap *h = c->h;
+    for (size_t i = 0; i < h->nsegs; i++) {
+        seg *s = h->segs[i];
+        if (s->kind == GCRT_SEG_LOH) {
+            for (uint8_t *p = s->mem; p < s->alloc;) {
+                gcrt_obj *o = (gcrt_obj *)p;
+                size_t sz = obj_size(o);
+                if (obj_type(o)->has_refs) {
+                    size_t k0 = (size_t)(p - s->mem) >> CARD_SHIFT, k1 = ((size_t)(p - s->mem) + sz - 1) >> CARD_SHIFT;
+                    for (size_t k = k0; k <= k1; k++) {
+                        if (!s->cards[k])
+                            continue;
+                        uintptr_t cs = (uintptr_t)s->mem + (k << CARD_SHIFT);
+                        c->card_needed = false;
+                        visit_refs_in(c, o, cs, cs + CARD_SIZE, fn);
+                        /* a card shared with a neighbour is kept: cheap and safe */
+                        if (clean && !c->card_needed && cs >= (uintptr_t)p && cs + CARD_SIZE <= (uintptr_t)p + sz)
+                            s->cards[k] = 0;
+                    }
+                }
+                p += sz;
+            }
+            continue;
+        }
+        uint8_t *lim = older_limit(c, s);
+        if (lim <= s->mem)
+            continue;
+        size_t nc = (((size_t)(lim - s->mem)) + CARD_SIZE - 1) >> CARD_SHIFT;
+        scan_card_range(c, s, 0, nc, lim, fn, clean);
+    }
+}
+
+void gc_clear_cards(seg *s, uint8_t *from, uint8_t *to)
+{
+    if (to <= from)
+        return;
+    size_t k0 = ((size_t)(from - s->mem) + CARD_SIZE - 1) >> CARD_SHIFT;
+    size_t k1 = (size_t)(to - s->mem) >> CARD_SHIFT;
+    if (to == s->mem + s->reserved)
+        k1 = s->ncards;
+    if (k1 > k0)
+        memset(s->cards + k0, 0, k1 - k0);
+    size_t b0 = (k0 + CARDS_PER_BUNDLE - 1) / CARDS_PER_BUNDLE, b1 = k1 / CARDS_PER_BUNDLE;
+    if (b1 > b0)
+        memset(s->bundles + b0, 0, b1 - b0);
+}
+
