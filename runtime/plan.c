@@ -163,6 +163,29 @@ static void plan_assign(gcctx *c, seg *s)
     s->plan_end = cur;
 }
 
+/* Under GCRT_HEAPVERIFY: the plugs of s are sorted, disjoint and inside
+ * the planned range, and every brick names the first plug at or after it. */
+static void check_bricks(const gcrt_heap *h, const seg *s)
+{
+    for (size_t i = s->plan_first; i < s->plan_last; i++) {
+        const plug *p = &h->plugs[i];
+        if (p->start >= p->end || p->start < (uintptr_t)s->plan_lo || p->end > (uintptr_t)s->plan_hi ||
+            (i > s->plan_first && p->start < h->plugs[i - 1].end))
+            gc_fatal((gcrt_heap *)h, "plan: plug %zu [%p, %p) is out of order or outside [%p, %p)", i,
+                     (void *)p->start, (void *)p->end, (void *)s->plan_lo, (void *)s->plan_hi);
+    }
+    size_t k0 = (size_t)(s->plan_lo - s->mem) >> BRICK_SHIFT;
+    size_t k1 = ((size_t)(s->plan_hi - s->mem) + ((size_t)1 << BRICK_SHIFT) - 1) >> BRICK_SHIFT;
+    for (size_t k = k0; k < k1; k++) {
+        uintptr_t bs = (uintptr_t)s->mem + ((uintptr_t)k << BRICK_SHIFT);
+        size_t i = s->bricks[k];
+        if (i < s->plan_first || i > s->plan_last || (i < s->plan_last && h->plugs[i].start < bs) ||
+            (i > s->plan_first && h->plugs[i - 1].start >= bs))
+            gc_fatal((gcrt_heap *)h, "plan: brick %zu of segment %p names plug %zu, not the first plug at or after %p",
+                     k, (void *)s->mem, i, (void *)bs);
+    }
+}
+
 /* bricks[k]: index of the first plug of s that starts at or after brick k. */
 static void plan_bricks(const gcrt_heap *h, seg *s)
 {
@@ -204,8 +227,11 @@ size_t gc_plan(gcctx *c, seg **plan)
     c->sweep = choose_sweep(c);
     for (size_t i = 0; i < nplan; i++) {
         plan_assign(c, plan[i]);
-        if (!c->sweep)
+        if (!c->sweep) {
             plan_bricks(h, plan[i]);
+            if (h->cfg.heap_verify)
+                check_bricks(h, plan[i]);
+        }
     }
     /* the new boundaries hold from here on (gen_of_addr uses them) */
     e->gen1_start = c->new_gen1_start;

@@ -72,7 +72,9 @@ void gc_relocate(gcctx *c, seg **plan, size_t nplan)
     for (size_t i = 0; i < nplan; i++) {
         seg *s = plan[i];
         uint8_t *lo = (c->full || s != e) ? s->mem : (uint8_t *)c->young_lo;
-        gc_clear_cards(s, lo, seg_end(s));
+        /* nothing lies past the old allocated end: its cards are clean */
+        uint8_t *hi = s->mem + (((size_t)(s->plan_hi - s->mem) + CARD_SIZE - 1) & ~(size_t)(CARD_SIZE - 1));
+        gc_clear_cards(s, lo, hi < seg_end(s) ? hi : seg_end(s));
     }
     if (!c->sweep) { /* a sweep moves nothing */
         roots_visit_strong(h, reloc_root, c);
