@@ -13,8 +13,13 @@ static inline void mark_push(gcctx *c, gcrt_obj *o)
     o->mtword |= MTF_MARK;
     /* the mark bitmap lets plan visit survivors only */
     *mark_word((uintptr_t)o) |= mark_bit((uintptr_t)o);
-    if (obj_type(o)->has_refs)
-        objvec_push(&c->h->mark_stack, o);
+    if (!obj_type(o)->has_refs)
+        return;
+    objvec *ms = &c->h->mark_stack;
+    if (ms->n < ms->cap)
+        ms->v[ms->n++] = o;
+    else
+        objvec_push(ms, o); /* grows it */
 }
 
 static void mark_root(gcrt_heap *h, gcrt_obj **slot, bool pinned, void *ud)
