@@ -26,6 +26,7 @@ typedef struct gcctx {
     bool sweep;                            /* this GC sweeps: nothing moves, gaps become free objects */
     uint64_t live, frag;                   /* planned: bytes in plugs, bytes of gaps between them */
     uint8_t *demote_at;                    /* start of the demoted part of the ephemeral segment, or NULL */
+    uintptr_t demoted_plug;                /* the pinned plug that started it */
     /* gaps to turn into free objects once everything moved */
     struct gap { uint8_t *at; size_t size; } *gapv;
     size_t ngaps, gapcap;

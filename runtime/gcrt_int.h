@@ -229,6 +229,8 @@ struct gcrt_heap_s {
     lohblock *lohfree; size_t nlohfree, lohfreecap;
     /* gen0 gaps left around demoted pinned plugs, reused by allocation contexts (compact.c) */
     lohblock *g0free; size_t ng0free, g0freecap;
+    uintptr_t demoted_plug;        /* the pinned plug the last GC demoted (plan.c), and how many GCs */
+    unsigned demoted_times;        /* in a row demoted it: a lasting pin is demoted only a few times */
     int sweep_policy;              /* GCRT_GC_SWEEP: 0 choose per GC, 1 always compact, 2 always sweep */
 
     gcrt_type **types; size_t ntypes, typecap;

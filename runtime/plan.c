@@ -118,7 +118,11 @@ static bool choose_sweep(gcctx *c)
  * in the condemned young part of the ephemeral segment is demoted, as
  * .NET does: gen0 starts before it (everything after it stays in gen0),
  * so the gaps around it are reused by allocation instead of sitting in an
- * older generation until that generation is compacted. */
+ * older generation until that generation is compacted. A pin that lasts
+ * is demoted DEMOTE_MAX_GCS times in a row at most, then promoted: else
+ * everything allocated after it would stay in gen0 (marked, perhaps
+ * copied, at every GC) for as long as the pin lasts. */
+#define DEMOTE_MAX_GCS 4
 static void plan_assign(gcctx *c, seg *s)
 {
     gcrt_heap *h = c->h;
@@ -137,8 +141,10 @@ static void plan_assign(gcctx *c, seg *s)
             crossed = true;
         }
         if (c->sweep || pl->pinned) {
-            if (eph && pl->pinned && !c->sweep && !c->demote_at && pl->start >= young) {
+            if (eph && pl->pinned && !c->sweep && !c->demote_at && pl->start >= young &&
+                (pl->start != h->demoted_plug || h->demoted_times < DEMOTE_MAX_GCS)) {
                 c->demote_at = cur;
+                c->demoted_plug = pl->start;
                 if (!crossed) {
                     c->new_gen1_start = cur;
                     crossed = true;
@@ -236,5 +242,7 @@ size_t gc_plan(gcctx *c, seg **plan)
     /* the new boundaries hold from here on (gen_of_addr uses them) */
     e->gen1_start = c->new_gen1_start;
     e->gen0_start = c->new_gen0_start;
+    h->demoted_times = c->demoted_plug && c->demoted_plug == h->demoted_plug ? h->demoted_times + 1 : 1;
+    h->demoted_plug = c->demoted_plug;
     return nplan;
 }

@@ -419,6 +419,39 @@ static void test_demoted_gaps_reused(void **state)
     gcrt_heap_destroy(h);
 }
 
+/* A pin that lasts is demoted a few times, not at every GC: what is
+ * allocated after it is then promoted as usual, instead of staying in gen0
+ * (marked and perhaps copied at each GC) for as long as the pin lasts. */
+static void test_long_pin_promoted_at_last(void **state)
+{
+    (void)state;
+    if (tu_stress())
+        skip(); /* no garbage precedes the buffer: nothing is demoted */
+    gcrt_heap *h = tu_heap(NULL);
+    gcrt_thread *th = tu_attach(h, "main");
+    gcrt_type *nt = tu_node_type(h);
+    struct { gcrt_obj *keep; } L = { 0 };
+    gcrt_frame F;
+    GCRT_FRAME_PUSH(th, F, "test_long_pin_promoted_at_last", L, "keep");
+    for (int k = 0; k < 20000; k++)
+        (void)tu_new_node(th, nt, -1);
+    gcrt_handle *ph = gcrt_handle_new(h, GCRT_HANDLE_PINNED, bytes(th, 1024));
+    tu_collect(th, 0);
+    assert_int_equal(gcrt_get_generation(h, gcrt_handle_get(ph)), 0); /* demoted */
+    L.keep = tu_new_node(th, nt, 7);
+    for (int k = 0; k < 20000; k++)
+        (void)tu_new_node(th, nt, -1);
+    for (int k = 0; k < 8; k++)
+        tu_collect(th, 0);
+    assert_int_equal(tu_node_id(L.keep), 7);
+    assert_true(gcrt_get_generation(h, L.keep) >= 1);
+    assert_true(gcrt_get_generation(h, gcrt_handle_get(ph)) >= 1);
+    gcrt_handle_free(ph);
+    tu_verify(th);
+    GCRT_FRAME_POP(th, F);
+    gcrt_heap_destroy(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -431,6 +464,7 @@ int main(void)
         cmocka_unit_test(test_many_plugs),
         cmocka_unit_test(test_pinned_plug_demotion),
         cmocka_unit_test(test_demoted_gaps_reused),
+        cmocka_unit_test(test_long_pin_promoted_at_last),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
