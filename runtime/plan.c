@@ -159,6 +159,12 @@ static void plan_assign(gcctx *c, seg *s)
             cur += pl->end - pl->start;
         }
     }
+    /* under GCRT_GCSTRESS a sweep keeps its dead tail as a free object too,
+     * so that no just-vacated address is handed out again (misuse.c) */
+    if (c->sweep && h->cfg.gc_stress && cur < s->plan_hi) {
+        gap_add(c, cur, (size_t)(s->plan_hi - cur));
+        cur = s->plan_hi;
+    }
     if (eph) {
         if (!crossed)
             c->new_gen1_start = cur;
