@@ -180,12 +180,14 @@ static bool ac_refill(gcrt_thread *th, size_t need, uint8_t **fresh, size_t *fre
         chunk = ALLOC_QUANTUM;
     uint8_t *gap;
     if (h->ng0free && gc_take_gen0_gap(h, need + GC_MIN_FREE, chunk, &gap, &chunk)) {
-        /* a gen0 gap left by demotion (compact.c) */
+        /* a gen0 gap left by demotion (compact.c), published as the bump
+         * path below publishes a new chunk */
         ac_retire(th);
+        make_free(h, gap, chunk);
         *fresh = gap;
         *fresh_len = chunk;
-        th->ac_ptr = gap;
         th->ac_limit = gap + chunk - GC_MIN_FREE;
+        __atomic_store_n(&th->ac_ptr, gap, __ATOMIC_RELEASE);
         h->alloc0 += chunk;
         h->allocated_bytes += chunk;
         return true;
