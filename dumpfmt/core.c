@@ -210,8 +210,8 @@ static int load_cmp(const void *a, const void *b)
  * ==================================================================== */
 typedef struct core_notes {
     int have_prstatus, have_prpsinfo, have_siginfo, have_auxv;
-    uint32_t first_tid, min_tid, pid;
-    int cursig;
+    uint32_t first_tid, min_tid, pid, sig_tid;
+    int cursig, si_signo;
     uint64_t si_addr;
     int32_t si_code;
     uint32_t si_pid, si_uid;
@@ -269,14 +269,20 @@ static int parse_note(core_target *c, core_notes *cn, const GElf_Nhdr *nh, const
         if (n < PRSTATUS_PID + 4)
             return set_err(err, cap, "%s: NT_PRSTATUS note of %zu bytes is too short", t->label, n);
         uint32_t tid = get32(d + PRSTATUS_PID);
+        /* the kernel writes the signalling thread first; createdump writes
+         * the threads in /proc order, the signalling one anywhere: the signal
+         * is the first non-zero cursig, and its thread is the crashing one */
+        int16_t sig;
+        memcpy(&sig, d + PRSTATUS_CURSIG, 2);
         if (!cn->have_prstatus) {
-            int16_t sig;
-            memcpy(&sig, d + PRSTATUS_CURSIG, 2);
-            cn->cursig = sig;
             cn->first_tid = tid;
             cn->min_tid = tid;
         } else if (tid < cn->min_tid) {
             cn->min_tid = tid;
+        }
+        if (cn->cursig <= 0 && sig > 0) {
+            cn->cursig = sig;
+            cn->sig_tid = tid;
         }
         cn->have_prstatus = 1;
         break;
@@ -286,8 +292,9 @@ static int parse_note(core_target *c, core_notes *cn, const GElf_Nhdr *nh, const
         cn->pid = get32(d + PRPSINFO_PID);
         cn->have_prpsinfo = 1;
         break;
-    case NT_SIGINFO: /* the first one is the first thread's */
+    case NT_SIGINFO: /* the process's signal (the kernel and createdump write one) */
         if (!cn->have_siginfo && n >= SIGINFO_ADDR + 8) {
+            cn->si_signo = (int32_t)get32(d);
             cn->si_addr = get64(d + SIGINFO_ADDR);
             cn->si_code = (int32_t)get32(d + SIGINFO_CODE);
             cn->si_pid = get32(d + SIGINFO_PID);
@@ -454,6 +461,11 @@ int core_open(rt_target **out, int fd, const char *name, char *err, size_t cap)
         goto out;
     }
     t->pid = cn.have_prpsinfo ? cn.pid : cn.min_tid;
+    /* the pending signal is the first non-zero cursig (not NT_SIGINFO alone:
+     * gcore writes one for a stopped process with no signal pending); its
+     * NT_SIGINFO details count only when it names that same signal */
+    if (cn.have_siginfo && cn.si_signo != cn.cursig)
+        cn.have_siginfo = 0;
     if (cn.cursig > 0) {
         t->reason_kind = 1;
         t->signal = (uint32_t)cn.cursig;
@@ -465,7 +477,7 @@ int core_open(rt_target **out, int fd, const char *name, char *err, size_t cap)
         t->fault = cn.have_siginfo && cn.si_code > 0 ? cn.si_addr : 0;
         t->sender_pid = t->sent ? cn.si_pid : 0;
         t->sender_uid = t->sent ? cn.si_uid : 0;
-        t->crash_tid = cn.first_tid;
+        t->crash_tid = cn.sig_tid;
         if (t->sent)
             snprintf(t->message, sizeof t->message, "crash (from core file %s): a signal sent by pid %" PRIu32
                      ", uid %" PRIu32, name, t->sender_pid, t->sender_uid);

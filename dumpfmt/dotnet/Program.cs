@@ -799,15 +799,26 @@ namespace GcDump.DotNet
 
         private void WriteQueues(Writer w)
         {
+            // EnumerateFinalizableObjects walks the whole finalization queue,
+            // its f-reachable part included; SOS (and our format) keep the two
+            // apart: each object goes in exactly one queue.
+            var ready = new List<ulong>();
+            var readySet = new HashSet<ulong>();
+            foreach (ClrRoot r in heap.EnumerateFinalizerRoots()) {
+                ready.Add(r.Object.Address);
+                readySet.Add(r.Object.Address);
+            }
             w.Begin(K.Finq);
             foreach (ClrObject obj in heap.EnumerateFinalizableObjects()) {
+                if (readySet.Contains(obj.Address))
+                    continue;
                 w.U64(obj.Address);
                 w.End();
             }
             w.EndList();
             w.Begin(K.Freachable);
-            foreach (ClrRoot r in heap.EnumerateFinalizerRoots()) {
-                w.U64(r.Object.Address);
+            foreach (ulong a in ready) {
+                w.U64(a);
                 w.End();
             }
             w.EndList();

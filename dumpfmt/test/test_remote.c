@@ -1141,6 +1141,92 @@ done:
     free(out);
 }
 
+/* ======================================================================
+ * A synthetic core in createdump's note order: three threads, and the one
+ * with the pending signal (cursig 6) is the last NT_PRSTATUS, after two with
+ * cursig 0. The signal and the crashing thread come from it and from
+ * NT_SIGINFO, not from the first note.
+ * ====================================================================== */
+static size_t put_note(unsigned char *p, uint32_t type, const unsigned char *desc, uint32_t len)
+{
+    Elf64_Nhdr nh = {5, len, type};
+    memcpy(p, &nh, sizeof nh);
+    memcpy(p + sizeof nh, "CORE\0\0\0", 8);
+    memcpy(p + sizeof nh + 8, desc, len);
+    return sizeof nh + 8 + ((len + 3u) & ~3u);
+}
+
+static void write_signal_core(const char *path, int siginfo)
+{
+    static unsigned char notes[4096];
+    size_t at = 0;
+    unsigned char prs[336], psinfo[136], si[128];
+    memset(psinfo, 0, sizeof psinfo);
+    uint32_t pid = 4100;
+    memcpy(psinfo + 24, &pid, 4);
+    at += put_note(notes + at, NT_PRPSINFO, psinfo, sizeof psinfo);
+    for (uint32_t i = 0; i < 3; i++) {
+        memset(prs, 0, sizeof prs);
+        int16_t sig = i == 2 ? 6 : 0;
+        uint32_t tid = pid + i;
+        memcpy(prs + 12, &sig, 2);
+        memcpy(prs + 32, &tid, 4);
+        at += put_note(notes + at, NT_PRSTATUS, prs, sizeof prs);
+    }
+    if (siginfo) {
+        memset(si, 0, sizeof si);
+        int32_t signo = 6, code = -6; /* SI_TKILL: sent by the process (abort) */
+        memcpy(si, &signo, 4);
+        memcpy(si + 8, &code, 4);
+        memcpy(si + 16, &pid, 4);
+        at += put_note(notes + at, NT_SIGINFO, si, sizeof si);
+    }
+    Elf64_Ehdr eh;
+    memset(&eh, 0, sizeof eh);
+    memcpy(eh.e_ident, ELFMAG, SELFMAG);
+    eh.e_ident[EI_CLASS] = ELFCLASS64;
+    eh.e_ident[EI_DATA] = ELFDATA2LSB;
+    eh.e_ident[EI_VERSION] = EV_CURRENT;
+    eh.e_type = ET_CORE;
+    eh.e_machine = EM_X86_64;
+    eh.e_version = EV_CURRENT;
+    eh.e_phoff = sizeof eh;
+    eh.e_ehsize = sizeof eh;
+    eh.e_phentsize = sizeof(Elf64_Phdr);
+    eh.e_phnum = 1;
+    Elf64_Phdr ph;
+    memset(&ph, 0, sizeof ph);
+    ph.p_type = PT_NOTE;
+    ph.p_offset = sizeof eh + sizeof ph;
+    ph.p_filesz = at;
+    ph.p_align = 4;
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(&eh, sizeof eh, 1, f), 1);
+    assert_int_equal(fwrite(&ph, sizeof ph, 1, f), 1);
+    assert_int_equal(fwrite(notes, at, 1, f), 1);
+    assert_int_equal(fclose(f), 0);
+}
+
+static void test_signal_not_first(void **state)
+{
+    (void)state;
+    char path[PATH_MAX], err[512];
+    snprintf(path, sizeof path, "%s/sigcore", dir);
+    for (int siginfo = 0; siginfo < 2; siginfo++) {
+        write_signal_core(path, siginfo);
+        gcd_core_facts f;
+        memset(&f, 0, sizeof f);
+        err[0] = 0;
+        assert_int_equal(gcd_core_probe(path, &f, err, sizeof err), GCD_OK);
+        assert_int_equal(f.pid, 4100);
+        assert_int_equal(f.signal, 6);
+        assert_int_equal(f.crash_tid, 4102);
+        assert_int_equal(f.dotnet, 0);
+        unlink(path);
+    }
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -1197,6 +1283,7 @@ int main(void)
         cmocka_unit_test(test_core),         cmocka_unit_test(test_gcanalyze_core), cmocka_unit_test(test_pid),
         cmocka_unit_test(test_pid_errors),   cmocka_unit_test(test_live_context),   cmocka_unit_test(test_shared_lib),
         cmocka_unit_test(test_nopie),        cmocka_unit_test(test_crash),          cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_signal_not_first),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
