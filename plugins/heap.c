@@ -431,6 +431,10 @@ static int cmd_dumpheap(gca_ctx *ctx, int argc, char **argv)
             first++;
     }
     for (gca_oid k = first; k < n; k++) {
+        if (gca_progress(ctx, "dumpheap", k - first, n - first)) {
+            rc = gca_ctx_interrupted(ctx);
+            break;
+        }
         uint64_t addr = gca_obj_addr(m, k);
         if (addr >= end)
             break;

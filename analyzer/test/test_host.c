@@ -140,7 +140,7 @@ static void th_new(th *t, int json)
     t->err = open_memstream(&t->ebuf, &t->elen);
     assert_non_null(t->out);
     assert_non_null(t->err);
-    gcaH_opts o = {t->out, t->err, json, 1};
+    gcaH_opts o = {t->out, t->err, json, 1, -1};
     t->h = gcaH_new(&o);
     assert_non_null(t->h);
 }
@@ -504,8 +504,8 @@ static void test_json_documents(void **state)
     th_new(&t, 1);
     assert_int_equal(gcaH_load_file(t.h, plugin("alpha")), 0);
     assert_int_equal(th_run(&t, "alpha-fail"), GCA_EXIT_FAIL);
-    assert_string_equal(out_of(&t), "{\"command\":\"alpha-fail\",\"args\":[],\"result\":{},"
-                                    "\"notes\":[\"before the failure\"],\"exit\":1,"
+    assert_string_equal(out_of(&t), "{\"schema\":1,\"command\":\"alpha-fail\",\"args\":[],\"result\":{},"
+                                    "\"notes\":[\"before the failure\"],\"complete\":true,\"warnings\":[],\"exit\":1,"
                                     "\"error\":\"type \\u001b[31mEvil\\ufffd not found\"}\n");
     assert_string_equal(err_of(&t), ""); /* JSON carries the error */
     assert_int_equal(th_run(&t, "al 1 \"two \\\" three\""), GCA_EXIT_OK);
@@ -518,13 +518,13 @@ static void test_json_documents(void **state)
     assert_int_equal(th_run(&t, "alpha-needs"), GCA_EXIT_USAGE);
     const char *o = out_of(&t);
     assert_ndjson(o, 9);
-    assert_contains(o, "{\"command\":\"alpha\",\"args\":[\"1\",\"two \\\" three\"],\"result\":{\"called\":\"al\","
-                       "\"args\":[\"1\",\"two \\\" three\"],\"has_dump\":false},\"notes\":[],\"exit\":0,"
+    assert_contains(o, "{\"schema\":1,\"command\":\"alpha\",\"args\":[\"1\",\"two \\\" three\"],\"result\":{\"called\":\"al\","
+                       "\"args\":[\"1\",\"two \\\" three\"],\"has_dump\":false},\"notes\":[],\"complete\":true,\"warnings\":[],\"exit\":0,"
                        "\"error\":null}\n");
     assert_contains(o, "\"text\":\"tab\\there \\\"quoted\\\" back\\\\slash \\u0001 bad\\ufffd(\",\"nan\":null,"
                        "\"half\":0.5,\"neg\":-5,\"nothing\":null,\"rows\":[{\"addr\":\"0x7f0012345678\","
                        "\"n\":18446744073709551615,\"pct\":12.5,\"name\":\"System.String\"}]}");
-    assert_contains(o, "{\"command\":\"nosuch\",\"args\":[],\"result\":{},\"notes\":[],\"exit\":2,"
+    assert_contains(o, "{\"schema\":1,\"command\":\"nosuch\",\"args\":[],\"result\":{},\"notes\":[],\"complete\":true,\"warnings\":[],\"exit\":2,"
                        "\"error\":\"unknown command 'nosuch'; 'help' lists the commands\"}\n");
     assert_contains(o, "\"result\":{\"name\":\"alpha\",\"aliases\":[\"al\",\"a1\"],\"plugin\":\"alpha\","
                        "\"summary\":\"Echo the arguments\",\"usage\":\"alpha [ARGS...]\\n\\nEchoes.\","
@@ -562,7 +562,7 @@ static void test_help(void **state)
     /* completion list: every name and alias, sorted */
     const char *const *names;
     size_t n = gcaH_names(t.h, &names);
-    assert_int_equal(n, 3 + 1 + 8 + 2);
+    assert_int_equal(n, 3 + 1 + 8 + 2 + 2); /* + open, close */
     for (size_t i = 1; i < n; i++)
         assert_true(strcmp(names[i - 1], names[i]) < 0);
     assert_int_equal(gcaH_uses_dump(t.h, "help"), 0);
@@ -955,7 +955,7 @@ static void test_program(void **state)
                  "-c", "hello-types -top 3", NULL);
     expect_rc(&p, 1);
     assert_ndjson(p.out, 4);
-    assert_true(strncmp(p.out, "{\"command\":\"hello\",\"args\":[],\"result\":{\"greeting\":\"Hello\"", 57) == 0);
+    assert_true(strncmp(p.out, "{\"schema\":1,\"command\":\"hello\",\"args\":[],\"result\":{\"greeting\":\"Hello\"", 68) == 0);
     assert_contains(p.out, "\"exit\":1,\"error\":\"0x");
     assert_contains(p.out, "\"types\":[{\"mt\":\"0x");
     prog_free(&p);
