@@ -2033,6 +2033,10 @@ static int cmd_open(gca_ctx *ctx, int argc, char **argv)
     ctx->model = h->model;
     gca_out *o = ctx->out;
     gca_model *m = h->model;
+    gca_out_label(o, "dump", "Dump");
+    gca_out_label(o, "objects", "Objects");
+    gca_out_label(o, "types", "Types");
+    gca_out_label(o, "damaged", "Damaged");
     gca_out_str(o, "dump", h->dump_path);
     gca_out_u64(o, "objects", gca_object_count(m));
     gca_out_u64(o, "types", gca_type_count(m));
@@ -2051,6 +2055,7 @@ static int cmd_close(gca_ctx *ctx, int argc, char **argv)
         gca_out_note(ctx->out, "%s", "no dump is open");
         return GCA_EXIT_OK;
     }
+    gca_out_label(ctx->out, "closed", "Closed");
     gca_out_str(ctx->out, "closed", h->dump_path);
     gcaH_close_dump(h);
     ctx->model = NULL;
