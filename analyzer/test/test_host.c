@@ -2,11 +2,13 @@
  * running commands (errors, usage, exit codes), parsing helpers, and the program run end to end on a real dump.
  * Owns: the test plugins' expected refusals, the example plugin's commands, exit codes 0/1/2/3, NDJSON output. */
 #include "gcrt.h"
+#include "gca_analysis.h"
 #include "host_int.h"
 #include "jsonv.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <spawn.h>
@@ -15,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -994,6 +997,233 @@ static void test_program(void **state)
     prog_free(&p);
 }
 
+/* ======================================================================
+ * Damaged dumps: every document says so, and check refuses to judge one
+ * ====================================================================== */
+static void fixture_path(char *buf, size_t cap, const char *name)
+{
+    char p[PATH_MAX + 64];
+    sfmt(p, sizeof p, "%s/../testdata/fixtures/%s", build_dir, name);
+    if (!realpath(p, buf))
+        fail_msg("fixture %s missing", p);
+    assert_true(strlen(buf) < cap);
+}
+
+static void test_damaged(void **state)
+{
+    (void)state;
+    char cut[PATH_MAX], good[PATH_MAX];
+    fixture_path(cut, sizeof cut, "shop-1.0.truncated.gcdump");
+    fixture_path(good, sizeof good, "shop-1.0.gcdump");
+
+    /* the model: one function says what is wrong */
+    gca_model *m = NULL;
+    char err[512];
+    assert_int_equal(gca_open(cut, NULL, &m, err, sizeof err), GCA_OK);
+    assert_true(gca_damage(m) & GCA_DAMAGE_TRUNCATED);
+    const char *why[4];
+    size_t nw = gca_damage_reasons(m, why, 4);
+    assert_true(nw >= 1);
+    assert_contains(why[0], "truncated");
+    gca_close(m);
+    assert_int_equal(gca_open(good, NULL, &m, err, sizeof err), GCA_OK);
+    assert_int_equal(gca_damage(m), 0);
+    assert_int_equal(gca_damage_reasons(m, why, 4), 0);
+    gca_close(m);
+
+    /* CI: -q check on a cut dump is exit 3 with the reason, not PASS */
+    prog p = run_prog(NULL, NULL, cut, "-q", "check", "-max-heap", "1m", NULL);
+    expect_rc(&p, 3);
+    assert_contains(p.err, "is damaged: dump truncated");
+    assert_contains(p.err, "-allow-damaged");
+    assert_lacks(p.out, "PASS");
+    assert_true(strncmp(p.out, "warning: ", 9) == 0);
+    prog_free(&p);
+    /* a damaged baseline too */
+    p = run_prog(NULL, NULL, good, "-q", "check", "-baseline", cut, "-max-growth", "10%", NULL);
+    expect_rc(&p, 3);
+    assert_contains(p.err, "baseline ");
+    prog_free(&p);
+    /* -allow-damaged: judged, and every result says on what */
+    p = run_prog(NULL, NULL, cut, "-q", "check", "-max-heap", "1m", "-allow-damaged", NULL);
+    expect_rc(&p, 0);
+    assert_contains(p.out, "PASS (partial heap) -max-heap 1m");
+    assert_contains(p.out, "check: PASSED ON A PARTIAL HEAP");
+    prog_free(&p);
+    p = run_prog(NULL, NULL, cut, "-q", "-j", "check", "-max-heap", "1m", "-allow-damaged", NULL);
+    expect_rc(&p, 0);
+    assert_ndjson(p.out, 1);
+    assert_contains(p.out, "(judged on a partial heap: the dump is damaged)\",\"partial\":true}");
+    assert_contains(p.out, "\"complete\":false,\"warnings\":[\"");
+    prog_free(&p);
+    /* the same dump, whole: a plain PASS */
+    p = run_prog(NULL, NULL, good, "-q", "check", "-max-heap", "1m", NULL);
+    expect_rc(&p, 0);
+    assert_contains(p.out, "PASS   -max-heap 1m");
+    assert_lacks(p.out, "warning");
+    prog_free(&p);
+
+    /* every command: the text's first line, the JSON's "complete" and "warnings" */
+    p = run_prog(NULL, NULL, cut, "-q", "eeheap", NULL);
+    expect_rc(&p, 0);
+    char first[PATH_MAX + 64];
+    sfmt(first, sizeof first, "warning: %s is damaged, results describe a partial heap: dump truncated", cut);
+    assert_true(strncmp(p.out, first, strlen(first)) == 0);
+    prog_free(&p);
+    p = run_prog(NULL, NULL, cut, "-q", "-j", "-c", "eeheap", "-c", "help", NULL);
+    expect_rc(&p, 0);
+    assert_ndjson(p.out, 2);
+    assert_true(strncmp(p.out, "{\"schema\":1,\"command\":\"eeheap\"", 30) == 0);
+    const char *second = strchr(p.out, '\n') + 1;
+    assert_true(strstr(p.out, "\"complete\":false,\"warnings\":[\"") < second);
+    assert_contains(second, "\"complete\":true,\"warnings\":[]"); /* help never reads the dump */
+    prog_free(&p);
+    p = run_prog(NULL, NULL, good, "-q", "-j", "eeheap", NULL);
+    expect_rc(&p, 0);
+    assert_contains(p.out, "\"complete\":true,\"warnings\":[]");
+    prog_free(&p);
+}
+
+/* ======================================================================
+ * Monitor: libgca's long work reports progress and stops when told
+ * ====================================================================== */
+typedef struct mon_rec { int cancel; int calls; int ends; char phases[256]; } mon_rec;
+
+static void mon_progress(void *arg, const char *phase, uint64_t done, uint64_t total)
+{
+    mon_rec *r = arg;
+    (void)done;
+    (void)total;
+    if (!phase) {
+        r->ends++;
+        return;
+    }
+    r->calls++;
+    if (!strstr(r->phases, phase) && strlen(r->phases) + strlen(phase) + 2 < sizeof r->phases) {
+        strcat(r->phases, phase);
+        strcat(r->phases, ";");
+    }
+}
+
+static int mon_cancelled(void *arg) { return ((mon_rec *)arg)->cancel; }
+
+static void test_monitor(void **state)
+{
+    (void)state;
+    char good[PATH_MAX];
+    fixture_path(good, sizeof good, "shop-1.0.gcdump");
+    mon_rec r = {0};
+    gca_monitor mon = {mon_progress, mon_cancelled, &r};
+    gca_open_opts oo = {-1, &mon};
+    gca_model *m = NULL;
+    char err[512];
+    /* Ctrl-C during the load: nothing is returned */
+    r.cancel = 1;
+    assert_int_equal(gca_open(good, &oo, &m, err, sizeof err), GCA_E_CANCELLED);
+    assert_null(m);
+    assert_contains(err, "interrupted");
+    r.cancel = 0;
+    assert_int_equal(gca_open(good, &oo, &m, err, sizeof err), GCA_OK);
+    assert_true(r.ends >= 1);
+    /* the dominator tree: stopped, then computed when asked again */
+    r.cancel = 1;
+    assert_int_equal(gca_dominators(m, 0), GCA_E_CANCELLED);
+    assert_int_equal(gca_warning_count(m), 0); /* an interruption is not a warning */
+    r.cancel = 0;
+    assert_int_equal(gca_dominators(m, 0), GCA_OK);
+    assert_contains(r.phases, "dominator tree;");
+    uint64_t c, b;
+    gca_live_totals(m, &c, &b);
+    assert_contains(r.phases, "reachability;");
+    const gca_oid *src;
+    gca_refs_in(m, 0, &src);
+    assert_contains(r.phases, "incoming references;");
+    gca_close(m);
+}
+
+/* ======================================================================
+ * Completion: what Tab offers for the word under the cursor
+ * ====================================================================== */
+static int has_item(const gcaH_completion *c, const char *s)
+{
+    for (size_t i = 0; i < c->n; i++)
+        if (strcmp(c->items[i], s) == 0)
+            return 1;
+    return 0;
+}
+
+static void test_complete(void **state)
+{
+    (void)state;
+    char good[PATH_MAX], plugins[PATH_MAX + 16];
+    fixture_path(good, sizeof good, "shop-1.0.gcdump");
+    sfmt(plugins, sizeof plugins, "%s/plugins", build_dir);
+    th t;
+    th_new(&t, 0);
+    assert_true(gcaH_load_dir(t.h, plugins, 0) > 0);
+    char err[1024];
+    assert_int_equal(gcaH_open_dump(t.h, good, err, sizeof err), GCA_OK);
+    gcaH_completion c;
+    /* command names, also after help */
+    assert_int_equal(gcaH_complete(t.h, "dumph", 5, &c), 0);
+    assert_int_equal(c.n, 1);
+    assert_string_equal(c.items[0], "dumpheap");
+    assert_int_equal(c.start, 0);
+    gcaH_completion_free(&c);
+    assert_int_equal(gcaH_complete(t.h, "help op", 7, &c), 0);
+    assert_true(has_item(&c, "open"));
+    assert_int_equal(c.start, 5);
+    gcaH_completion_free(&c);
+    /* options from the usage text */
+    assert_int_equal(gcaH_complete(t.h, "dumpheap -st", 12, &c), 0);
+    assert_true(has_item(&c, "-stat"));
+    assert_true(has_item(&c, "-strings"));
+    gcaH_completion_free(&c);
+    /* type names after -type (the cursor in the middle of the line) */
+    const char *line = "dumpheap -type Shop.Cu -stat";
+    assert_int_equal(gcaH_complete(t.h, line, 22, &c), 0);
+    assert_int_equal(c.n, 2);
+    assert_string_equal(c.items[0], "Shop.Customer");
+    assert_string_equal(c.items[1], "Shop.Customer[]");
+    assert_int_equal(c.start, 15);
+    gcaH_completion_free(&c);
+    /* addresses of the last output, in the form typed */
+    assert_int_equal(gcaH_complete(t.h, "do 0x", 5, &c), 0);
+    assert_int_equal(c.n, 0); /* nothing printed yet */
+    gcaH_completion_free(&c);
+    assert_int_equal(th_run(&t, "dumpheap -type Shop.Customer[]"), GCA_EXIT_OK);
+    const uint64_t *addrs;
+    assert_int_equal(gcaH_last_addresses(t.h, &addrs), 2); /* the object and its MT */
+    char typed[32], want[32];
+    sfmt(typed, sizeof typed, "do 0X%" PRIX64, addrs[1] >> 16);
+    sfmt(want, sizeof want, "0X%" PRIX64, addrs[1] >> 16);
+    assert_int_equal(gcaH_complete(t.h, typed, strlen(typed), &c), 0);
+    assert_int_equal(c.n, 1);
+    assert_true(strncasecmp(c.items[0] + 2, want + 2, strlen(want) - 2) == 0);
+    assert_true(strncmp(c.items[0], "0X", 2) == 0);
+    gcaH_completion_free(&c);
+    sfmt(typed, sizeof typed, "do %016" PRIx64, addrs[1]);
+    typed[3 + 6] = '\0';
+    assert_int_equal(gcaH_complete(t.h, typed, strlen(typed), &c), 0);
+    assert_true(c.n >= 1);
+    assert_int_equal(strlen(c.items[0]), 16);
+    gcaH_completion_free(&c);
+    /* files after -o and for open: a directory gets its '/' */
+    char dirline[PATH_MAX + 64];
+    sfmt(dirline, sizeof dirline, "report -o %s/sm", tmpdir);
+    assert_int_equal(gcaH_complete(t.h, dirline, strlen(dirline), &c), 0);
+    assert_int_equal(c.n, 1);
+    assert_contains(c.items[0], "/small.gcdump");
+    gcaH_completion_free(&c);
+    sfmt(dirline, sizeof dirline, "open %s", tmpdir);
+    dirline[strlen(dirline) - 3] = '\0';
+    assert_int_equal(gcaH_complete(t.h, dirline, strlen(dirline), &c), 0);
+    assert_true(c.n >= 1);
+    assert_true(c.items[0][strlen(c.items[0]) - 1] == '/');
+    gcaH_completion_free(&c);
+    th_free(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1014,6 +1244,9 @@ int main(void)
         cmocka_unit_test(test_parse_addr),
         cmocka_unit_test(test_parse_size),
         cmocka_unit_test(test_program),
+        cmocka_unit_test(test_damaged),
+        cmocka_unit_test(test_monitor),
+        cmocka_unit_test(test_complete),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
