@@ -947,7 +947,10 @@ static void prog_update(gca_host *h, const char *phase, uint64_t done, uint64_t 
         prog_num(a, sizeof a, done);
         prog_num(b, sizeof b, total);
         unsigned pct = done >= total ? 100 : (unsigned)(100.0 * (double)done / (double)total);
-        n = snprintf(line, sizeof line, "%s: %u%% (%s of %s)", h->prog_phase, pct, a, b);
+        if (total > 1000) /* counts worth reading; small totals (sections, per mille) as a percentage only */
+            n = snprintf(line, sizeof line, "%s: %u%% (%s of %s)", h->prog_phase, pct, a, b);
+        else
+            n = snprintf(line, sizeof line, "%s: %u%%", h->prog_phase, pct);
     } else {
         prog_num(a, sizeof a, done);
         n = snprintf(line, sizeof line, "%s: %s", h->prog_phase, a);
