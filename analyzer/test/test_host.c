@@ -1061,6 +1061,9 @@ static void test_damaged(void **state)
     expect_rc(&p, 0);
     assert_contains(p.out, "PASS   -max-heap 1m");
     assert_lacks(p.out, "warning");
+    /* numbers: plain digits in text, as in JSON and the tables (docs/commands.md) */
+    assert_contains(p.out, "1.00 MiB (1048576 bytes)");
+    assert_lacks(p.out, "1,048,576");
     prog_free(&p);
 
     /* every command: the text's first line, the JSON's "complete" and "warnings" */
