@@ -7,15 +7,16 @@
  * Usage
  * ====================================================================== */
 static const char check_usage[] =
-    "check ASSERTION... [-baseline BASE.gcdump]\n"
+    "check ASSERTION... [-baseline BASE.gcdump] [-allow-damaged]\n"
     "\n"
     "  Evaluates every assertion against the dump and reports each as PASS or\n"
     "  FAIL with the actual value and the limit, the failures first, each with an\n"
-    "  explanation. Exit 0 when all hold, 1 when any fails (2: bad arguments,\n"
-    "  3: the dump or the baseline is damaged or cannot be read). Counts and sizes are of live objects\n"
-    "  (reachable from a strong root): garbage the dump happens to hold does not\n"
-    "  count. TYPE is a type name, or a pattern with * ? [..] whose matching\n"
-    "  types add up. SIZE: 1000, 64k, 10m, 2g. PCT: 10% (or 10).\n"
+    "  explanation. Exit 0 when all hold, 1 when any fails, 2 on bad arguments,\n"
+    "  3 when the dump or the baseline cannot be read or is damaged. Counts and\n"
+    "  sizes are of live objects (reachable from a strong root): garbage the\n"
+    "  dump happens to hold does not count. TYPE is a type name, or a pattern\n"
+    "  with * ? [..] whose matching types add up. SIZE: 1000, 64k, 10m, 2g.\n"
+    "  PCT: 10% (or 10).\n"
     "  -max-count TYPE=N        at most N live objects of TYPE\n"
     "  -max-bytes TYPE=SIZE     at most SIZE bytes of live objects of TYPE\n"
     "  -max-heap SIZE           at most SIZE bytes of live objects in all\n"
