@@ -324,7 +324,15 @@ static void section_header(report *r)
         put(h, " &middot; ");
         esc(h, in->reason_message);
     }
-    put(h, "</div></header>\n");
+    put(h, "</div>");
+    /* a damaged dump: the whole page describes part of the heap */
+    const char *why[1];
+    if (gca_damage(r->m) && gca_damage_reasons(r->m, why, 1) > 0) {
+        put(h, "<div class=\"reason bad\">Damaged dump: this report describes a partial heap. ");
+        esc(h, why[0]);
+        put(h, "</div>");
+    }
+    put(h, "</header>\n");
     put(h, "<nav><a href=\"#overview\">Overview</a><a href=\"#suspects\">Leak suspects</a>"
            "<a href=\"#retained\">Largest retained objects</a><a href=\"#types\">Largest types</a>"
            "<a href=\"#events\">Static events</a><a href=\"#loh\">Large object heap</a>"

@@ -1085,6 +1085,21 @@ static void test_damaged(void **state)
     expect_rc(&p, 0);
     assert_contains(p.out, "\"complete\":true,\"warnings\":[]");
     prog_free(&p);
+
+    /* the HTML report says it on the page too */
+    char html[PATH_MAX + 16];
+    sfmt(html, sizeof html, "%s/damaged.html", tmpdir);
+    for (int k = 0; k < 2; k++) {
+        p = run_prog(NULL, NULL, k ? good : cut, "-q", "report", "-o", html, NULL);
+        expect_rc(&p, 0);
+        prog_free(&p);
+        char *page = slurp(html);
+        if (k)
+            assert_lacks(page, "Damaged dump");
+        else
+            assert_contains(page, "Damaged dump: this report describes a partial heap. dump truncated");
+        free(page);
+    }
 }
 
 /* ======================================================================
