@@ -18,7 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -1242,6 +1244,75 @@ static void test_complete(void **state)
     th_free(&t);
 }
 
+/* ======================================================================
+ * Ctrl-C and progress in the host, without a terminal: SIGALRM plays the
+ * user, setting the flag the program's SIGINT handler would set
+ * ====================================================================== */
+static volatile sig_atomic_t fake_ctrl_c;
+static void on_alarm(int sig)
+{
+    (void)sig;
+    fake_ctrl_c = 1;
+}
+
+static void alarm_in(double s)
+{
+    struct itimerval it = {{0, 0}, {(time_t)s, (suseconds_t)((s - (double)(time_t)s) * 1e6)}};
+    assert_int_equal(setitimer(ITIMER_REAL, &it, NULL), 0);
+}
+
+static void test_interrupt_progress(void **state)
+{
+    (void)state;
+    char good[PATH_MAX];
+    fixture_path(good, sizeof good, "shop-1.0.gcdump");
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_alarm;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    assert_int_equal(sigaction(SIGALRM, &sa, &old), 0);
+
+    th t;
+    memset(&t, 0, sizeof t);
+    t.out = open_memstream(&t.obuf, &t.olen);
+    t.err = open_memstream(&t.ebuf, &t.elen);
+    gcaH_opts o = {t.out, t.err, 0, 0, 1}; /* progress always (err is no terminal here) */
+    t.h = gcaH_new(&o);
+    assert_non_null(t.h);
+    assert_int_equal(gcaH_load_file(t.h, plugin("spin")), 0);
+    char err[1024];
+    assert_int_equal(gcaH_open_dump(t.h, good, err, sizeof err), GCA_OK);
+    gcaH_set_cancel_flag(t.h, &fake_ctrl_c);
+
+    /* a Ctrl-C before the command is not for it: cleared when it starts */
+    fake_ctrl_c = 1;
+    alarm_in(1.6);
+    assert_int_equal(th_run(&t, "spin 20"), GCA_EXIT_FAIL);
+    const char *e = err_of(&t);
+    assert_contains(e, "\rspinning: "); /* shown once the phase lasted a second */
+    assert_contains(e, "gcanalyze: spin: interrupted\n");
+    assert_lacks(e, "without being interrupted");
+    /* the line is erased before the error: the error starts a line of its own */
+    const char *msg = strstr(e, "gcanalyze: spin: interrupted");
+    assert_true(msg > e && msg[-1] == '\r');
+    /* the dump is still there, the next command runs */
+    th_clear(&t);
+    assert_int_equal(th_run(&t, "spin 0.3"), GCA_EXIT_FAIL);
+    assert_contains(err_of(&t), "spun 0 s without being interrupted");
+    assert_lacks(err_of(&t), "spinning"); /* shorter than a second: no progress line */
+    /* quiet: never a progress line */
+    th_clear(&t);
+    gcaH_set_mode(t.h, 0, 1);
+    alarm_in(1.3);
+    assert_int_equal(th_run(&t, "spin 20"), GCA_EXIT_FAIL);
+    assert_lacks(err_of(&t), "spinning");
+    assert_contains(err_of(&t), "interrupted");
+    sigaction(SIGALRM, &old, NULL);
+    gcaH_set_cancel_flag(t.h, NULL);
+    th_free(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1264,6 +1335,7 @@ int main(void)
         cmocka_unit_test(test_program),
         cmocka_unit_test(test_damaged),
         cmocka_unit_test(test_monitor),
+        cmocka_unit_test(test_interrupt_progress),
         cmocka_unit_test(test_complete),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
