@@ -623,6 +623,9 @@ static unsigned char complete(EditLine *el, int ch)
     return ret;
 }
 
+/* The prompt. The caller has installed on_sigint for SIGINT (no
+ * SA_RESTART, so a read at the prompt returns at once) and given the host
+ * g_interrupt as its cancel flag. */
 static int interactive(session *s, int quiet)
 {
     if (!isatty(STDIN_FILENO))
@@ -637,14 +640,6 @@ static int interactive(session *s, int quiet)
             printf(" - no dump open ('open FILE' loads one)");
         printf(". 'help' lists the commands, 'quit' leaves.\n");
     }
-    /* Ctrl-C sets a flag and nothing else; no SA_RESTART, so a read at the
-     * prompt returns at once */
-    struct sigaction sa, old_sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigint;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_sa);
-    gcaH_set_cancel_flag(s->h, &g_interrupt);
     EditLine *el = el_init("gcanalyze", stdin, stdout, stderr);
     History *hist = history_init();
     if (!el || !hist) {
@@ -652,10 +647,7 @@ static int interactive(session *s, int quiet)
             el_end(el);
         if (hist)
             history_end(hist);
-        int rc = run_stream(s, stdin);
-        gcaH_set_cancel_flag(s->h, NULL);
-        sigaction(SIGINT, &old_sa, NULL);
-        return rc;
+        return run_stream(s, stdin);
     }
     HistEvent ev;
     history(hist, &ev, H_SETSIZE, HISTORY_SIZE);
@@ -713,8 +705,6 @@ static int interactive(session *s, int quiet)
     free(hpath);
     history_end(hist);
     el_end(el);
-    gcaH_set_cancel_flag(s->h, NULL);
-    sigaction(SIGINT, &old_sa, NULL);
     return GCA_EXIT_OK;
 }
 
@@ -810,10 +800,30 @@ int main(int argc, char **argv)
                 break;
         }
     } else {
-        /* the prompt opens a named dump at once ("" counts as a command that uses it) */
-        if (s.dump && (rc = ensure_dump(&s, "")) != 0)
-            goto done;
+        /* the prompt opens a named dump at once ("" counts as a command that
+         * uses it). At a terminal Ctrl-C during that load gives the prompt
+         * without a dump, not the end of the program. */
+        int tty = isatty(STDIN_FILENO);
+        struct sigaction sa, old_sa;
+        if (tty) {
+            memset(&sa, 0, sizeof sa);
+            sa.sa_handler = on_sigint;
+            sigemptyset(&sa.sa_mask);
+            sigaction(SIGINT, &sa, &old_sa);
+            g_interrupt = 0;
+            gcaH_set_cancel_flag(h, &g_interrupt);
+        }
+        if (s.dump && (rc = ensure_dump(&s, "")) != 0) {
+            if (!(tty && g_interrupt))
+                goto done;
+            s.fatal = 0; /* interrupted: the prompt, with no dump */
+            s.opened = 1;
+        }
         rc = interactive(&s, o.quiet);
+        if (tty) {
+            gcaH_set_cancel_flag(h, NULL);
+            sigaction(SIGINT, &old_sa, NULL);
+        }
     }
 done:
     gcaH_free(h);
