@@ -1313,6 +1313,32 @@ static void test_interrupt_progress(void **state)
     th_free(&t);
 }
 
+/* Far misses of a command name still get a suggestion; nonsense gets none. */
+static void test_far_suggestions(void **state)
+{
+    (void)state;
+    char plugins[PATH_MAX + 16];
+    sfmt(plugins, sizeof plugins, "%s/plugins", build_dir);
+    th t;
+    th_new(&t, 0);
+    assert_true(gcaH_load_dir(t.h, plugins, 0) > 0);
+    static const char *const cases[][2] = {
+        {"stack", "clrstack"},   {"lohfragmentation", "lohfrag"}, {"oom", "analyzeoom"},
+        {"handles", "gchandles"}, {"eventsubscriptions", "eventsubs"}, {"root", "gcroot"},
+        {"gcheap", "eeheap"},
+    };
+    const char *s[4];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t n = gcaH_suggest(t.h, cases[i][0], s, 4);
+        if (n == 0 || strcmp(s[0], cases[i][1]) != 0)
+            fail_msg("'%s': expected '%s' first, got %zu suggestion(s)%s%s", cases[i][0], cases[i][1], n,
+                     n ? ", first " : "", n ? s[0] : "");
+    }
+    assert_int_equal(gcaH_suggest(t.h, "zzzzzzzz", s, 4), 0);
+    assert_int_equal(gcaH_suggest(t.h, "xyz", s, 4), 0);
+    th_free(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1337,6 +1363,7 @@ int main(void)
         cmocka_unit_test(test_monitor),
         cmocka_unit_test(test_interrupt_progress),
         cmocka_unit_test(test_complete),
+        cmocka_unit_test(test_far_suggestions),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
