@@ -656,9 +656,11 @@ static int interactive(session *s, int quiet)
     if (hpath)
         history(hist, &ev, H_LOAD, hpath); /* best effort: a missing file is fine */
     el_set(el, EL_EDITOR, "emacs");
-    /* no EL_SIGNAL: libedit's handlers would pass SIGINT on to the whole
-     * process group; with ours the terminal mode stays as libedit set it
-     * and el_gets returns when the read is interrupted */
+    /* EL_SIGNAL: libedit restores the terminal around Ctrl-Z, SIGCONT and
+     * window resizes. Its SIGINT handler passes the signal on to ours
+     * (installed before el_init), so Ctrl-C sets g_interrupt and el_gets
+     * returns: the loop below then drops the line */
+    el_set(el, EL_SIGNAL, 1);
     el_set(el, EL_PROMPT, prompt);
     el_set(el, EL_HIST, history, hist);
     el_set(el, EL_CLIENTDATA, s->h);
