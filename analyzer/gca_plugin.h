@@ -88,7 +88,8 @@ GCA_API int gca_ctx_cancelled(gca_ctx *ctx);
 /* Reports "interrupted" (once) and @return GCA_EXIT_FAIL:
  *   if (gca_ctx_cancelled(ctx)) return gca_ctx_interrupted(ctx); */
 GCA_API int gca_ctx_interrupted(gca_ctx *ctx);
-/* Progress of a phase: done of total (any unit; total 0 when unknown).
+/* Progress of a phase: done of total (any unit; total 0 when unknown);
+ * phase is a string constant (its text names the phase).
  * The host shows "PHASE: 45% (4.5M of 10.0M)" on stderr once the phase has
  * lasted about a second, only on a terminal, never with -q; a different
  * phase string starts a new phase. Cheap enough to call every iteration.

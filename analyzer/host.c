@@ -938,8 +938,8 @@ static void prog_update(gca_host *h, const char *phase, uint64_t done, uint64_t 
         return;
     int same = phase == h->prog_ptr || strncmp(h->prog_phase, phase, sizeof h->prog_phase - 1) == 0;
     h->prog_ptr = phase;
-    if (same && (++h->prog_calls & 63) != 0 && h->prog_shown)
-        return; /* the clock is read on one call in 64 once the line shows */
+    if (same && (++h->prog_calls & 63) != 0)
+        return; /* the clock is read on one call in 64 */
     double t = host_now();
     if (!same) {
         snprintf(h->prog_phase, sizeof h->prog_phase, "%s", phase);
