@@ -433,11 +433,13 @@ static int run_line(session *s, const char *line)
     int rc = 0;
     if (argc > 0) {
         const gca_command *c = gcaH_find(s->h, argv[0]);
-        if (c && (strcmp(c->name, "open") == 0 || strcmp(c->name, "close") == 0))
-            s->opened = 1; /* open/close replace the dump named on the command line */
         rc = ensure_dump(s, argv[0]);
         if (rc == 0)
             rc = gcaH_run(s->h, argc, argv);
+        /* a dump opened, or closed, replaces the one named on the command
+         * line (not opened yet: it never will be); a failed open does not */
+        if (c && ((strcmp(c->name, "open") == 0 && rc == 0) || strcmp(c->name, "close") == 0))
+            s->opened = 1;
     }
     gcaH_free_argv(argv);
     return rc;

@@ -1339,6 +1339,39 @@ static void test_far_suggestions(void **state)
     th_free(&t);
 }
 
+/* open and close in scripts: they take over from the dump named on the command line */
+static void test_open_close_batch(void **state)
+{
+    (void)state;
+    char good[PATH_MAX], cut[PATH_MAX], openc[PATH_MAX + 16];
+    fixture_path(good, sizeof good, "shop-1.0.gcdump");
+    fixture_path(cut, sizeof cut, "shop-1.0.truncated.gcdump");
+    sfmt(openc, sizeof openc, "open %s", good);
+    prog p = run_prog(NULL, NULL, "-q", "-c", openc, "-c", "dumpheap -stat", NULL);
+    expect_rc(&p, 0);
+    assert_contains(p.out, "Objects: 264\n");
+    assert_contains(p.out, "Total 264 objects");
+    prog_free(&p);
+    /* close: the named dump is not opened behind the user's back */
+    p = run_prog(NULL, NULL, good, "-q", "-c", "close", "-c", "dumpheap -stat", NULL);
+    expect_rc(&p, 2);
+    assert_contains(p.err, "no dump is open");
+    prog_free(&p);
+    /* a failed open: exit 3 for it, and the named dump still serves the next command */
+    p = run_prog(NULL, NULL, good, "-q", "-c", "open /nonexistent/x.gcdump", "-c", "dumpheap -stat", NULL);
+    expect_rc(&p, 3);
+    assert_contains(p.err, "open: /nonexistent/x.gcdump: ");
+    assert_contains(p.out, "Total 264 objects");
+    prog_free(&p);
+    /* open on a damaged dump says so */
+    sfmt(openc, sizeof openc, "open %s", cut);
+    p = run_prog(NULL, NULL, "-q", "-j", "-c", openc, NULL);
+    expect_rc(&p, 0);
+    assert_contains(p.out, "\"damaged\":true");
+    assert_contains(p.out, "\"complete\":false");
+    prog_free(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1364,6 +1397,7 @@ int main(void)
         cmocka_unit_test(test_interrupt_progress),
         cmocka_unit_test(test_complete),
         cmocka_unit_test(test_far_suggestions),
+        cmocka_unit_test(test_open_close_batch),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
