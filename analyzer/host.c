@@ -1402,8 +1402,10 @@ int gcaH_complete(gca_host *h, const char *line, size_t cursor, gcaH_completion 
                          strcasecmp(popt, "baseline") == 0 || strcasecmp(popt, "out") == 0)) ||
                ((strcmp(cmd->name, "open") == 0 || strcmp(cmd->name, "diff") == 0) && cur[0] != '-')) {
         comp_files(c, cur);
-    } else if (popt && strcasecmp(popt, "type") == 0) {
-        comp_types(c, h->model, cur);
+    } else if (popt && (strcasecmp(popt, "type") == 0 || strcasecmp(popt, "max-count") == 0 ||
+                        strcasecmp(popt, "max-bytes") == 0 || strcasecmp(popt, "max-type-growth") == 0) &&
+               !strchr(cur, '=')) {
+        comp_types(c, h->model, cur); /* check's TYPE=LIMIT: the type part */
     } else if (cur[0] == '-') {
         comp_options(c, cmd, cur);
     } else {

@@ -1207,6 +1207,9 @@ static void test_complete(void **state)
     assert_string_equal(c.items[1], "Shop.Customer[]");
     assert_int_equal(c.start, 15);
     gcaH_completion_free(&c);
+    assert_int_equal(gcaH_complete(t.h, "check -max-count Shop.Ord", 25, &c), 0);
+    assert_true(has_item(&c, "Shop.Order"));
+    gcaH_completion_free(&c);
     /* addresses of the last output, in the form typed */
     assert_int_equal(gcaH_complete(t.h, "do 0x", 5, &c), 0);
     assert_int_equal(c.n, 0); /* nothing printed yet */
