@@ -80,6 +80,7 @@ struct gca_ctx_s {
     size_t nopened;
     int usage_shown;
     int interrupted;       /* "interrupted" was reported */
+    int damage_warned;     /* the open dump's damage is in the document */
 };
 
 /* ======================================================================
@@ -1440,8 +1441,10 @@ int gcaH_run(gca_host *h, int argc, char **argv)
     gcaO_set_addr_sink(out, addr_seen, h);
     h->nnew = 0;
     gcaO_doc_begin(out, nr ? nr->cmd->name : argv[0], argc - 1, argv + 1);
-    if (nr && !(nr->cmd->flags & GCA_CMD_NO_DUMP) && h->model)
+    if (nr && !(nr->cmd->flags & GCA_CMD_NO_DUMP) && h->model) {
+        ctx.damage_warned = 1;
         damage_warn(h, out, h->dump_path, h->model);
+    }
     int rc;
     if (!nr) {
         gcaO_sb msg = {0};
@@ -1482,7 +1485,16 @@ int gcaH_run(gca_host *h, int argc, char **argv)
 /* ======================================================================
  * The context API plugins call
  * ====================================================================== */
-gca_model *gca_ctx_model(gca_ctx *ctx) { return ctx ? ctx->model : NULL; }
+gca_model *gca_ctx_model(gca_ctx *ctx)
+{
+    if (!ctx)
+        return NULL;
+    if (ctx->model && !ctx->damage_warned) { /* a GCA_CMD_NO_DUMP command that reads the open dump after all */
+        ctx->damage_warned = 1;
+        damage_warn(ctx->h, ctx->out, ctx->h->dump_path, ctx->model);
+    }
+    return ctx->model;
+}
 gca_out *gca_ctx_out(gca_ctx *ctx) { return ctx ? ctx->out : NULL; }
 
 gca_model *gca_ctx_open(gca_ctx *ctx, const char *path, char *errbuf, size_t errcap)
@@ -2051,6 +2063,7 @@ static int cmd_open(gca_ctx *ctx, int argc, char **argv)
         return GCA_EXIT_NODUMP;
     }
     ctx->model = h->model;
+    ctx->damage_warned = 1; /* said below */
     gca_out *o = ctx->out;
     gca_model *m = h->model;
     gca_out_label(o, "dump", "Dump");

@@ -1088,6 +1088,24 @@ static void test_damaged(void **state)
     assert_contains(p.out, "\"complete\":true,\"warnings\":[]");
     prog_free(&p);
 
+    /* diff: marked when it reads the damaged open dump, not when it compares two others */
+    char dc[2 * PATH_MAX + 16];
+    sfmt(dc, sizeof dc, "diff %s", good);
+    p = run_prog(NULL, NULL, cut, "-q", "-c", dc, NULL);
+    expect_rc(&p, 0);
+    assert_true(strncmp(p.out, "warning: ", 9) == 0);
+    prog_free(&p);
+    sfmt(dc, sizeof dc, "diff %s %s", good, good);
+    p = run_prog(NULL, NULL, cut, "-q", "-c", dc, NULL);
+    expect_rc(&p, 0);
+    assert_lacks(p.out, "warning");
+    prog_free(&p);
+    sfmt(dc, sizeof dc, "diff %s %s", good, cut);
+    p = run_prog(NULL, NULL, "-q", "-j", "-c", dc, NULL);
+    expect_rc(&p, 0);
+    assert_contains(p.out, "\"complete\":false");
+    prog_free(&p);
+
     /* the HTML report says it on the page too */
     char html[PATH_MAX + 16];
     sfmt(html, sizeof html, "%s/damaged.html", tmpdir);
