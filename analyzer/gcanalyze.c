@@ -1,5 +1,6 @@
 /* gcanalyze.c - the gcanalyze program: options, telling the dump from the command, -c and -f scripts, the prompt.
- * Owns: main, the command-line rules and exit codes, the interactive prompt (libedit: history, completion). */
+ * Owns: main, the command-line rules and exit codes, the interactive prompt (libedit: history saved per command,
+ * completion, Ctrl-C that interrupts instead of ending). */
 
 #include "host_int.h"
 #include "gcdump_remote.h"

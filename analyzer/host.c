@@ -1,5 +1,6 @@
 /* host.c - the plugin host: finding and loading plugins, the command registry, running one command.
- * Owns: gca_host, gca_ctx and the gca_ctx_* API, the built-in commands (help, quit/exit, plugins), argument parsing helpers. */
+ * Owns: gca_host, gca_ctx and the gca_ctx_* API, built-ins (help, quit/exit, plugins, open, close), progress and Ctrl-C,
+ * damage warnings in documents, completion candidates, argument parsing helpers. */
 
 #include "host_int.h"
 

@@ -1,5 +1,5 @@
 /* output.c - the output layer: what commands emit (objects, arrays, tables, notes) rendered as text or JSON.
- * Owns: gca_out and the gca_out_* API, SOS-style text tables, JSON documents, escaping of dump text. */
+ * Owns: gca_out and the gca_out_* API, SOS-style text tables, JSON documents (schema, complete, warnings), escaping. */
 
 #include "host_int.h"
 
