@@ -1,6 +1,5 @@
 /* gcanalyze.c - the gcanalyze program: options, telling the dump from the command, -c and -f scripts, the prompt.
- * Owns: main, the command-line rules and exit codes, the interactive prompt (libedit: history saved per command,
- * completion, Ctrl-C that interrupts instead of ending). */
+ * Owns: main, the command-line rules and exit codes, the prompt (libedit: history per command, completion, Ctrl-C). */
 
 #include "host_int.h"
 #include "gcdump_remote.h"

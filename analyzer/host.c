@@ -1,6 +1,5 @@
-/* host.c - the plugin host: finding and loading plugins, the command registry, running one command.
- * Owns: gca_host, gca_ctx and the gca_ctx_* API, built-ins (help, quit/exit, plugins, open, close), progress and Ctrl-C,
- * damage warnings in documents, completion candidates, argument parsing helpers. */
+/* host.c - the plugin host: loading plugins, the command registry, running one command (progress, Ctrl-C, damage).
+ * Owns: gca_host, gca_ctx and gca_ctx_*, gca_progress, the built-ins (help, quit, plugins, open, close), completion. */
 
 #include "host_int.h"
 
