@@ -613,6 +613,41 @@ static void test_sb(void **state)
     gcaO_sb_free(&b);
 }
 
+/* ---------------------------------------------------------------- document warnings */
+/* A damaged dump: the text's first line; JSON's "complete" and "warnings" (escaped like any string). */
+static void test_doc_warnings(void **state)
+{
+    (void)state;
+    cap c;
+    gca_out *o = start(&c, 0);
+    gcaO_doc_warning(o, "app.gcdump is damaged: cut\x1b[0m", 1);
+    gca_out_u64(o, "n", 5);
+    const char *s = finish(&c, 0);
+    assert_string_equal(s, "warning: app.gcdump is damaged: cut\\x1b[0m\nn: 5\n");
+    done(&c);
+
+    o = start(&c, 1);
+    gcaO_doc_warning(o, "a.gcdump: truncated \"here\"", 1);
+    gcaO_doc_warning(o, "a.gcdump: segment 0: 10 bytes missing", 1);
+    gca_out_u64(o, "n", 5);
+    s = finish(&c, 0);
+    assert_json(s);
+    assert_non_null(strstr(s, "\"complete\":false,\"warnings\":[\"a.gcdump: truncated \\\"here\\\"\","
+                              "\"a.gcdump: segment 0: 10 bytes missing\"],\"exit\":0"));
+    done(&c);
+
+    /* a warning that is not about completeness keeps "complete": true; the next document starts clean */
+    o = start(&c, 1);
+    gcaO_doc_warning(o, "note", 0);
+    gcaO_doc_end(o, 0);
+    gcaO_doc_begin(o, "again", 0, NULL);
+    s = finish(&c, 0);
+    assert_non_null(strstr(s, "\"complete\":true,\"warnings\":[\"note\"]"));
+    assert_non_null(strstr(s, "{\"schema\":1,\"command\":\"again\",\"args\":[],\"result\":{},\"notes\":[],"
+                              "\"complete\":true,\"warnings\":[],"));
+    done(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -636,6 +671,7 @@ int main(void)
         cmocka_unit_test(test_two_documents),
         cmocka_unit_test(test_validator),
         cmocka_unit_test(test_sb),
+        cmocka_unit_test(test_doc_warnings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
