@@ -625,9 +625,8 @@ static unsigned char complete(EditLine *el, int ch)
     return ret;
 }
 
-/* The prompt. The caller has installed on_sigint for SIGINT (no
- * SA_RESTART, so a read at the prompt returns at once) and given the host
- * g_interrupt as its cancel flag. */
+/* The prompt. The caller has installed on_sigint for SIGINT and given the
+ * host g_interrupt as its cancel flag. */
 static int interactive(session *s, int quiet)
 {
     if (!isatty(STDIN_FILENO))
@@ -812,6 +811,10 @@ int main(int argc, char **argv)
         if (tty) {
             memset(&sa, 0, sizeof sa);
             sa.sa_handler = on_sigint;
+            /* SA_RESTART: a command's reads and writes (output to a pipe or
+             * the terminal) go on; the prompt still returns at once, as
+             * libedit's own handler is the one in place during el_gets */
+            sa.sa_flags = SA_RESTART;
             sigemptyset(&sa.sa_mask);
             sigaction(SIGINT, &sa, &old_sa);
             g_interrupt = 0;

@@ -74,14 +74,12 @@ static void test_demo(void **state)
         why = "it claims an OS core dump under ulimit -c 0";
     else if (!strstr(text, "demo: done"))
         why = "the demo did not finish";
-    if (why) {
-        fprintf(stderr, "%s\n", text);
-        free(text);
-        fail_msg("%s (status %d; its output is above)", why, st);
-    }
-    free(text);
+    free(why ? (fprintf(stderr, "%s\n", text), text) : text);
     sfmt(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
+    int rm = system(cmd);
+    if (why)
+        fail_msg("%s (status %d; its output is above)", why, st);
+    assert_int_equal(rm, 0);
 }
 
 int main(void)

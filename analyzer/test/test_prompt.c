@@ -19,11 +19,11 @@
 #include <cmocka.h>
 
 /* ======================================================================
- * Where things are. tmux runs on a server of its own (-L SOCKET), which
- * the test ends (kill-server on that socket) whatever happens.
+ * Where things are. tmux runs on a server of its own (-S TMPDIR/tmux.sock),
+ * which the test ends (kill-server on that socket) whatever happens.
  * ====================================================================== */
 static char build_dir[PATH_MAX], program[PATH_MAX], fixture[PATH_MAX], spin_plugin[PATH_MAX];
-static char tmpdir[PATH_MAX], histfile[PATH_MAX], sock[64];
+static char tmpdir[PATH_MAX], histfile[PATH_MAX], sock[PATH_MAX + 16];
 static int have_tmux;
 
 static void sfmt(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -73,7 +73,7 @@ static int group_setup(void **state)
     if (!mkdtemp(tmpdir))
         return -1;
     sfmt(histfile, sizeof histfile, "%s/history", tmpdir);
-    sfmt(sock, sizeof sock, "gca-test-prompt-%ld", (long)getpid());
+    sfmt(sock, sizeof sock, "%s/tmux.sock", tmpdir); /* a private server; the socket goes with tmpdir */
     have_tmux = sh("command -v tmux >/dev/null 2>&1") == 0;
     return 0;
 }
@@ -82,7 +82,7 @@ static int group_teardown(void **state)
 {
     (void)state;
     if (have_tmux)
-        sh("tmux -L '%s' kill-server >/dev/null 2>&1", sock);
+        sh("tmux -S '%s' kill-server >/dev/null 2>&1", sock);
     return sh("rm -rf '%s'", tmpdir) == 0 ? 0 : -1;
 }
 
@@ -96,7 +96,7 @@ static const char *capture(void)
 {
     char path[PATH_MAX + 16];
     sfmt(path, sizeof path, "%s/screen", tmpdir);
-    assert_int_equal(sh("tmux -L '%s' capture-pane -p -S -3000 -t gca > '%s'", sock, path), 0);
+    assert_int_equal(sh("tmux -S '%s' capture-pane -p -S -3000 -t gca > '%s'", sock, path), 0);
     FILE *f = fopen(path, "r");
     assert_non_null(f);
     free(screen);
@@ -113,8 +113,8 @@ static const char *capture(void)
 }
 
 /* Keys, in tmux's send-keys syntax: literal text with -l, else key names (Tab, C-c, Enter). */
-static void keys(const char *k) { assert_int_equal(sh("tmux -L '%s' send-keys -t gca -l '%s'", sock, k), 0); }
-static void key(const char *name) { assert_int_equal(sh("tmux -L '%s' send-keys -t gca %s", sock, name), 0); }
+static void keys(const char *k) { assert_int_equal(sh("tmux -S '%s' send-keys -t gca -l '%s'", sock, k), 0); }
+static void key(const char *name) { assert_int_equal(sh("tmux -S '%s' send-keys -t gca %s", sock, name), 0); }
 
 /* Occurrences of s on the screen. */
 static int count_of(const char *hay, const char *s)
@@ -208,7 +208,7 @@ static void test_prompt_session(void **state)
     if (!have_tmux)
         skip(); /* scripts/deps.sh installs tmux; without it the prompt cannot be driven */
     /* the pane runs gcanalyze, then prints its exit status and stays (so the screen can be read) */
-    assert_int_equal(sh("tmux -L '%s' -f /dev/null new-session -d -s gca -x 150 -y 50 "
+    assert_int_equal(sh("tmux -S '%s' -f /dev/null new-session -d -s gca -x 150 -y 50 "
                         "\"env HOME='%s' GCANALYZE_HISTORY='%s' GCA_PLUGIN_PATH='%s' '%s' '%s'; "
                         "echo EXITED=\\$?; sleep 600\"",
                         sock, tmpdir, histfile, spin_plugin, program, fixture),
@@ -293,7 +293,7 @@ static void test_prompt_session(void **state)
     keys("quit");
     key("Enter");
     wait_for("EXITED=0", 1);
-    sh("tmux -L '%s' kill-server >/dev/null 2>&1", sock);
+    sh("tmux -S '%s' kill-server >/dev/null 2>&1", sock);
 }
 
 int main(void)
