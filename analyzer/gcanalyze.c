@@ -589,10 +589,8 @@ static unsigned char complete(EditLine *el, int ch)
     unsigned char ret = CC_REFRESH;
     if (common > typed || c.n == 1) {
         gcaO_sb ins = {0};
-        if (common > typed) {
-            el_deletestr(el, (int)typed); /* replace the word: its case may differ (addresses) */
-            gcaO_sb_putn(&ins, c.items[0], common);
-        }
+        if (common > typed) /* every candidate begins with the word as typed (gcaH_complete) */
+            gcaO_sb_putn(&ins, c.items[0] + typed, common - typed);
         size_t il = strlen(c.items[0]);
         if (c.n == 1 && il > 0 && c.items[0][il - 1] != '/')
             gcaO_sb_putc(&ins, ' ');

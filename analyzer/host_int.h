@@ -145,7 +145,8 @@ size_t gcaH_names(gca_host *h, const char *const **names);
  * after -type; the command's options (from its usage text) for a word
  * starting with '-'; else the addresses the last command printed, in the
  * form typed (0x7f.., 00007f.., 7f..). Items are whole words, sorted and
- * unique; a directory ends with '/'. @return 0, or -1 (out of memory). */
+ * unique, each beginning with the typed part of the word byte for byte; a
+ * directory ends with '/'. @return 0, or -1 (out of memory). */
 typedef struct gcaH_completion {
     size_t start;    /* where the word begins in line */
     char **items;
