@@ -617,14 +617,11 @@ static char *join_dir(const char *dir, const char *rel)
     return p;
 }
 
-static int is_dir_path(const char *p);
 static int is_dir(const char *p)
 {
     struct stat st;
     return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
-
-static int is_dir_path(const char *p) { return is_dir(p); }
 
 /* The plugin directory next to the program at exe (NULL: this program):
  * the installed layout if it exists, else the build tree's. */
@@ -1302,7 +1299,7 @@ static void comp_files(gcaH_completion *c, const char *cur)
             gcaO_sb_puts(&item, e->d_name);
             gcaO_sb full = {0};
             gcaO_sb_printf(&full, "%s/%s", gcaO_sb_str(&dir), e->d_name);
-            if (is_dir_path(gcaO_sb_str(&full)))
+            if (is_dir(gcaO_sb_str(&full)))
                 gcaO_sb_putc(&item, '/');
             gcaO_sb_free(&full);
             comp_add(c, gcaO_sb_str(&item), item.len);
