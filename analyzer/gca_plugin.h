@@ -92,7 +92,8 @@ GCA_API int gca_ctx_interrupted(gca_ctx *ctx);
  * phase is a string constant (its text names the phase).
  * The host shows "PHASE: 45% (4.5M of 10.0M)" on stderr once the phase has
  * lasted about a second, only on a terminal, never with -q; a different
- * phase string starts a new phase. Cheap enough to call every iteration.
+ * phase string starts a new phase. Cheap enough to call every iteration
+ * (the host reads the clock on a fraction of the calls, as often as needed).
  * @return gca_ctx_cancelled(ctx), so a loop reads
  *   if (gca_progress(ctx, "scanning", i, n)) return gca_ctx_interrupted(ctx); */
 GCA_API int gca_progress(gca_ctx *ctx, const char *phase, uint64_t done, uint64_t total);

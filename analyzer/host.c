@@ -62,9 +62,9 @@ struct gca_host {
     char prog_phase[80];   /* the phase under way ("" none) */
     const char *prog_ptr;  /* the caller's string for it (a quick same-phase test) */
     int out_tty, out_recent; /* documents go to a terminal; something was written since the last redraw */
-    double prog_start, prog_last;
+    double prog_start, prog_last, prog_tick;
     int prog_shown, prog_len;
-    unsigned prog_calls;
+    unsigned prog_calls, prog_mask;
     /* addresses the last command that printed any printed (completion) */
     uint64_t *addrs, *new_addrs;
     size_t naddrs, capaddrs, nnew, capnew;
@@ -936,13 +936,25 @@ static void prog_update(gca_host *h, const char *phase, uint64_t done, uint64_t 
         return;
     int same = phase == h->prog_ptr || strncmp(h->prog_phase, phase, sizeof h->prog_phase - 1) == 0;
     h->prog_ptr = phase;
-    if (same && (++h->prog_calls & 63) != 0)
-        return; /* the clock is read on one call in 64 */
+    /* the clock is read on one call in prog_mask + 1: the mask grows while
+     * calls come more often than a millisecond apart (a plugin calling per
+     * object) and shrinks when they are rare (libgca every 2^20 steps) */
+    if (same && (++h->prog_calls & h->prog_mask) != 0)
+        return;
     double t = host_now();
+    if (same) {
+        double dt = t - h->prog_tick;
+        if (dt < 0.001 && h->prog_mask < 4095)
+            h->prog_mask = h->prog_mask * 2 + 1;
+        else if (dt > 0.01 && h->prog_mask)
+            h->prog_mask >>= 1;
+    }
+    h->prog_tick = t;
     if (!same) {
         snprintf(h->prog_phase, sizeof h->prog_phase, "%s", phase);
         h->prog_start = t;
         h->prog_calls = 0;
+        h->prog_mask = 0;
         if (h->prog_shown) /* the previous phase's line, if it was left */
             prog_clear(h);
         return;
