@@ -1322,6 +1322,12 @@ static void test_interrupt_progress(void **state)
     assert_int_equal(th_run(&t, "spin 0.3"), GCA_EXIT_FAIL);
     assert_contains(err_of(&t), "spun 0 s without being interrupted");
     assert_lacks(err_of(&t), "spinning"); /* shorter than a second: no progress line */
+    /* a slow reporter (ten calls a second, like libgca's phases) is shown too */
+    th_clear(&t);
+    alarm_in(1.8);
+    assert_int_equal(th_run(&t, "spin 20 100"), GCA_EXIT_FAIL);
+    assert_contains(err_of(&t), "\rspinning: ");
+    assert_contains(err_of(&t), "gcanalyze: spin: interrupted\n");
     /* quiet: never a progress line */
     th_clear(&t);
     gcaH_set_mode(t.h, 0, 1);
