@@ -828,21 +828,6 @@ size_t gcaH_suggest(gca_host *h, const char *name, const char **out, size_t max)
         }
         c[nc++] = (cand){s, h->names[i].cmd, score * 2 + (size_t)h->names[i].alias}; /* names before aliases */
     }
-    if (nc == 0 && len >= 3) {
-        /* far misses: one name inside the other ("stack" -> clrstack,
-         * "lohfragmentation" -> lohfrag, "oom" -> analyzeoom), else the
-         * closest name when fewer than half the letters differ */
-        for (size_t i = 0; i < h->nnames; i++) {
-            const char *nm = h->names[i].name;
-            size_t slen = strlen(nm);
-            int inside = slen >= 3 && (strcasestr(name, nm) != NULL || strcasestr(nm, name) != NULL);
-            size_t d = inside ? 0 : edit_distance(nm, name);
-            size_t longer = slen > len ? slen : len;
-            if (!inside && (d == SIZE_MAX || 2 * d >= longer))
-                continue;
-            c[nc++] = (cand){nm, h->names[i].cmd, (inside ? 0 : d) * 2 + (size_t)h->names[i].alias};
-        }
-    }
     qsort(c, nc, sizeof *c, cmp_cand);
     size_t n = 0;
     for (size_t i = 0; i < nc && n < max && c[i].score / 2 == c[0].score / 2; i++) { /* the best tier only */

@@ -1352,7 +1352,7 @@ static void test_far_suggestions(void **state)
     static const char *const cases[][2] = {
         {"stack", "clrstack"},   {"lohfragmentation", "lohfrag"}, {"oom", "analyzeoom"},
         {"handles", "gchandles"}, {"eventsubscriptions", "eventsubs"}, {"root", "gcroot"},
-        {"gcheap", "eeheap"},
+        {"gcheap", "gcheapstat"},
     };
     const char *s[4];
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
