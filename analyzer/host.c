@@ -169,12 +169,13 @@ static const gca_command builtin_cmds[] = {
      "before is closed once FILE has loaded. If FILE cannot be read (exit 3)\n"
      "or the load is interrupted with Ctrl-C, the dump open before stays.\n"
      "Prints the file, its objects and whether it is complete.\n"
-     "Example: open testdata/fixtures/shop-1.0.gcdump",
+     "Example: open base.gcdump",
      cmd_open, GCA_CMD_NO_DUMP},
     {"close", NULL, "Close the open dump",
      "close\n"
      "\n"
-     "Closes the dump and frees its memory; 'open FILE' loads another.",
+     "Closes the dump and frees its memory; 'open FILE' loads another.\n"
+     "Example: close",
      cmd_close, GCA_CMD_NO_DUMP},
 };
 
