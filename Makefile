@@ -230,8 +230,9 @@ bench: $(BENCH_PROGS)
 # linked without pkg-config find the libraries in a system prefix.
 #
 # `make uninstall` removes the files and the directories install created:
-# install records each directory it had to make, deepest last, in
-# $(PLUGINDIR)/../installed-dirs; uninstall removes those that are empty.
+# install records each directory it had to make (without DESTDIR), deepest
+# last, in $(LIBDIR)/gcanalyze/installed-dirs; uninstall removes those that
+# are empty.
 GC_DIRS_RECORD = $(DESTDIR)$(LIBDIR)/gcanalyze/installed-dirs
 install: all $(INSTALL_HEADERS) $(INSTALL_PKGCONFIG) $(INSTALL_MAN1) $(INSTALL_MAN3)
 	$(Q)set -e; \
@@ -259,7 +260,7 @@ install: all $(INSTALL_HEADERS) $(INSTALL_PKGCONFIG) $(INSTALL_MAN1) $(INSTALL_M
 	inst 644 $(PKGCONFIGDIR) $(INSTALL_PKGCONFIG); \
 	inst 644 $(MANDIR)/man1 $(INSTALL_MAN1); \
 	inst 644 $(MANDIR)/man3 $(INSTALL_MAN3); \
-	if [ $${#made[@]} -gt 0 ]; then printf '%s\n' "$${made[@]}" >> "$(GC_DIRS_RECORD)"; fi; \
+	if [ $${#made[@]} -gt 0 ]; then printf '%s\n' "$${made[@]#"$(DESTDIR)"}" >> "$(GC_DIRS_RECORD)"; fi; \
 	if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" -eq 0 ] && command -v $(firstword $(LDCONFIG)) >/dev/null 2>&1; then \
 	    echo "  LDCONFIG"; $(LDCONFIG) || true; fi
 
@@ -282,7 +283,8 @@ uninstall:
 	if [ -f "$(GC_DIRS_RECORD)" ]; then \
 	    mapfile -t made < "$(GC_DIRS_RECORD)"; rm -f "$(GC_DIRS_RECORD)"; \
 	    for ((i = $${#made[@]} - 1; i >= 0; i--)); do \
-	        if [ -d "$${made[i]}" ] && rmdir "$${made[i]}" 2>/dev/null; then echo "  RMDIR   $${made[i]}"; fi; \
+	        d="$(DESTDIR)$${made[i]}"; \
+	        if [ -d "$$d" ] && rmdir "$$d" 2>/dev/null; then echo "  RMDIR   $$d"; fi; \
 	    done; \
 	fi; \
 	rmdir "$(DESTDIR)$(PLUGINDIR)" "$(DESTDIR)$(LIBDIR)/gcanalyze" 2>/dev/null || true
