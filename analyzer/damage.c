@@ -1,5 +1,5 @@
 /* damage.c - whether a loaded dump describes the whole heap, and why not: the one place that decides it.
- * Owns: gca_damage and gca_damage_reasons (from the model's completeness state, header flags and load warnings). */
+ * Owns: gca_damage and gca_damage_reasons (from completeness, the inconsistent flag and flagged ranges, load warnings). */
 
 #include "model_int.h"
 
@@ -47,7 +47,10 @@ size_t gca_damage_reasons(const gca_model *m, const char **out, size_t cap)
     if ((f & GCA_DAMAGE_TRUNCATED) && m->nwarn_load == 0)
         D_ADD("dump truncated: its index and trailer are missing");
     if (f & GCA_DAMAGE_INCONSISTENT)
-        D_ADD("dump written while the heap was changing (during a garbage collection): objects and references may disagree");
+        D_ADD(m->nflagged ? "the writer flagged ranges of the heap it could not trust (a GC in progress or an allocation "
+                            "in flight; verifyheap lists them): objects and references there may disagree"
+                          : "dump written while the heap was changing (during a garbage collection): objects and "
+                            "references may disagree");
 #undef D_ADD
     return n;
 }
