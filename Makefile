@@ -17,8 +17,8 @@
 # Variables: SANITIZE=1 (ASan+UBSan build in build-san/), TSAN=1
 # (ThreadSanitizer build in build-tsan/), WERROR=1, V=1 (echo
 # commands), TESTS="name ...", TEST_TIMEOUT=seconds, CC, CFLAGS, CPPFLAGS,
-# LDFLAGS, PREFIX, DESTDIR, LIBDIR, BINDIR, INCLUDEDIR, MANDIR, BENCH_QUICK=1,
-# BENCH_PEERS_ONLY=1 (and the BENCH_* of scripts/bench-peers.sh).
+# LDFLAGS, PREFIX, DESTDIR, LIBDIR, BINDIR, INCLUDEDIR, MANDIR, LDCONFIG,
+# BENCH_QUICK=1, BENCH_PEERS_ONLY=1 (and the BENCH_* of scripts/bench-peers.sh).
 
 .DEFAULT_GOAL := all
 MAKEFLAGS += --no-builtin-rules
@@ -73,6 +73,8 @@ BASE_LDLIBS := -lpthread -lm
 
 AR ?= ar
 INSTALL ?= install
+# run after installing to the live system as root (LDCONFIG=true skips it)
+LDCONFIG ?= ldconfig
 SHELL := /bin/bash
 
 ifeq ($(V),1)
@@ -141,6 +143,7 @@ DEPS_STAMP := $(BUILD)/.deps-ok
 
 include mk/functions.mk
 include $(wildcard $(addsuffix /module.mk,$(MODULES)))
+include mk/pkgconfig.mk
 
 # ----------------------------------------------------------------------
 # Compilation: one rule for every object; fragments set EXTRA_CFLAGS and
@@ -217,17 +220,36 @@ bench: $(BENCH_PROGS)
 
 # Shared libraries are installed as NAME.so.X.Y.Z with the links NAME.so.X
 # (the soname) and NAME.so; INSTALL_SHARED_LIBS holds build/lib/NAME.so:X:X.Y.Z.
+#
+# Running without LD_LIBRARY_PATH: gcanalyze and heapdump link libgca and
+# libgcdump statically, so they run from any prefix (plugins are found at
+# BINDIR/../lib/gcanalyze/plugins). Programs built against the installed
+# libraries get an rpath to $(LIBDIR) from the .pc files
+# (`pkg-config --libs gcrt` has -Wl,-rpath,$(LIBDIR)). Installing to the
+# live system (no DESTDIR) as root also runs ldconfig, so that programs
+# linked without pkg-config find the libraries in a system prefix.
+#
+# `make uninstall` removes the files and the directories install created:
+# install records each directory it had to make (without DESTDIR), deepest
+# last, in $(LIBDIR)/gcanalyze/installed-dirs; uninstall removes those that
+# are empty.
+GC_DIRS_RECORD = $(DESTDIR)$(LIBDIR)/gcanalyze/installed-dirs
 install: all $(INSTALL_HEADERS) $(INSTALL_PKGCONFIG) $(INSTALL_MAN1) $(INSTALL_MAN3)
 	$(Q)set -e; \
+	made=(); \
+	mkd() { local d=$$1 up=(); \
+	        while [ ! -d "$$d" ]; do up=("$$d" "$${up[@]}"); d=$${d%/*}; [ -n "$$d" ] || break; done; \
+	        $(INSTALL) -d "$$1"; made+=("$${up[@]}"); }; \
 	inst() { mode=$$1 dir=$$2; shift 2; [ $$# -gt 0 ] || return 0; \
-	         $(INSTALL) -d "$(DESTDIR)$$dir"; \
+	         mkd "$(DESTDIR)$$dir"; \
 	         for f in "$$@"; do echo "  INSTALL $(DESTDIR)$$dir/$${f##*/}"; \
 	             $(INSTALL) -m $$mode "$$f" "$(DESTDIR)$$dir/"; done; }; \
+	mkd "$(DESTDIR)$(LIBDIR)/gcanalyze"; \
 	inst 644 $(INCLUDEDIR) $(INSTALL_HEADERS); \
 	inst 644 $(LIBDIR) $(INSTALL_STATIC_LIBS); \
 	for spec in $(INSTALL_SHARED_LIBS); do \
 	    IFS=: read -r so major full <<<"$$spec"; base=$${so##*/}; \
-	    $(INSTALL) -d "$(DESTDIR)$(LIBDIR)"; \
+	    mkd "$(DESTDIR)$(LIBDIR)"; \
 	    echo "  INSTALL $(DESTDIR)$(LIBDIR)/$$base.$$full"; \
 	    $(INSTALL) -m 755 "$$so" "$(DESTDIR)$(LIBDIR)/$$base.$$full"; \
 	    ln -sf "$$base.$$full" "$(DESTDIR)$(LIBDIR)/$$base.$$major"; \
@@ -237,11 +259,15 @@ install: all $(INSTALL_HEADERS) $(INSTALL_PKGCONFIG) $(INSTALL_MAN1) $(INSTALL_M
 	inst 755 $(PLUGINDIR) $(INSTALL_PLUGINS); \
 	inst 644 $(PKGCONFIGDIR) $(INSTALL_PKGCONFIG); \
 	inst 644 $(MANDIR)/man1 $(INSTALL_MAN1); \
-	inst 644 $(MANDIR)/man3 $(INSTALL_MAN3)
+	inst 644 $(MANDIR)/man3 $(INSTALL_MAN3); \
+	if [ $${#made[@]} -gt 0 ]; then printf '%s\n' "$${made[@]#"$(DESTDIR)"}" >> "$(GC_DIRS_RECORD)"; fi; \
+	if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" -eq 0 ] && command -v $(firstword $(LDCONFIG)) >/dev/null 2>&1; then \
+	    echo "  LDCONFIG"; $(LDCONFIG) || true; fi
 
 uninstall:
 	$(Q)set -e; \
 	rmf() { dir=$$1; shift; for f in "$$@"; do \
+	            [ -e "$(DESTDIR)$$dir/$${f##*/}" ] || [ -L "$(DESTDIR)$$dir/$${f##*/}" ] || continue; \
 	            echo "  RM      $(DESTDIR)$$dir/$${f##*/}"; rm -f "$(DESTDIR)$$dir/$${f##*/}"; done; }; \
 	rmf $(INCLUDEDIR) $(INSTALL_HEADERS); \
 	rmf $(LIBDIR) $(INSTALL_STATIC_LIBS); \
@@ -254,6 +280,13 @@ uninstall:
 	rmf $(PKGCONFIGDIR) $(INSTALL_PKGCONFIG); \
 	rmf $(MANDIR)/man1 $(INSTALL_MAN1); \
 	rmf $(MANDIR)/man3 $(INSTALL_MAN3); \
+	if [ -f "$(GC_DIRS_RECORD)" ]; then \
+	    mapfile -t made < "$(GC_DIRS_RECORD)"; rm -f "$(GC_DIRS_RECORD)"; \
+	    for ((i = $${#made[@]} - 1; i >= 0; i--)); do \
+	        d="$(DESTDIR)$${made[i]}"; \
+	        if [ -d "$$d" ] && rmdir "$$d" 2>/dev/null; then echo "  RMDIR   $$d"; fi; \
+	    done; \
+	fi; \
 	rmdir "$(DESTDIR)$(PLUGINDIR)" "$(DESTDIR)$(LIBDIR)/gcanalyze" 2>/dev/null || true
 
 clean:

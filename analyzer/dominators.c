@@ -157,6 +157,15 @@ static uint64_t d_eval(uint64_t *anc, uint64_t *lab, const uint64_t *semi, d_sta
     return lab[v];
 }
 
+/* Every 2^20 steps: progress, and a chance to stop. The whole run counts
+ * 4 * N steps: the walk (N), predecessors (N), semidominators (N),
+ * idoms and sizes (N); N is not known during the walk, n stands in. */
+#define D_TICK ((1u << 20) - 1)
+static int d_tick(const dom_graph *g, uint64_t done, uint64_t total)
+{
+    return g->tick ? g->tick(g->tick_arg, done, total) : 0;
+}
+
 gca_rc dom_compute(const dom_graph *g, dom_tree *t)
 {
     if (!t)
@@ -230,6 +239,10 @@ gca_rc dom_compute(const dom_graph *g, dom_tree *t)
                 continue;
             }
             assert(N < vcap);
+            if ((N & D_TICK) == 0 && d_tick(g, N, 4 * n)) {
+                rc = GCA_E_CANCELLED;
+                goto out;
+            }
             num[next] = N;
             off[N + 2]++;
             vertex[N] = next;
@@ -258,6 +271,10 @@ gca_rc dom_compute(const dom_graph *g, dom_tree *t)
     }
     for (uint64_t i = 1; i < N; i++) {
         gca_oid v = vertex[i];
+        if ((i & D_TICK) == 0 && d_tick(g, N + i, 4 * N)) {
+            rc = GCA_E_CANCELLED;
+            goto out;
+        }
         for (uint64_t j = off_g[v], e = off_g[v + 1]; j < e; j++) {
             gca_oid x = tgt[j];
             if (x < n)
@@ -286,6 +303,10 @@ gca_rc dom_compute(const dom_graph *g, dom_tree *t)
     semi[D_VROOT] = D_VROOT;
     for (uint64_t w = N - 1; w >= 1; w--) {
         uint64_t p = parent[w], sw = p;
+        if ((w & D_TICK) == 0 && d_tick(g, 3 * N - w, 4 * N)) {
+            rc = GCA_E_CANCELLED;
+            goto out;
+        }
         for (uint64_t j = off[w], e = off[w + 1]; j < e; j++) {
             uint64_t v = src[j];
             if (v > w) {
@@ -325,6 +346,10 @@ gca_rc dom_compute(const dom_graph *g, dom_tree *t)
     semi = NULL;
 
     /* ---- 5. Retained sizes (in lab), then back to node ids. */
+    if (d_tick(g, 3 * N, 4 * N)) {
+        rc = GCA_E_CANCELLED;
+        goto out;
+    }
     lab[D_VROOT] = 0;
     for (uint64_t i = 1; i < N; i++)
         lab[i] = d_size(g, vertex[i]);
@@ -529,6 +554,11 @@ static void d_graph_of(const gca_model *m, dom_graph *g, gca_oid *roots, size_t 
     g->size_ctx = m;
 }
 
+static int d_model_tick(void *arg, uint64_t done, uint64_t total)
+{
+    return mdl_tick(arg, "dominator tree", done, total);
+}
+
 /* Make m->dom hold m's tree: with include_weak when it is 0 or 1, with
  * whatever it holds (else strong roots only) when it is -1. */
 static gca_rc d_ensure(gca_model *m, int include_weak)
@@ -552,11 +582,15 @@ static gca_rc d_ensure(gca_model *m, int include_weak)
     }
     dom_graph g;
     d_graph_of(m, &g, roots, nr);
-    gca_rc rc = dom_compute(&g, &c->t);
+    g.tick = d_model_tick;
+    g.tick_arg = m;
+    gca_rc rc = mdl_cancelled(m) ? GCA_E_CANCELLED : dom_compute(&g, &c->t);
+    mdl_tick_end(m);
     free(roots);
     if (rc != GCA_OK) {
         free(c);
-        mdl_warn(m, "out of memory for the dominator tree of %llu objects", (unsigned long long)m->nobj);
+        if (rc == GCA_E_NOMEM)
+            mdl_warn(m, "out of memory for the dominator tree of %llu objects", (unsigned long long)m->nobj);
         return rc;
     }
     c->include_weak = weak;

@@ -22,6 +22,11 @@ typedef struct dom_graph {
     const uint64_t *size;
     uint64_t (*size_fn)(const void *ctx, gca_oid v);
     const void *size_ctx;
+    /* Progress and cancellation (may be NULL): called every few million
+     * steps with done of total (in steps of the whole computation);
+     * nonzero stops it with GCA_E_CANCELLED. */
+    int (*tick)(void *arg, uint64_t done, uint64_t total);
+    void *tick_arg;
 } dom_graph;
 
 /* The dominator tree of a dom_graph from its virtual root. */
@@ -40,8 +45,8 @@ typedef struct dom_tree {
 } dom_tree;
 
 /* Compute the dominator tree (Lengauer-Tarjan, iterative; see dominators.c).
- * *t is overwritten. @return GCA_OK, GCA_E_NOMEM (nothing held), or
- * GCA_E_INVAL (NULL arguments, or n too large to index). */
+ * *t is overwritten. @return GCA_OK, GCA_E_NOMEM (nothing held),
+ * GCA_E_CANCELLED (g->tick said stop; nothing held), or GCA_E_INVAL (NULL arguments, or n too large to index). */
 gca_rc dom_compute(const dom_graph *g, dom_tree *t);
 /* Build t's children CSR if it is not there. @return GCA_OK or GCA_E_NOMEM. */
 gca_rc dom_children(dom_tree *t);

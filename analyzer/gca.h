@@ -26,7 +26,8 @@ typedef enum gca_rc {
     GCA_E_FORMAT = 3,   /* the dump cannot be read */
     GCA_E_INVAL = 4,
     GCA_E_NOTFOUND = 5, /* no object / type / root matches */
-    GCA_E_RANGE = 6     /* address not in the dump */
+    GCA_E_RANGE = 6,    /* address not in the dump */
+    GCA_E_CANCELLED = 7 /* stopped by the monitor's cancelled() (Ctrl-C); nothing was kept */
 } gca_rc;
 
 /* Object and type indexes. Objects are numbered in address order from 0;
@@ -160,8 +161,23 @@ typedef struct gca_info {
 /* ======================================================================
  * Opening
  * ====================================================================== */
+/* Progress and cancellation of long work inside libgca: loading, incoming
+ * references, reachability, the dominator tree. progress() is called often
+ * from the thread doing the work (rate-limit in the callee): `phase` names
+ * it ("loading", "dominators"), done of total units (total 0: unknown);
+ * phase NULL means the phase is over. cancelled() returning nonzero stops
+ * work that can fail (loading, dominators: GCA_E_CANCELLED); either may be
+ * NULL. gcanalyze routes both to its progress line and to Ctrl-C. */
+typedef struct gca_monitor {
+    void (*progress)(void *arg, const char *phase, uint64_t done, uint64_t total);
+    int (*cancelled)(void *arg);
+    void *arg;
+} gca_monitor;
+
 typedef struct gca_open_opts {
-    int progress;             /* -1 never, 0 when stderr is a terminal (default), 1 always */
+    int progress;             /* -1 never, 0 when stderr is a terminal (default), 1 always;
+                                 ignored when monitor is set */
+    const gca_monitor *monitor; /* copied into the model (gca_set_monitor); NULL: none */
 } gca_open_opts;
 
 /* Load a dump (gcdump today; the loader is chosen from the file's magic).
@@ -172,6 +188,24 @@ GCA_API gca_rc gca_open(const char *path, const gca_open_opts *opts, gca_model *
 GCA_API void gca_close(gca_model *m);
 
 GCA_API const gca_info *gca_model_info(const gca_model *m);
+/* Replaces the model's monitor (NULL: none). The structure is copied. */
+GCA_API void gca_set_monitor(gca_model *m, const gca_monitor *mon);
+
+/* ======================================================================
+ * Damage: why answers from a dump may describe only part of the heap.
+ * One place (damage.c) decides it from the model's completeness state, the
+ * header's flags and the loader's warnings; every command shows the result
+ * (a warning line in text, "complete": false and "warnings" in JSON) and
+ * `check` refuses such a dump unless told -allow-damaged.
+ * ====================================================================== */
+#define GCA_DAMAGE_TRUNCATED    1u  /* the file ends early: chunks after the cut are missing */
+#define GCA_DAMAGE_INCONSISTENT 2u  /* written while the heap was changing (during a GC) */
+#define GCA_DAMAGE_CONTENT      4u  /* memory missing, a segment not walkable, metadata that disagrees */
+/* The GCA_DAMAGE_* bits of m; 0 for a complete, consistent dump. */
+GCA_API unsigned gca_damage(const gca_model *m);
+/* The reasons, one line each (the first is the most important); writes at
+ * most cap pointers (owned by the model) to out. @return how many there are. */
+GCA_API size_t gca_damage_reasons(const gca_model *m, const char **out, size_t cap);
 GCA_API size_t gca_warning_count(const gca_model *m);
 GCA_API const char *gca_warning(const gca_model *m, size_t i);
 GCA_API size_t gca_setting_count(const gca_model *m);

@@ -74,6 +74,32 @@ GCA_API int gca_ctx_usage(gca_ctx *ctx, const char *fmt, ...) __attribute__((for
 GCA_API int gca_parse_addr(const char *s, uint64_t *out);
 /* Parse a size ("85000", "64k", "1m"). @return 0 on success. */
 GCA_API int gca_parse_size(const char *s, uint64_t *out);
+/* ======================================================================
+ * Long work: Ctrl-C and progress. At the prompt Ctrl-C never ends
+ * gcanalyze: it sets a flag that long loops poll, and the command stops
+ * with "interrupted" (exit 1), the dump still loaded. libgca's own long
+ * work (loading, incoming references, reachability, the dominator tree)
+ * already reports and stops: gca_dominators and friends then return
+ * GCA_E_CANCELLED, and gca_ctx_fail says "interrupted" whatever the
+ * message. A plugin's own loops over all objects call gca_progress.
+ * ====================================================================== */
+/* Has the user asked to stop (Ctrl-C)? Cheap: a flag read. */
+GCA_API int gca_ctx_cancelled(gca_ctx *ctx);
+/* Reports "interrupted" (once) and @return GCA_EXIT_FAIL:
+ *   if (gca_ctx_cancelled(ctx)) return gca_ctx_interrupted(ctx); */
+GCA_API int gca_ctx_interrupted(gca_ctx *ctx);
+/* Progress of a phase: done of total (any unit; total 0 when unknown);
+ * phase is a string constant (its text names the phase).
+ * The host shows "PHASE: 45% (4.5M of 10.0M)" on stderr once the phase has
+ * lasted about a second, only on a terminal, never with -q; a different
+ * phase string starts a new phase. Cheap enough to call every iteration
+ * (the host reads the clock on a fraction of the calls, as often as needed).
+ * @return gca_ctx_cancelled(ctx), so a loop reads
+ *   if (gca_progress(ctx, "scanning", i, n)) return gca_ctx_interrupted(ctx); */
+GCA_API int gca_progress(gca_ctx *ctx, const char *phase, uint64_t done, uint64_t total);
+/* The phase is over: clears the line (the host also does when the command ends). */
+GCA_API void gca_progress_end(gca_ctx *ctx);
+
 /* For an address that is not an object: the standard one-line explanation
  * naming the nearest object and its type. @return GCA_EXIT_FAIL. */
 GCA_API int gca_ctx_not_object(gca_ctx *ctx, uint64_t addr);

@@ -1,16 +1,17 @@
 /* gcanalyze.c - the gcanalyze program: options, telling the dump from the command, -c and -f scripts, the prompt.
- * Owns: main, the command-line rules and exit codes, the interactive prompt (libedit: history, completion). */
+ * Owns: main, the command-line rules and exit codes, the prompt (libedit: history per command, completion, Ctrl-C). */
 
 #include "host_int.h"
 #include "gcdump_remote.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <histedit.h>
 #include <locale.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdint.h>
@@ -28,7 +29,7 @@ static const char usage_text[] =
     "       gcanalyze [OPTIONS] DUMP -c CMD [-c CMD]...\n"
     "       gcanalyze [OPTIONS] DUMP -f SCRIPT\n"
     "       gcanalyze [OPTIONS] [-d DUMP] COMMAND [ARGS...]\n"
-    "       gcanalyze [OPTIONS] [DUMP]          (interactive prompt)\n"
+    "       gcanalyze [OPTIONS] [DUMP]          (interactive prompt; 'open FILE' there)\n"
     "\n"
     "Options (before the command; what follows the command is its own):\n"
     "  -c, --command CMD  run the command line CMD; repeatable, run in order\n"
@@ -41,8 +42,10 @@ static const char usage_text[] =
     "  -V, --version      print the version and exit\n"
     "  -h, --help         print this help and exit\n"
     "\n"
-    "Exit status: 0 done, 1 a command failed or an assertion is false,\n"
-    "2 usage error, 3 the dump cannot be read.\n"
+    "Exit status: 0 done, 1 a command failed, was interrupted or an assertion\n"
+    "is false, 2 usage error, 3 the dump cannot be read (check: or is damaged).\n"
+    "At the prompt: Tab completes, Ctrl-C clears the line or interrupts the\n"
+    "running command (the dump stays loaded), Ctrl-D or 'quit' leaves.\n"
     "'gcanalyze help' lists the commands; 'gcanalyze help COMMAND' shows one.\n";
 
 /* A command line to run: from -c, or a line of a -f script. */
@@ -267,11 +270,10 @@ static int is_dump_argument(gca_host *h, const options *o, const char *a)
 typedef struct session {
     gca_host *h;
     const char *dump;   /* named, not opened yet */
-    int opened;
+    int opened;         /* the named dump was opened, or open/close took over */
+    int fatal;          /* the named dump cannot be read: stop */
 } session;
 
-/* Opens the named dump before the first command that can use it.
- * @return 0, or GCA_EXIT_NODUMP (message printed). */
 /* ====================================================================
  * Cores of .NET processes (libgcrt programs' cores are converted in
  * memory by libgca, mdl_load_core): converted once by
@@ -389,6 +391,9 @@ static int convert_core(const char *core, char *out, size_t cap)
     return 0;
 }
 
+/* Opens the named dump before the first command that can use it (a .NET
+ * core is converted first). @return 0, or GCA_EXIT_NODUMP (message
+ * printed, s->fatal set). */
 static int ensure_dump(session *s, const char *command)
 {
     if (s->opened || !s->dump || !gcaH_uses_dump(s->h, command))
@@ -397,8 +402,10 @@ static int ensure_dump(session *s, const char *command)
     const char *path = s->dump;
     if (is_dotnet_core(s->dump)) {
         int rc = convert_core(s->dump, conv, sizeof conv);
-        if (rc)
+        if (rc) {
+            s->fatal = 1;
             return rc;
+        }
         path = conv;
     }
     if (gcaH_open_dump(s->h, path, err, sizeof err) != GCA_OK) {
@@ -406,6 +413,7 @@ static int ensure_dump(session *s, const char *command)
         gcaO_escape_text(&esc, err, strlen(err));
         fprintf(stderr, "gcanalyze: %s\n", gcaO_sb_str(&esc));
         gcaO_sb_free(&esc);
+        s->fatal = 1;
         return GCA_EXIT_NODUMP;
     }
     s->opened = 1;
@@ -424,9 +432,14 @@ static int run_line(session *s, const char *line)
     }
     int rc = 0;
     if (argc > 0) {
+        const gca_command *c = gcaH_find(s->h, argv[0]);
         rc = ensure_dump(s, argv[0]);
         if (rc == 0)
             rc = gcaH_run(s->h, argc, argv);
+        /* a dump opened, or closed, replaces the one named on the command
+         * line (not opened yet: it never will be); a failed open does not */
+        if (c && ((strcmp(c->name, "open") == 0 && rc == 0) || strcmp(c->name, "close") == 0))
+            s->opened = 1;
     }
     gcaH_free_argv(argv);
     return rc;
@@ -443,7 +456,7 @@ static int run_stream(session *s, FILE *in)
         int rc = run_line(s, line);
         if (rc > worst)
             worst = rc;
-        if (rc == GCA_EXIT_NODUMP)
+        if (s->fatal)
             break;
     }
     free(line);
@@ -481,17 +494,32 @@ static int check_script(gca_host *h, const options *o)
 }
 
 /* ======================================================================
- * The interactive prompt
+ * The interactive prompt. Ctrl-C never ends it: the SIGINT handler only
+ * sets a flag. At the prompt libedit's read returns and the line is
+ * dropped; during a command the long loops see the flag (through the host)
+ * and the command stops with "interrupted", the dump still loaded. The
+ * history file is rewritten after every command (temp file + rename).
  * ====================================================================== */
+static volatile sig_atomic_t g_interrupt;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    g_interrupt = 1;
+}
+
 static char *prompt(EditLine *el)
 {
     (void)el;
     return (char *)PROMPT;
 }
 
-/* ~/.gcanalyze_history, or NULL. */
+/* ~/.gcanalyze_history (or $GCANALYZE_HISTORY), or NULL. */
 static char *history_path(void)
 {
+    const char *env = getenv("GCANALYZE_HISTORY");
+    if (env && *env)
+        return strdup(env);
     const char *home = getenv("HOME");
     if (!home || !*home) {
         struct passwd *pw = getpwuid(getuid());
@@ -506,7 +534,33 @@ static char *history_path(void)
     return p;
 }
 
-/* Tab: completes a command name as the first word, and after "help". */
+/* Writes the history to path.tmp.PID (created exclusively, mode 0600),
+ * then renames it over path: a crash never leaves half a file. */
+static void history_save(History *hist, const char *path)
+{
+    size_t n = strlen(path) + 32;
+    char *tmp = malloc(n);
+    if (!tmp)
+        return;
+    snprintf(tmp, n, "%s.tmp.%ld", path, (long)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
+        if (fd >= 0)
+            close(fd);
+        free(tmp);
+        return;
+    }
+    HistEvent ev;
+    int ok = history(hist, &ev, H_SAVE_FP, f) >= 0;
+    ok = fclose(f) == 0 && ok;
+    if (!ok || rename(tmp, path) != 0)
+        unlink(tmp);
+    free(tmp);
+}
+
+/* Tab: the host decides the candidates (gcaH_complete); here they are
+ * inserted (their common part) or listed. */
 static unsigned char complete(EditLine *el, int ch)
 {
     (void)ch;
@@ -514,81 +568,63 @@ static unsigned char complete(EditLine *el, int ch)
     if (el_get(el, EL_CLIENTDATA, &h) != 0 || !h)
         return CC_ERROR;
     const LineInfo *li = el_line(el);
-    const char *start = li->buffer, *cur = li->cursor;
-    const char *ws = cur;
-    while (ws > start && ws[-1] != ' ' && ws[-1] != '\t')
-        ws--;
-    int index = 0;
-    char first[80] = "";
-    for (const char *p = start; p < ws;) {
-        while (p < ws && (*p == ' ' || *p == '\t'))
-            p++;
-        if (p >= ws)
-            break;
-        const char *q = p;
-        while (p < ws && *p != ' ' && *p != '\t')
-            p++;
-        if (index == 0 && (size_t)(p - q) < sizeof first) {
-            memcpy(first, q, (size_t)(p - q));
-            first[p - q] = '\0';
-        }
-        index++;
-    }
-    if (!(index == 0 || (index == 1 && strcmp(first, "help") == 0)))
+    size_t len = (size_t)(li->lastchar - li->buffer), cursor = (size_t)(li->cursor - li->buffer);
+    char *line = strndup(li->buffer, len);
+    if (!line)
         return CC_ERROR;
-    size_t plen = (size_t)(cur - ws);
-    const char *const *names;
-    size_t n = gcaH_names(h, &names), nmatch = 0, common = 0;
-    const char *m0 = NULL;
-    for (size_t i = 0; i < n; i++) {
-        if (strncmp(names[i], ws, plen) != 0)
-            continue;
-        if (!m0) {
-            m0 = names[i];
-            common = strlen(m0);
-        } else {
-            size_t k = plen;
-            while (k < common && names[i][k] == m0[k])
-                k++;
-            common = k;
-        }
-        nmatch++;
-    }
-    if (nmatch == 0)
+    gcaH_completion c;
+    int rc = gcaH_complete(h, line, cursor, &c);
+    free(line);
+    if (rc != 0 || c.n == 0) {
+        gcaH_completion_free(&c);
         return CC_ERROR;
-    char buf[80];
-    if (common > plen) {
-        size_t k = common - plen < sizeof buf - 2 ? common - plen : sizeof buf - 2;
-        memcpy(buf, m0 + plen, k);
-        buf[k] = '\0';
-        if (nmatch == 1)
-            strcat(buf, " ");
-        el_insertstr(el, buf);
-        return CC_REFRESH;
     }
-    if (nmatch == 1) {
-        el_insertstr(el, " ");
-        return CC_REFRESH;
+    size_t typed = cursor - c.start, common = strlen(c.items[0]);
+    for (size_t i = 1; i < c.n; i++) {
+        size_t k = 0;
+        while (k < common && c.items[i][k] == c.items[0][k])
+            k++;
+        common = k;
     }
-    /* several names share what was typed: list them */
-    fputc('\n', stdout);
-    size_t col = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (strncmp(names[i], ws, plen) != 0)
-            continue;
-        size_t w = strlen(names[i]) + 2;
-        if (col && col + w > 78) {
-            fputc('\n', stdout);
-            col = 0;
+    unsigned char ret = CC_REFRESH;
+    if (common > typed || c.n == 1) {
+        gcaO_sb ins = {0};
+        if (common > typed) /* every candidate begins with the word as typed (gcaH_complete) */
+            gcaO_sb_putn(&ins, c.items[0] + typed, common - typed);
+        size_t il = strlen(c.items[0]);
+        if (c.n == 1 && il > 0 && c.items[0][il - 1] != '/')
+            gcaO_sb_putc(&ins, ' ');
+        if (ins.len)
+            el_insertstr(el, gcaO_sb_str(&ins));
+        gcaO_sb_free(&ins);
+    } else {
+        /* several candidates share what was typed: list them (at most 200) */
+        fputc('\n', stdout);
+        size_t col = 0, shown = c.n > 200 ? 200 : c.n;
+        for (size_t i = 0; i < shown; i++) {
+            gcaO_sb esc = {0};
+            gcaO_escape_text(&esc, c.items[i], strlen(c.items[i]));
+            size_t w = esc.len + 2;
+            if (col && col + w > 78) {
+                fputc('\n', stdout);
+                col = 0;
+            }
+            printf("%s  ", gcaO_sb_str(&esc));
+            col += w;
+            gcaO_sb_free(&esc);
         }
-        printf("%s  ", names[i]);
-        col += w;
+        if (shown < c.n)
+            printf("\n(%zu more)", c.n - shown);
+        fputc('\n', stdout);
+        fflush(stdout);
+        ret = CC_REDISPLAY;
     }
-    fputc('\n', stdout);
-    fflush(stdout);
-    return CC_REDISPLAY;
+    gcaH_completion_free(&c);
+    return ret;
 }
 
+/* The prompt. The caller has installed on_sigint for SIGINT and given the
+ * host g_interrupt as its cancel flag. */
 static int interactive(session *s, int quiet)
 {
     if (!isatty(STDIN_FILENO))
@@ -600,7 +636,7 @@ static int interactive(session *s, int quiet)
         if (m)
             printf(" - %s: %llu objects", gcaH_dump_path(s->h), (unsigned long long)gca_object_count(m));
         else
-            printf(" - no dump open");
+            printf(" - no dump open ('open FILE' loads one)");
         printf(". 'help' lists the commands, 'quit' leaves.\n");
     }
     EditLine *el = el_init("gcanalyze", stdin, stdout, stderr);
@@ -619,18 +655,32 @@ static int interactive(session *s, int quiet)
     if (hpath)
         history(hist, &ev, H_LOAD, hpath); /* best effort: a missing file is fine */
     el_set(el, EL_EDITOR, "emacs");
+    /* EL_SIGNAL: libedit restores the terminal around Ctrl-Z, SIGCONT and
+     * window resizes. Its SIGINT handler passes the signal on to ours
+     * (installed before el_init), so Ctrl-C sets g_interrupt and el_gets
+     * returns: the loop below then drops the line */
     el_set(el, EL_SIGNAL, 1);
     el_set(el, EL_PROMPT, prompt);
     el_set(el, EL_HIST, history, hist);
     el_set(el, EL_CLIENTDATA, s->h);
     /* the wide form: the narrow EL_ADDFN copies both strings and never frees them */
-    el_wset(el, EL_ADDFN, L"gca-complete", L"Complete a command name", complete);
+    el_wset(el, EL_ADDFN, L"gca-complete", L"Complete a command, option, type, address or file", complete);
     el_set(el, EL_BIND, "^I", "gca-complete", NULL);
     el_source(el, NULL); /* ~/.editrc */
     while (!gcaH_quit_requested(s->h)) {
         int count = 0;
+        g_interrupt = 0;
         const char *line = el_gets(el, &count);
+        if (g_interrupt) {
+            /* Ctrl-C at the prompt: drop the line, a fresh prompt */
+            fputs("^C\n", stdout);
+            fflush(stdout);
+            el_reset(el);
+            continue;
+        }
         if (!line || count <= 0) {
+            if (count < 0 && errno == EINTR)
+                continue;
             fputc('\n', stdout);
             break;
         }
@@ -640,8 +690,11 @@ static int interactive(session *s, int quiet)
         char *copy = strndup(line, n);
         if (!copy)
             break;
-        if (strspn(copy, " \t") < n)
+        if (strspn(copy, " \t") < n) {
             history(hist, &ev, H_ENTER, copy);
+            if (hpath)
+                history_save(hist, hpath); /* now, not at exit: a crash or a kill keeps it */
+        }
         int rc = run_line(s, copy);
         free(copy);
         fflush(stdout);
@@ -649,7 +702,7 @@ static int interactive(session *s, int quiet)
             fprintf(stderr, "[exit %d]\n", rc);
     }
     if (hpath)
-        history(hist, &ev, H_SAVE, hpath);
+        history_save(hist, hpath);
     free(hpath);
     history_end(hist);
     el_end(el);
@@ -662,7 +715,7 @@ static int interactive(session *s, int quiet)
 /* The host with every plugin found; warnings about plugins go to stderr once. */
 static gca_host *make_host(void)
 {
-    gcaH_opts ho = {NULL, NULL, 0, 0};
+    gcaH_opts ho = {NULL, NULL, 0, 0, 0};
     gca_host *h = gcaH_new(&ho);
     if (!h) {
         fputs("gcanalyze: out of memory\n", stderr);
@@ -721,7 +774,7 @@ int main(int argc, char **argv)
         goto done;
     }
     const char *env = getenv("GCANALYZE_DUMP");
-    session s = {h, o.dump_pos ? o.dump_pos : o.dump_opt ? o.dump_opt : env && *env ? env : NULL, 0};
+    session s = {h, o.dump_pos ? o.dump_pos : o.dump_opt ? o.dump_opt : env && *env ? env : NULL, 0, 0};
     if (o.cmdc) {
         rc = ensure_dump(&s, o.cmdv[0]);
         if (rc == 0)
@@ -744,14 +797,38 @@ int main(int argc, char **argv)
             }
             if (r > rc)
                 rc = r;
-            if (r == GCA_EXIT_NODUMP)
+            if (s.fatal)
                 break;
         }
     } else {
-        /* the prompt opens a named dump at once ("" counts as a command that uses it) */
-        if (s.dump && (rc = ensure_dump(&s, "")) != 0)
-            goto done;
+        /* the prompt opens a named dump at once ("" counts as a command that
+         * uses it). At a terminal Ctrl-C during that load gives the prompt
+         * without a dump, not the end of the program. */
+        int tty = isatty(STDIN_FILENO);
+        struct sigaction sa, old_sa;
+        if (tty) {
+            memset(&sa, 0, sizeof sa);
+            sa.sa_handler = on_sigint;
+            /* SA_RESTART: a command's reads and writes (output to a pipe or
+             * the terminal) go on; the prompt still returns at once, as
+             * libedit's own handler is the one in place during el_gets */
+            sa.sa_flags = SA_RESTART;
+            sigemptyset(&sa.sa_mask);
+            sigaction(SIGINT, &sa, &old_sa);
+            g_interrupt = 0;
+            gcaH_set_cancel_flag(h, &g_interrupt);
+        }
+        if (s.dump && (rc = ensure_dump(&s, "")) != 0) {
+            if (!(tty && g_interrupt))
+                goto done;
+            s.fatal = 0; /* interrupted: the prompt, with no dump */
+            s.opened = 1;
+        }
         rc = interactive(&s, o.quiet);
+        if (tty) {
+            gcaH_set_cancel_flag(h, NULL);
+            sigaction(SIGINT, &old_sa, NULL);
+        }
     }
 done:
     gcaH_free(h);

@@ -1,5 +1,5 @@
-/* host.c - the plugin host: finding and loading plugins, the command registry, running one command.
- * Owns: gca_host, gca_ctx and the gca_ctx_* API, the built-in commands (help, quit/exit, plugins), argument parsing helpers. */
+/* host.c - the plugin host: loading plugins, the command registry, running one command (progress, Ctrl-C, damage).
+ * Owns: gca_host, gca_ctx and gca_ctx_*, gca_progress, the built-ins (help, quit, plugins, open, close), completion. */
 
 #include "host_int.h"
 
@@ -11,7 +11,9 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ======================================================================
@@ -52,6 +54,20 @@ struct gca_host {
     gca_model *model;
     char *dump_path;
     int quit;
+    /* Ctrl-C: the program's flag, set by its SIGINT handler (NULL: none) */
+    volatile sig_atomic_t *cancel;
+    /* the progress line on err */
+    int progress_mode;     /* -1 never, 0 when err is a terminal, 1 always */
+    int prog_on;           /* mode and quietness allow it for this command */
+    char prog_phase[80];   /* the phase under way ("" none) */
+    const char *prog_ptr;  /* the caller's string for it (a quick same-phase test) */
+    int out_tty, out_recent; /* documents go to a terminal; something was written since the last redraw */
+    double prog_start, prog_last, prog_tick;
+    int prog_shown, prog_len;
+    unsigned prog_calls, prog_mask;
+    /* addresses the last command that printed any printed (completion) */
+    uint64_t *addrs, *new_addrs;
+    size_t naddrs, capaddrs, nnew, capnew;
 };
 
 struct gca_ctx_s {
@@ -63,11 +79,15 @@ struct gca_ctx_s {
     gca_model **opened;    /* gca_ctx_open: closed when the command returns */
     size_t nopened;
     int usage_shown;
+    int interrupted;       /* "interrupted" was reported */
+    int damage_warned;     /* the open dump's damage is in the document */
 };
 
 /* ======================================================================
  * Messages
  * ====================================================================== */
+
+static void prog_clear(gca_host *h);
 
 /* One warning line on err: "gcanalyze: " and the (escaped) message. */
 static void warnf(gca_host *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -80,6 +100,7 @@ static void warnf(gca_host *h, const char *fmt, ...)
     va_end(ap);
     gcaO_escape_text(&esc, gcaO_sb_str(&raw), raw.len);
     fflush(h->out);
+    prog_clear(h);
     fprintf(h->err, "gcanalyze: %s\n", gcaO_sb_str(&esc));
     gcaO_sb_free(&raw);
     gcaO_sb_free(&esc);
@@ -116,6 +137,8 @@ static void refuse(gca_host *h, const char *path, const char *fmt, ...)
 static int cmd_help(gca_ctx *ctx, int argc, char **argv);
 static int cmd_quit(gca_ctx *ctx, int argc, char **argv);
 static int cmd_plugins(gca_ctx *ctx, int argc, char **argv);
+static int cmd_open(gca_ctx *ctx, int argc, char **argv);
+static int cmd_close(gca_ctx *ctx, int argc, char **argv);
 
 static const gca_command builtin_cmds[] = {
     {"help", NULL, "List the commands, or show one command's usage",
@@ -139,6 +162,21 @@ static const gca_command builtin_cmds[] = {
      "directories searched, and the plugins that were refused with the reason.\n"
      "Same as `gcanalyze --plugins`.",
      cmd_plugins, GCA_CMD_NO_DUMP},
+    {"open", NULL, "Open a dump (the one open before is closed)",
+     "open FILE\n"
+     "\n"
+     "Loads FILE and makes it the dump later commands read; the dump open\n"
+     "before is closed once FILE has loaded. If FILE cannot be read (exit 3)\n"
+     "or the load is interrupted with Ctrl-C, the dump open before stays.\n"
+     "Prints the file, its objects and whether it is complete.\n"
+     "Example: open base.gcdump",
+     cmd_open, GCA_CMD_NO_DUMP},
+    {"close", NULL, "Close the open dump",
+     "close\n"
+     "\n"
+     "Closes the dump and frees its memory; 'open FILE' loads another.\n"
+     "Example: close",
+     cmd_close, GCA_CMD_NO_DUMP},
 };
 
 static const gca_plugin builtin_plugin = {
@@ -381,6 +419,7 @@ gca_host *gcaH_new(const gcaH_opts *opts)
     h->err = opts && opts->err ? opts->err : stderr;
     h->json = opts ? opts->json : 0;
     h->quiet = opts ? opts->quiet : 0;
+    h->progress_mode = opts ? opts->progress : 0;
     if (register_plugin(h, NULL, NULL, &builtin_plugin, 0, 0) != 0) {
         gcaH_free(h);
         return NULL;
@@ -413,6 +452,8 @@ void gcaH_free(gca_host *h)
         free(h->searched[i]);
     free(h->searched);
     free(h->sorted);
+    free(h->addrs);
+    free(h->new_addrs);
     free(h);
 }
 
@@ -423,6 +464,14 @@ void gcaH_set_mode(gca_host *h, int json, int quiet)
     h->json = json != 0;
     h->quiet = quiet != 0;
 }
+
+void gcaH_set_cancel_flag(gca_host *h, volatile sig_atomic_t *flag)
+{
+    if (h)
+        h->cancel = flag;
+}
+
+int gcaH_cancelled(const gca_host *h) { return h && h->cancel && *h->cancel; }
 
 size_t gcaH_plugin_count(const gca_host *h) { return h && h->nplugins ? h->nplugins - 1 : 0; }
 int gcaH_quit_requested(const gca_host *h) { return h ? h->quit : 0; }
@@ -810,6 +859,167 @@ static void unknown_message(gca_host *h, gcaO_sb *b, const char *name)
 }
 
 /* ======================================================================
+ * Progress and Ctrl-C. One line on err, "\rPHASE: 45% (4.5M of 10.0M)",
+ * redrawn at most ten times a second, shown only once a phase has lasted a
+ * second (short work prints nothing), only when err is a terminal (or the
+ * mode says always), never with -q. Output to the document's stream
+ * clears it first. libgca's own phases (loading, references,
+ * reachability, dominators) come through the model's monitor; plugins
+ * call gca_progress. Every call also answers "was Ctrl-C pressed?".
+ * ====================================================================== */
+#define PROG_DELAY 1.0
+#define PROG_EVERY 0.1
+
+static double host_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void prog_clear(gca_host *h)
+{
+    if (h->prog_shown) {
+        fprintf(h->err, "\r%*s\r", h->prog_len, "");
+        fflush(h->err);
+    }
+    h->prog_shown = 0;
+    h->prog_len = 0;
+}
+
+/* Before the document writes: no progress line in the way; and while a
+ * listing scrolls on the terminal the line is not redrawn (the listing is
+ * the sign of life). */
+static void prog_clear_cb(void *arg)
+{
+    gca_host *h = arg;
+    prog_clear(h);
+    h->out_recent = 1;
+}
+
+/* 12345678 -> "12.3M" */
+static void prog_num(char *buf, size_t cap, uint64_t n)
+{
+    if (n >= 1000000000ull)
+        snprintf(buf, cap, "%.1fG", (double)n / 1e9);
+    else if (n >= 1000000ull)
+        snprintf(buf, cap, "%.1fM", (double)n / 1e6);
+    else if (n >= 10000ull)
+        snprintf(buf, cap, "%.1fK", (double)n / 1e3);
+    else
+        snprintf(buf, cap, "%llu", (unsigned long long)n);
+}
+
+static void prog_update(gca_host *h, const char *phase, uint64_t done, uint64_t total)
+{
+    if (!phase) {
+        prog_clear(h);
+        h->prog_phase[0] = '\0';
+        h->prog_ptr = NULL;
+        return;
+    }
+    if (!h->prog_on)
+        return;
+    int same = phase == h->prog_ptr || strncmp(h->prog_phase, phase, sizeof h->prog_phase - 1) == 0;
+    h->prog_ptr = phase;
+    /* the clock is read on one call in prog_mask + 1: the mask grows while
+     * calls come more often than a millisecond apart (a plugin calling per
+     * object) and shrinks when they are rare (libgca every 2^20 steps) */
+    if (same && (++h->prog_calls & h->prog_mask) != 0)
+        return;
+    double t = host_now();
+    if (same) {
+        double dt = t - h->prog_tick;
+        if (dt < 0.001 && h->prog_mask < 4095)
+            h->prog_mask = h->prog_mask * 2 + 1;
+        else if (dt > 0.01 && h->prog_mask)
+            h->prog_mask >>= 1;
+    }
+    h->prog_tick = t;
+    if (!same) {
+        snprintf(h->prog_phase, sizeof h->prog_phase, "%s", phase);
+        h->prog_start = t;
+        h->prog_calls = 0;
+        h->prog_mask = 0;
+        if (h->prog_shown) /* the previous phase's line, if it was left */
+            prog_clear(h);
+        return;
+    }
+    if (t - h->prog_start < PROG_DELAY || t - h->prog_last < PROG_EVERY)
+        return;
+    if (h->out_tty && h->out_recent) {
+        h->out_recent = 0;
+        h->prog_last = t;
+        return;
+    }
+    char line[200], a[32], b[32];
+    int n;
+    if (total) {
+        prog_num(a, sizeof a, done);
+        prog_num(b, sizeof b, total);
+        unsigned pct = done >= total ? 100 : (unsigned)(100.0 * (double)done / (double)total);
+        if (total > 1000) /* counts worth reading; small totals (sections, per mille) as a percentage only */
+            n = snprintf(line, sizeof line, "%s: %u%% (%s of %s)", h->prog_phase, pct, a, b);
+        else
+            n = snprintf(line, sizeof line, "%s: %u%%", h->prog_phase, pct);
+    } else {
+        prog_num(a, sizeof a, done);
+        n = snprintf(line, sizeof line, "%s: %s", h->prog_phase, a);
+    }
+    if (n < 0)
+        return;
+    if (n >= (int)sizeof line)
+        n = (int)sizeof line - 1;
+    fflush(h->out);
+    int pad = h->prog_len > n ? h->prog_len - n : 0;
+    fprintf(h->err, "\r%s%*s", line, pad, "");
+    fflush(h->err);
+    h->prog_len = n;
+    h->prog_shown = 1;
+    h->prog_last = t;
+}
+
+/* Before a command or a load: may the line show at all? */
+static void prog_arm(gca_host *h)
+{
+    h->prog_on = !h->quiet && h->progress_mode >= 0 && (h->progress_mode > 0 || isatty(fileno(h->err)));
+    h->prog_phase[0] = '\0';
+    h->prog_ptr = NULL;
+    h->out_tty = isatty(fileno(h->out));
+    h->out_recent = 0;
+}
+
+static void mon_progress(void *arg, const char *phase, uint64_t done, uint64_t total)
+{
+    prog_update(arg, phase, done, total);
+}
+
+static int mon_cancelled(void *arg) { return gcaH_cancelled(arg); }
+
+static void host_monitor(gca_host *h, gca_monitor *mon)
+{
+    mon->progress = mon_progress;
+    mon->cancelled = mon_cancelled;
+    mon->arg = h;
+}
+
+int gca_ctx_cancelled(gca_ctx *ctx) { return ctx ? gcaH_cancelled(ctx->h) : 0; }
+
+int gca_progress(gca_ctx *ctx, const char *phase, uint64_t done, uint64_t total)
+{
+    if (!ctx)
+        return 0;
+    prog_update(ctx->h, phase ? phase : "working", done, total);
+    return gcaH_cancelled(ctx->h);
+}
+
+void gca_progress_end(gca_ctx *ctx)
+{
+    if (ctx)
+        prog_update(ctx->h, NULL, 0, 0);
+}
+
+/* ======================================================================
  * Dumps
  * ====================================================================== */
 
@@ -843,9 +1053,14 @@ static void report_warnings(gca_host *h, const char *path, const gca_model *m)
 static gca_rc open_model(gca_host *h, const char *path, gca_model **out, char *errbuf, size_t errcap)
 {
     char why[512] = "";
-    gca_open_opts oo = {h->quiet ? -1 : 0};
+    gca_monitor mon;
+    host_monitor(h, &mon);
+    gca_open_opts oo = {h->quiet ? -1 : 0, &mon};
     gca_model *m = NULL;
+    if (!h->prog_on && !h->prog_shown)
+        prog_arm(h); /* opened outside a command (the program's first dump) */
     gca_rc rc = gca_open(path, &oo, &m, why, sizeof why);
+    prog_update(h, NULL, 0, 0);
     if (rc != GCA_OK || !m) {
         if (m)
             gca_close(m);
@@ -855,6 +1070,44 @@ static gca_rc open_model(gca_host *h, const char *path, gca_model **out, char *e
     report_warnings(h, path, m);
     *out = m;
     return GCA_OK;
+}
+
+void gcaH_close_dump(gca_host *h)
+{
+    if (!h)
+        return;
+    if (h->model)
+        gca_close(h->model);
+    h->model = NULL;
+    free(h->dump_path);
+    h->dump_path = NULL;
+}
+
+/* The one-line warning of a damaged dump, for the document: the text
+ * mode's first line, the JSON "warnings" (every reason) and "complete". */
+static void damage_warn(gca_host *h, gca_out *out, const char *path, const gca_model *m)
+{
+    (void)h;
+    const char *reasons[64];
+    size_t n = gca_damage_reasons(m, reasons, sizeof reasons / sizeof reasons[0]);
+    if (n == 0 && !gca_damage(m))
+        return;
+    if (n > sizeof reasons / sizeof reasons[0])
+        n = sizeof reasons / sizeof reasons[0];
+    gcaO_sb b = {0};
+    if (gca_out_is_json(out)) {
+        for (size_t i = 0; i < n; i++) {
+            gcaO_sb_reset(&b);
+            gcaO_sb_printf(&b, "%s: %s", path, reasons[i]);
+            gcaO_doc_warning(out, gcaO_sb_str(&b), 1);
+        }
+    } else {
+        gcaO_sb_printf(&b, "%s is damaged, results describe a partial heap: %s", path, n ? reasons[0] : "see its load warnings");
+        if (n > 1)
+            gcaO_sb_printf(&b, " (and %zu more problem%s)", n - 1, n == 2 ? "" : "s");
+        gcaO_doc_warning(out, gcaO_sb_str(&b), 1);
+    }
+    gcaO_sb_free(&b);
 }
 
 gca_rc gcaH_open_dump(gca_host *h, const char *path, char *errbuf, size_t errcap)
@@ -921,6 +1174,245 @@ static void print_synopsis(gca_ctx *ctx)
     fprintf(ctx->h->err, "       ('help %s' for more)\n", ctx->cmd->name);
 }
 
+/* ======================================================================
+ * Completion (the prompt's Tab): what the word under the cursor may be
+ * ====================================================================== */
+#define ADDRS_MAX 65536
+
+static void addr_seen(void *arg, uint64_t a)
+{
+    gca_host *h = arg;
+    if (h->nnew >= ADDRS_MAX)
+        return;
+    if (h->nnew == h->capnew) {
+        size_t cap = h->capnew ? h->capnew * 2 : 256;
+        uint64_t *p = realloc(h->new_addrs, cap * sizeof *p);
+        if (!p)
+            return;
+        h->new_addrs = p;
+        h->capnew = cap;
+    }
+    h->new_addrs[h->nnew++] = a;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The command printed addresses: they become the ones Tab offers. */
+static void addrs_keep(gca_host *h)
+{
+    if (h->nnew == 0)
+        return;
+    qsort(h->new_addrs, h->nnew, sizeof *h->new_addrs, cmp_u64);
+    size_t k = 0;
+    for (size_t i = 0; i < h->nnew; i++)
+        if (k == 0 || h->new_addrs[i] != h->new_addrs[k - 1])
+            h->new_addrs[k++] = h->new_addrs[i];
+    uint64_t *t = h->addrs; /* swap the buffers: the old one collects next time */
+    size_t tc = h->capaddrs;
+    h->addrs = h->new_addrs;
+    h->capaddrs = h->capnew;
+    h->naddrs = k;
+    h->new_addrs = t;
+    h->capnew = tc;
+    h->nnew = 0;
+}
+
+size_t gcaH_last_addresses(gca_host *h, const uint64_t **addrs)
+{
+    *addrs = h ? h->addrs : NULL;
+    return h ? h->naddrs : 0;
+}
+
+static int cmp_strp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static void comp_add(gcaH_completion *c, const char *s, size_t n)
+{
+    if (c->n >= 100000)
+        return;
+    char **p = realloc(c->items, (c->n + 1) * sizeof *p);
+    if (!p)
+        return;
+    c->items = p;
+    if ((p[c->n] = strndup(s, n)) != NULL)
+        c->n++;
+}
+
+static void comp_finish(gcaH_completion *c)
+{
+    if (c->n < 2)
+        return;
+    qsort(c->items, c->n, sizeof *c->items, cmp_strp);
+    size_t k = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        if (k && strcmp(c->items[i], c->items[k - 1]) == 0)
+            free(c->items[i]);
+        else
+            c->items[k++] = c->items[i];
+    }
+    c->n = k;
+}
+
+void gcaH_completion_free(gcaH_completion *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        free(c->items[i]);
+    free(c->items);
+    memset(c, 0, sizeof *c);
+}
+
+/* Files and directories whose path starts with cur (a directory gets a
+ * trailing '/'); ~/ stands for $HOME. */
+static void comp_files(gcaH_completion *c, const char *cur)
+{
+    const char *slash = strrchr(cur, '/');
+    gcaO_sb dir = {0};
+    const char *base = slash ? slash + 1 : cur;
+    size_t dlen = slash ? (size_t)(slash - cur) + 1 : 0; /* the typed directory part, '/' included */
+    if (slash) {
+        if (cur[0] == '~' && cur[1] == '/' && getenv("HOME")) {
+            gcaO_sb_puts(&dir, getenv("HOME"));
+            gcaO_sb_putn(&dir, cur + 1, dlen - 1);
+        } else {
+            gcaO_sb_putn(&dir, cur, dlen);
+        }
+    } else {
+        gcaO_sb_puts(&dir, ".");
+    }
+    DIR *d = opendir(gcaO_sb_str(&dir));
+    if (d) {
+        struct dirent *e;
+        size_t blen = strlen(base);
+        gcaO_sb item = {0};
+        while ((e = readdir(d)) != NULL) {
+            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                continue;
+            if (strncmp(e->d_name, base, blen) != 0 || (e->d_name[0] == '.' && base[0] != '.'))
+                continue;
+            gcaO_sb_reset(&item);
+            gcaO_sb_putn(&item, cur, dlen);
+            gcaO_sb_puts(&item, e->d_name);
+            gcaO_sb full = {0};
+            gcaO_sb_printf(&full, "%s/%s", gcaO_sb_str(&dir), e->d_name);
+            if (is_dir(gcaO_sb_str(&full)))
+                gcaO_sb_putc(&item, '/');
+            gcaO_sb_free(&full);
+            comp_add(c, gcaO_sb_str(&item), item.len);
+        }
+        gcaO_sb_free(&item);
+        closedir(d);
+    }
+    gcaO_sb_free(&dir);
+}
+
+/* The options a command's usage text mentions ("-stat", "-type", ...). */
+static void comp_options(gcaH_completion *c, const gca_command *cmd, const char *cur)
+{
+    const char *u = cmd->usage;
+    size_t clen = strlen(cur);
+    for (const char *p = u; p && *p; p++) {
+        if (*p != '-' || (p > u && !strchr(" \t\n[(|", p[-1])) || !isalpha((unsigned char)p[1]))
+            continue;
+        const char *e = p + 1;
+        while (isalnum((unsigned char)*e) || *e == '-' || *e == '_')
+            e++;
+        if ((size_t)(e - p) >= clen && strncmp(p, cur, clen) == 0)
+            comp_add(c, p, (size_t)(e - p));
+        p = e - 1;
+    }
+}
+
+static void comp_types(gcaH_completion *c, gca_model *m, const char *cur)
+{
+    size_t n = m ? gca_type_count(m) : 0, clen = strlen(cur);
+    for (size_t i = 0; i < n; i++) {
+        const gca_type *t = gca_type_get(m, (gca_tid)i);
+        if (t && t->name && strncmp(t->name, cur, clen) == 0 && !strpbrk(t->name, " \t\n"))
+            comp_add(c, t->name, strlen(t->name));
+    }
+}
+
+/* Addresses of the last output, written the way cur starts: 0x7f.., 00007f.. or 7f.. */
+static void comp_addrs(gcaH_completion *c, gca_host *h, const char *cur)
+{
+    int ox = cur[0] == '0' && (cur[1] == 'x' || cur[1] == 'X');
+    const char *digits = ox ? cur + 2 : cur;
+    for (const char *p = digits; *p; p++)
+        if (!isxdigit((unsigned char)*p))
+            return;
+    int padded = !ox && cur[0] == '0';
+    size_t clen = strlen(cur);
+    for (size_t i = 0; i < h->naddrs; i++) {
+        char buf[24];
+        if (ox)
+            snprintf(buf, sizeof buf, "%c%c%" PRIx64, cur[0], cur[1], h->addrs[i]);
+        else if (padded)
+            snprintf(buf, sizeof buf, "%016" PRIx64, h->addrs[i]);
+        else
+            snprintf(buf, sizeof buf, "%" PRIx64, h->addrs[i]);
+        if (strncasecmp(buf, cur, clen) == 0) {
+            memcpy(buf, cur, clen); /* keep what was typed as typed */
+            comp_add(c, buf, strlen(buf));
+        }
+    }
+}
+
+int gcaH_complete(gca_host *h, const char *line, size_t cursor, gcaH_completion *c)
+{
+    memset(c, 0, sizeof *c);
+    if (!h || !line)
+        return -1;
+    size_t len = strlen(line);
+    if (cursor > len)
+        cursor = len;
+    size_t ws = cursor;
+    while (ws > 0 && line[ws - 1] != ' ' && line[ws - 1] != '\t')
+        ws--;
+    c->start = ws;
+    char *cur = strndup(line + ws, cursor - ws);
+    int wargc = 0;
+    char **wargv = NULL;
+    char *head = strndup(line, ws);
+    char err[64];
+    if (!cur || !head || gcaH_split(head, &wargc, &wargv, err, sizeof err) != 0) {
+        free(cur);
+        free(head);
+        return -1;
+    }
+    free(head);
+    const gca_command *cmd = wargc ? gcaH_find(h, wargv[0]) : NULL;
+    const char *prev = wargc ? wargv[wargc - 1] : NULL;
+    const char *popt = prev && prev[0] == '-' ? prev + (prev[1] == '-' ? 2 : 1) : NULL;
+    if (wargc == 0 || (cmd && strcmp(cmd->name, "help") == 0 && wargc == 1)) {
+        const char *const *names;
+        size_t n = gcaH_names(h, &names), clen = strlen(cur);
+        for (size_t i = 0; i < n; i++)
+            if (strncmp(names[i], cur, clen) == 0)
+                comp_add(c, names[i], strlen(names[i]));
+    } else if (!cmd) {
+        /* an unknown command: nothing to offer */
+    } else if ((popt && (strcasecmp(popt, "o") == 0 || strcasecmp(popt, "svg") == 0 || strcasecmp(popt, "f") == 0 ||
+                         strcasecmp(popt, "baseline") == 0 || strcasecmp(popt, "out") == 0)) ||
+               ((strcmp(cmd->name, "open") == 0 || strcmp(cmd->name, "diff") == 0) && cur[0] != '-')) {
+        comp_files(c, cur);
+    } else if (popt && (strcasecmp(popt, "type") == 0 || strcasecmp(popt, "max-count") == 0 ||
+                        strcasecmp(popt, "max-bytes") == 0 || strcasecmp(popt, "max-type-growth") == 0) &&
+               !strchr(cur, '=')) {
+        comp_types(c, h->model, cur); /* check's TYPE=LIMIT: the type part */
+    } else if (cur[0] == '-') {
+        comp_options(c, cmd, cur);
+    } else {
+        comp_addrs(c, h, cur);
+    }
+    comp_finish(c);
+    free(cur);
+    gcaH_free_argv(wargv);
+    return 0;
+}
+
 int gcaH_run(gca_host *h, int argc, char **argv)
 {
     if (!h || argc < 1 || !argv || !argv[0])
@@ -937,7 +1429,17 @@ int gcaH_run(gca_host *h, int argc, char **argv)
     ctx.called = argv[0];
     ctx.out = out;
     ctx.model = h->model;
+    if (h->cancel)
+        *h->cancel = 0; /* a Ctrl-C before this command is not for it */
+    prog_arm(h);
+    gcaO_set_before_write(out, prog_clear_cb, h);
+    gcaO_set_addr_sink(out, addr_seen, h);
+    h->nnew = 0;
     gcaO_doc_begin(out, nr ? nr->cmd->name : argv[0], argc - 1, argv + 1);
+    if (nr && !(nr->cmd->flags & GCA_CMD_NO_DUMP) && h->model) {
+        ctx.damage_warned = 1;
+        damage_warn(h, out, h->dump_path, h->model);
+    }
     int rc;
     if (!nr) {
         gcaO_sb msg = {0};
@@ -957,6 +1459,10 @@ int gcaH_run(gca_host *h, int argc, char **argv)
             rc = GCA_EXIT_FAIL;
         }
     }
+    prog_update(h, NULL, 0, 0);
+    addrs_keep(h);
+    if (rc != GCA_EXIT_OK && gcaH_cancelled(h) && !ctx.interrupted)
+        gca_ctx_interrupted(&ctx);
     if (rc == GCA_EXIT_USAGE && nr && !ctx.usage_shown)
         print_synopsis(&ctx);
     for (size_t i = 0; i < ctx.nopened; i++)
@@ -974,7 +1480,16 @@ int gcaH_run(gca_host *h, int argc, char **argv)
 /* ======================================================================
  * The context API plugins call
  * ====================================================================== */
-gca_model *gca_ctx_model(gca_ctx *ctx) { return ctx ? ctx->model : NULL; }
+gca_model *gca_ctx_model(gca_ctx *ctx)
+{
+    if (!ctx)
+        return NULL;
+    if (ctx->model && !ctx->damage_warned) { /* a GCA_CMD_NO_DUMP command that reads the open dump after all */
+        ctx->damage_warned = 1;
+        damage_warn(ctx->h, ctx->out, ctx->h->dump_path, ctx->model);
+    }
+    return ctx->model;
+}
 gca_out *gca_ctx_out(gca_ctx *ctx) { return ctx ? ctx->out : NULL; }
 
 gca_model *gca_ctx_open(gca_ctx *ctx, const char *path, char *errbuf, size_t errcap)
@@ -993,13 +1508,27 @@ gca_model *gca_ctx_open(gca_ctx *ctx, const char *path, char *errbuf, size_t err
     if (open_model(ctx->h, path, &m, errbuf, errcap) != GCA_OK)
         return NULL;
     o[ctx->nopened++] = m;
+    damage_warn(ctx->h, ctx->out, path, m);
     return m;
+}
+
+int gca_ctx_interrupted(gca_ctx *ctx)
+{
+    if (!ctx)
+        return GCA_EXIT_FAIL;
+    if (!ctx->interrupted) {
+        ctx->interrupted = 1;
+        ctx_error(ctx, "interrupted");
+    }
+    return GCA_EXIT_FAIL;
 }
 
 int gca_ctx_fail(gca_ctx *ctx, const char *fmt, ...)
 {
     if (!ctx)
         return GCA_EXIT_FAIL;
+    if (gcaH_cancelled(ctx->h)) /* a failure after Ctrl-C: most likely the interruption itself */
+        return gca_ctx_interrupted(ctx);
     gcaO_sb msg = {0};
     va_list ap;
     va_start(ap, fmt);
@@ -1513,5 +2042,50 @@ static int cmd_plugins(gca_ctx *ctx, int argc, char **argv)
         for (size_t i = 0; i < h->nrefused; i++)
             gca_out_note(o, "refused: %s: %s", h->refused[i].path, h->refused[i].reason);
     }
+    return GCA_EXIT_OK;
+}
+
+static int cmd_open(gca_ctx *ctx, int argc, char **argv)
+{
+    if (argc != 2)
+        return gca_ctx_usage(ctx, "expected one FILE");
+    gca_host *h = ctx->h;
+    char err[1024];
+    if (gcaH_open_dump(h, argv[1], err, sizeof err) != GCA_OK) {
+        if (gcaH_cancelled(h))
+            return gca_ctx_interrupted(ctx);
+        ctx_error(ctx, err);
+        return GCA_EXIT_NODUMP;
+    }
+    ctx->model = h->model;
+    ctx->damage_warned = 1; /* said below */
+    gca_out *o = ctx->out;
+    gca_model *m = h->model;
+    gca_out_label(o, "dump", "Dump");
+    gca_out_label(o, "objects", "Objects");
+    gca_out_label(o, "types", "Types");
+    gca_out_label(o, "damaged", "Damaged");
+    gca_out_str(o, "dump", h->dump_path);
+    gca_out_u64(o, "objects", gca_object_count(m));
+    gca_out_u64(o, "types", gca_type_count(m));
+    gca_out_bool(o, "damaged", gca_damage(m) != 0);
+    damage_warn(h, o, h->dump_path, m);
+    return GCA_EXIT_OK;
+}
+
+static int cmd_close(gca_ctx *ctx, int argc, char **argv)
+{
+    (void)argv;
+    if (argc > 1)
+        return gca_ctx_usage(ctx, "takes no arguments");
+    gca_host *h = ctx->h;
+    if (!h->model) {
+        gca_out_note(ctx->out, "%s", "no dump is open");
+        return GCA_EXIT_OK;
+    }
+    gca_out_label(ctx->out, "closed", "Closed");
+    gca_out_str(ctx->out, "closed", h->dump_path);
+    gcaH_close_dump(h);
+    ctx->model = NULL;
     return GCA_EXIT_OK;
 }

@@ -5,6 +5,7 @@
 
 #include "gca_plugin.h"
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -54,14 +55,30 @@ size_t gcaO_display_width(const char *s);
 /* @return NULL when out of memory. The FILE is not closed by gcaO_free. */
 gca_out *gcaO_new(FILE *f, int json);
 void gcaO_free(gca_out *o);
-/* Starts the document: JSON writes {"command":..,"args":[..],"result":{ ;
+/* Starts the document: JSON writes {"schema":1,"command":..,"args":[..],"result":{ ;
  * text writes nothing. args are the arguments after the command name. */
 void gcaO_doc_begin(gca_out *o, const char *command, int nargs, char *const *args);
+/* The version of the JSON documents' layout, the top-level "schema"
+ * member. Bumped when a key changes meaning or disappears; new keys do
+ * not bump it. */
+#define GCAO_SCHEMA 1
+/* A warning about the document as a whole (a damaged dump): text mode
+ * prints "warning: MSG" at once, on the document's stream; JSON collects it
+ * into the document's "warnings" array. partial: the results describe part
+ * of the heap ("complete": false). */
+void gcaO_doc_warning(gca_out *o, const char *msg, int partial);
+/* fn(arg, address) runs for every address emitted (gca_out_addr,
+ * gca_out_cell_addr): the host keeps them for completion. */
+void gcaO_set_addr_sink(gca_out *o, void (*fn)(void *, uint64_t), void *arg);
+/* fn(arg) runs before each write to the FILE (the host clears its
+ * progress line there). */
+void gcaO_set_before_write(gca_out *o, void (*fn)(void *), void *arg);
 /* Records an error for the document's "error" member (JSON; several are
  * joined with "; "). Text mode: the host prints errors itself. */
 void gcaO_doc_error(gca_out *o, const char *msg);
 /* Closes what the command left open (each counts as a misuse), writes the
- * rest of the document ("notes", "exit", "error") and flushes. */
+ * rest of the document ("notes", "complete", "warnings", "exit", "error")
+ * and flushes. */
 void gcaO_doc_end(gca_out *o, int exit_code);
 /* Calls out of order (cells outside rows, end_object without an object, ...):
  * ignored, counted here so the host can warn the plugin's author. */
@@ -79,6 +96,7 @@ typedef struct gcaH_opts {
     FILE *err;       /* warnings and errors; stderr when NULL */
     int json;        /* render documents as JSON (one per line) */
     int quiet;       /* no progress, no load warnings of dumps */
+    int progress;    /* the progress line on err: -1 never, 0 when err is a terminal, 1 always */
 } gcaH_opts;
 
 /* A host with the built-in commands (help, quit/exit, plugins) and no
@@ -86,6 +104,11 @@ typedef struct gcaH_opts {
 gca_host *gcaH_new(const gcaH_opts *opts);
 /* Changes the rendering (JSON or text) and quietness for later commands. */
 void gcaH_set_mode(gca_host *h, int json, int quiet);
+/* Ctrl-C: the flag the program's SIGINT handler sets. Long work polls it
+ * (gca_ctx_cancelled, gca_progress, libgca's monitor) and stops with
+ * "interrupted"; gcaH_run clears it before each command. NULL: none. */
+void gcaH_set_cancel_flag(gca_host *h, volatile sig_atomic_t *flag);
+int gcaH_cancelled(const gca_host *h);
 /* Closes the dump, unloads the plugins. */
 void gcaH_free(gca_host *h);
 
@@ -116,6 +139,23 @@ size_t gcaH_suggest(gca_host *h, const char *name, const char **out, size_t max)
 /* Every command name and alias, sorted (for completion). The array belongs
  * to the host and lives until the next plugin is loaded. */
 size_t gcaH_names(gca_host *h, const char *const **names);
+/* Tab completion at the prompt: the candidates for the word that ends at
+ * cursor in line. By context: command names (first word, after help);
+ * files after -o, -svg, -f, -baseline and for open and diff; type names
+ * after -type; the command's options (from its usage text) for a word
+ * starting with '-'; else the addresses the last command printed, in the
+ * form typed (0x7f.., 00007f.., 7f..). Items are whole words, sorted and
+ * unique, each beginning with the typed part of the word byte for byte; a
+ * directory ends with '/'. @return 0, or -1 (out of memory). */
+typedef struct gcaH_completion {
+    size_t start;    /* where the word begins in line */
+    char **items;
+    size_t n;
+} gcaH_completion;
+int gcaH_complete(gca_host *h, const char *line, size_t cursor, gcaH_completion *c);
+void gcaH_completion_free(gcaH_completion *c);
+/* The addresses (sorted, unique) the last command that printed any printed. */
+size_t gcaH_last_addresses(gca_host *h, const uint64_t **addrs);
 /* Number of plugins loaded (the built-ins not counted). */
 size_t gcaH_plugin_count(const gca_host *h);
 
@@ -123,6 +163,8 @@ size_t gcaH_plugin_count(const gca_host *h);
  * previous one). Load warnings go to err unless quiet. On failure errbuf
  * holds "PATH: reason" and the previous dump stays open. */
 gca_rc gcaH_open_dump(gca_host *h, const char *path, char *errbuf, size_t errcap);
+/* Closes the open dump, if any (commands then say "no dump is open"). */
+void gcaH_close_dump(gca_host *h);
 gca_model *gcaH_model(gca_host *h);
 const char *gcaH_dump_path(gca_host *h);
 

@@ -650,6 +650,10 @@ static lg_win *lg_window_at(lg_ctx *c, uint64_t a)
     }
     if (c->total)
         mdl_progress(c->m, (unsigned)(900.0 * (double)(c->done + (a - c->seg_begin)) / (double)c->total));
+    if (mdl_cancelled(c->m)) { /* Ctrl-C: gca_open gives up once the walk stops */
+        snprintf(c->why, sizeof c->why, "interrupted");
+        return NULL;
+    }
     return w;
 }
 

@@ -149,6 +149,10 @@ static void m_human(char *buf, size_t cap, uint64_t n)
 void mdl_progress(gca_model *m, unsigned permille)
 {
     m_progress *p = &m->prog;
+    if (m->mon.progress) {
+        m->mon.progress(m->mon.arg, "loading", permille > 1000 ? 1000 : permille, 1000);
+        return;
+    }
     if (!p->on)
         return;
     double t = mdl_now();
@@ -175,12 +179,39 @@ void mdl_progress(gca_model *m, unsigned permille)
 void mdl_progress_end(gca_model *m)
 {
     m_progress *p = &m->prog;
+    if (m->mon.progress)
+        m->mon.progress(m->mon.arg, NULL, 0, 0);
     if (p->shown) {
         fprintf(stderr, "\r%*s\r", p->len, "");
         fflush(stderr);
     }
     p->shown = 0;
     p->on = 0;
+}
+
+int mdl_tick(gca_model *m, const char *phase, uint64_t done, uint64_t total)
+{
+    if (m->mon.progress)
+        m->mon.progress(m->mon.arg, phase, done, total);
+    return m->mon.cancelled ? m->mon.cancelled(m->mon.arg) : 0;
+}
+
+void mdl_tick_end(gca_model *m)
+{
+    if (m->mon.progress)
+        m->mon.progress(m->mon.arg, NULL, 0, 0);
+}
+
+int mdl_cancelled(gca_model *m) { return m->mon.cancelled ? m->mon.cancelled(m->mon.arg) : 0; }
+
+void gca_set_monitor(gca_model *m, const gca_monitor *mon)
+{
+    if (!m)
+        return;
+    if (mon)
+        m->mon = *mon;
+    else
+        memset(&m->mon, 0, sizeof m->mon);
 }
 
 /* ====================================================================
@@ -263,12 +294,16 @@ gca_rc gca_open(const char *path, const gca_open_opts *opts, gca_model **out, ch
         m_err(errbuf, errcap, path, "out of memory");
         return GCA_E_NOMEM;
     }
+    if (opts && opts->monitor)
+        m->mon = *opts->monitor;
     mdl_progress_begin(m, opts ? opts->progress : 0);
     char err[1024] = "";
     gca_rc rc = fmt->load(m, path, err, sizeof err);
     mdl_progress_end(m);
+    if (rc == GCA_OK && mdl_cancelled(m))
+        rc = GCA_E_CANCELLED;
     if (rc != GCA_OK) {
-        m_err(errbuf, errcap, path, err[0] ? err : "cannot load the dump");
+        m_err(errbuf, errcap, path, rc == GCA_E_CANCELLED ? "interrupted" : err[0] ? err : "cannot load the dump");
         gca_close(m);
         return rc;
     }
@@ -277,6 +312,7 @@ gca_rc gca_open(const char *path, const gca_open_opts *opts, gca_model **out, ch
         snprintf(msg, sizeof msg, "%zu more warnings not kept", m->warn_dropped);
         m_warn_keep(m, msg, 1);
     }
+    m->nwarn_load = m->nwarn; /* what loading found is damage (damage.c); later warnings are not */
     *out = m;
     return GCA_OK;
 }

@@ -71,6 +71,8 @@ struct gca_model_s {
 
     char **warnings;
     size_t nwarn, warn_cap, warn_dropped;
+    size_t nwarn_load;            /* warnings[0, nwarn_load) came from loading: damage (damage.c) */
+    gca_monitor mon;              /* progress and cancellation (all NULL: none) */
 
     gca_setting *settings;
     size_t nsettings;
@@ -240,6 +242,14 @@ void mdl_roots_done(gca_model *m);
 void mdl_progress_begin(gca_model *m, int mode);
 void mdl_progress(gca_model *m, unsigned permille);
 void mdl_progress_end(gca_model *m);
+/* Long work after loading (references, reachability, dominators): report
+ * done of total in phase to the monitor, if any (cheap enough for every
+ * few thousand steps). @return nonzero when the monitor asks to stop. */
+int mdl_tick(gca_model *m, const char *phase, uint64_t done, uint64_t total);
+/* The phase is over (clears the progress line). */
+void mdl_tick_end(gca_model *m);
+/* Has the monitor asked to stop? */
+int mdl_cancelled(gca_model *m);
 
 /* refs.c: map every raw address in m->out to the object starting there;
  * the others are dropped (counted, one warning). */

@@ -1,5 +1,5 @@
 /* output.c - the output layer: what commands emit (objects, arrays, tables, notes) rendered as text or JSON.
- * Owns: gca_out and the gca_out_* API, SOS-style text tables, JSON documents, escaping of dump text. */
+ * Owns: gca_out and the gca_out_* API, SOS-style text tables, JSON documents (schema, complete, warnings), escaping. */
 
 #include "host_int.h"
 
@@ -420,6 +420,13 @@ struct gca_out_s {
     gcaO_sb error;
     int has_error;
     size_t misuse;
+    char **warnings;     /* the document's "warnings" (damaged dumps) */
+    size_t nwarnings;
+    int partial;         /* "complete": false */
+    void (*before_write)(void *);
+    void *before_arg;
+    void (*addr_seen)(void *, uint64_t); /* every address emitted (for completion) */
+    void *addr_arg;
 };
 
 gca_out *gcaO_new(FILE *f, int json)
@@ -468,6 +475,8 @@ static void frame_free(frame *f)
     memset(f, 0, sizeof *f);
 }
 
+static void warnings_clear(gca_out *o);
+
 static void notes_clear(gca_out *o)
 {
     for (size_t i = 0; i < o->nnotes; i++)
@@ -485,6 +494,7 @@ void gcaO_free(gca_out *o)
         frame_free(&o->fr[--o->nfr]);
     free(o->fr);
     notes_clear(o);
+    warnings_clear(o);
     gcaO_sb_free(&o->buf);
     gcaO_sb_free(&o->error);
     free(o);
@@ -500,7 +510,38 @@ void gcaO_flush(gca_out *o)
 
 static frame *top(gca_out *o) { return o->nfr ? &o->fr[o->nfr - 1] : NULL; }
 
-static void put(gca_out *o, const char *s, size_t n) { fwrite(s, 1, n, o->f); }
+static void put(gca_out *o, const char *s, size_t n)
+{
+    if (o->before_write)
+        o->before_write(o->before_arg);
+    fwrite(s, 1, n, o->f);
+}
+
+void gcaO_set_addr_sink(gca_out *o, void (*fn)(void *, uint64_t), void *arg)
+{
+    if (!o)
+        return;
+    o->addr_seen = fn;
+    o->addr_arg = arg;
+}
+
+void gcaO_set_before_write(gca_out *o, void (*fn)(void *), void *arg)
+{
+    if (!o)
+        return;
+    o->before_write = fn;
+    o->before_arg = arg;
+}
+
+static void warnings_clear(gca_out *o)
+{
+    for (size_t i = 0; i < o->nwarnings; i++)
+        free(o->warnings[i]);
+    free(o->warnings);
+    o->warnings = NULL;
+    o->nwarnings = 0;
+    o->partial = 0;
+}
 static void put_sb(gca_out *o, const gcaO_sb *b) { put(o, gcaO_sb_str(b), b->len); }
 
 /* Pushes a frame; @return it, or NULL when out of memory (counted as misuse
@@ -814,13 +855,14 @@ void gcaO_doc_begin(gca_out *o, const char *command, int nargs, char *const *arg
     while (o->nfr > 0)
         pop(o);
     notes_clear(o);
+    warnings_clear(o);
     gcaO_sb_reset(&o->error);
     o->has_error = 0;
     o->misuse = 0;
     if (o->json) {
         gcaO_sb *b = &o->buf;
         gcaO_sb_reset(b);
-        gcaO_sb_puts(b, "{\"command\":");
+        gcaO_sb_printf(b, "{\"schema\":%d,\"command\":", GCAO_SCHEMA);
         gcaO_escape_json(b, command ? command : "");
         gcaO_sb_puts(b, ",\"args\":[");
         for (int i = 0; i < nargs; i++) {
@@ -836,6 +878,29 @@ void gcaO_doc_begin(gca_out *o, const char *command, int nargs, char *const *arg
         f->root = 1;
         f->opened = 1;
     }
+}
+
+void gcaO_doc_warning(gca_out *o, const char *msg, int partial)
+{
+    if (!o || !msg)
+        return;
+    if (partial)
+        o->partial = 1;
+    if (!o->json) {
+        gcaO_sb line = {0};
+        gcaO_sb_puts(&line, "warning: ");
+        gcaO_escape_text(&line, msg, strlen(msg));
+        gcaO_sb_putc(&line, '\n');
+        put_sb(o, &line);
+        gcaO_sb_free(&line);
+        return;
+    }
+    char **w = realloc(o->warnings, (o->nwarnings + 1) * sizeof *w);
+    if (!w)
+        return;
+    o->warnings = w;
+    if ((w[o->nwarnings] = strdup(msg)) != NULL)
+        o->nwarnings++;
 }
 
 void gcaO_doc_error(gca_out *o, const char *msg)
@@ -872,12 +937,19 @@ void gcaO_doc_end(gca_out *o, int exit_code)
                 gcaO_sb_putc(b, ',');
             gcaO_escape_json(b, o->notes[i]);
         }
+        gcaO_sb_printf(b, "],\"complete\":%s,\"warnings\":[", o->partial ? "false" : "true");
+        for (size_t i = 0; i < o->nwarnings; i++) {
+            if (i)
+                gcaO_sb_putc(b, ',');
+            gcaO_escape_json(b, o->warnings[i]);
+        }
         gcaO_sb_printf(b, "],\"exit\":%d,\"error\":", exit_code);
         gcaO_escape_json(b, o->has_error ? gcaO_sb_str(&o->error) : NULL);
         gcaO_sb_puts(b, "}\n");
         put_sb(o, b);
     }
     notes_clear(o);
+    warnings_clear(o);
     fflush(o->f);
 }
 
@@ -1057,6 +1129,8 @@ void gca_out_bool(gca_out *o, const char *key, int x)
 
 void gca_out_addr(gca_out *o, const char *key, uint64_t x)
 {
+    if (o && o->addr_seen && x)
+        o->addr_seen(o->addr_arg, x);
     oval v = {.t = V_ADDR, .u = x};
     emit_scalar(o, key, &v);
 }
@@ -1322,6 +1396,8 @@ void gca_out_cell_f64(gca_out *o, double x)
 
 void gca_out_cell_addr(gca_out *o, uint64_t x)
 {
+    if (o && o->addr_seen && x)
+        o->addr_seen(o->addr_arg, x);
     oval v = {.t = V_ADDR, .u = x};
     emit_cell(o, &v);
 }

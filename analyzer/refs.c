@@ -18,6 +18,8 @@ typedef unsigned long long ull;
  * ==================================================================== */
 #define R_EXAMPLES 3
 #define R_BATCH 32
+/* progress every 2^20 steps of a loop over objects or references */
+#define R_TICK ((1u << 20) - 1)
 
 typedef struct r_part {
     gca_model *m;
@@ -229,13 +231,20 @@ static int r_build_in(gca_model *m)
         return 0;
     }
     memset(off, 0, ((size_t)n + 2) * sizeof *off);
-    for (uint64_t j = 0; j < nr; j++)
+    for (uint64_t j = 0; j < nr; j++) {
+        if ((j & R_TICK) == 0)
+            mdl_tick(m, "incoming references", j / 2, nr);
         off[m->out[j] + 2]++;
+    }
     for (uint64_t t = 2; t < n + 2; t++)
         off[t] += off[t - 1];
-    for (gca_oid s = 0; s < n; s++)
+    for (gca_oid s = 0; s < n; s++) {
+        if ((s & R_TICK) == 0 && n)
+            mdl_tick(m, "incoming references", nr / 2 + (uint64_t)((double)(nr / 2) * ((double)s / (double)n)), nr);
         for (uint64_t j = m->out_off[s], e = m->out_off[s + 1]; j < e; j++)
             in[off[m->out[j] + 1]++] = s;
+    }
+    mdl_tick_end(m);
     assert(off[0] == 0 && off[n] == nr);
     m->in_off = off;
     m->in = in;
@@ -287,6 +296,8 @@ static int r_build_live(gca_model *m)
     }
     while (sp) {
         gca_oid o = stack[--sp];
+        if ((count & R_TICK) == 0)
+            mdl_tick(m, "reachability", count, n);
         count++;
         bytes += gca_obj_size(m, o);
         uint64_t a = m->out_off[o], b = m->out_off[o + 1];
@@ -310,6 +321,7 @@ static int r_build_live(gca_model *m)
         }
     }
     free(stack);
+    mdl_tick_end(m);
     m->live = bits;
     m->live_count = count;
     m->live_bytes = bytes;

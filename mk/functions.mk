@@ -106,7 +106,9 @@ endef
 #   Every SRCDIR/NAME.c (but the files in EXCLUDE) is one shared object $(BUILD)/plugins/NAME.so
 #   (linked with EXTRA_LDLIBS and PLUGIN_LDLIBS_NAME, the libraries that plugin alone needs)
 #   (-fPIC -fvisibility=hidden; the plugin marks its entry point visible).
-#   Symbols of the host program stay undefined until load time. Defines
+#   Symbols of the host program stay undefined until load time; libm and
+#   libpthread are named (BASE_LDLIBS) so a plugin that calls, say, trunc
+#   does not depend on the program happening to link them. Defines
 #   ID_PLUGINS and registers them for `make all` and install (PLUGINDIR).
 # ----------------------------------------------------------------------
 define gc_plugins
@@ -122,5 +124,5 @@ $$($(1)_OBJS): EXTRA_CFLAGS := -fPIC -fvisibility=hidden
 $$($(1)_PLUGINS): $$(BUILD)/plugins/%.so: $$(BUILD)/obj/$(2)/%.o
 	$$(call msg,LD,$$@)
 	@mkdir -p $$(@D)
-	$$(Q)$$(CC) -shared $$(ALL_LDFLAGS) -o $$@ $$< $(3) $$(PLUGIN_LDLIBS_$$*)
+	$$(Q)$$(CC) -shared $$(ALL_LDFLAGS) -o $$@ $$< $(3) $$(PLUGIN_LDLIBS_$$*) $$(BASE_LDLIBS)
 endef

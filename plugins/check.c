@@ -7,15 +7,16 @@
  * Usage
  * ====================================================================== */
 static const char check_usage[] =
-    "check ASSERTION... [-baseline BASE.gcdump]\n"
+    "check ASSERTION... [-baseline BASE.gcdump] [-allow-damaged]\n"
     "\n"
     "  Evaluates every assertion against the dump and reports each as PASS or\n"
     "  FAIL with the actual value and the limit, the failures first, each with an\n"
-    "  explanation. Exit 0 when all hold, 1 when any fails (2: bad arguments,\n"
-    "  3: the baseline cannot be read). Counts and sizes are of live objects\n"
-    "  (reachable from a strong root): garbage the dump happens to hold does not\n"
-    "  count. TYPE is a type name, or a pattern with * ? [..] whose matching\n"
-    "  types add up. SIZE: 1000, 64k, 10m, 2g. PCT: 10% (or 10).\n"
+    "  explanation. Exit 0 when all hold, 1 when any fails, 2 on bad arguments,\n"
+    "  3 when the dump or the baseline cannot be read or is damaged. Counts and\n"
+    "  sizes are of live objects (reachable from a strong root): garbage the\n"
+    "  dump happens to hold does not count. TYPE is a type name, or a pattern\n"
+    "  with * ? [..] whose matching types add up. SIZE: 1000, 64k, 10m, 2g.\n"
+    "  PCT: 10% (or 10).\n"
     "  -max-count TYPE=N        at most N live objects of TYPE\n"
     "  -max-bytes TYPE=SIZE     at most SIZE bytes of live objects of TYPE\n"
     "  -max-heap SIZE           at most SIZE bytes of live objects in all\n"
@@ -27,6 +28,10 @@ static const char check_usage[] =
     "                           against BASE; a failure names the types that grew most\n"
     "  -max-type-growth TYPE=PCT|SIZE\n"
     "                           live bytes of TYPE grew by at most PCT or SIZE\n"
+    "  -allow-damaged           judge a damaged dump (truncated, corrupt, written\n"
+    "                           during a GC) anyway; each result then says it was\n"
+    "                           judged on a partial heap. Without it such a dump (or\n"
+    "                           baseline) is refused: exit 3 with the reason.\n"
     "  Every option may be repeated. Run several checks from a file with\n"
     "  'gcanalyze DUMP -f checks.gca'.\n"
     "Examples: check -max-count Shop.Order=1000 -max-bytes System.String=10m -max-gen2 50m\n"
@@ -61,6 +66,8 @@ typedef struct check_state {
     assertion *a;
     size_t n, cap;
     const char *baseline;
+    int allow_damaged;
+    int partial;         /* a dump judged is damaged (-allow-damaged) */
 } check_state;
 
 static void state_free(check_state *s)
@@ -368,6 +375,7 @@ static void emit_json(gca_out *o, const check_state *s, gca_model *m, size_t fai
     gca_out_str(o, "dump", gca_model_info(m)->path);
     gca_out_str(o, "baseline", s->baseline);
     gca_out_bool(o, "passed", failed == 0);
+    gca_out_bool(o, "partial", s->partial);
     gca_out_u64(o, "total", s->n);
     gca_out_u64(o, "failed", failed);
     gca_out_begin_array(o, "assertions");
@@ -393,6 +401,7 @@ static void emit_json(gca_out *o, const check_state *s, gca_model *m, size_t fai
             gca_out_u64(o, "limit", a->limit);
         gca_out_str(o, "limit_unit", a->is_pct ? "percent" : a->kind == A_COUNT ? "objects" : "bytes");
         gca_out_str(o, "explanation", a->explain);
+        gca_out_bool(o, "partial", s->partial);
         gca_out_end_object(o);
     }
     gca_out_end_array(o);
@@ -401,7 +410,8 @@ static void emit_json(gca_out *o, const check_state *s, gca_model *m, size_t fai
 static void emit_text(gca_out *o, const check_state *s, size_t failed)
 {
     if (failed) {
-        gca_out_heading(o, "check: FAILED: %zu of %zu assertion%s failed", failed, s->n, s->n == 1 ? "" : "s");
+        gca_out_heading(o, "check: FAILED%s: %zu of %zu assertion%s failed", s->partial ? " ON A PARTIAL HEAP" : "", failed,
+                        s->n, s->n == 1 ? "" : "s");
         for (size_t i = 0; i < s->n; i++)
             if (!s->a[i].pass)
                 gca_out_heading(o, "  FAIL %s: %s", s->a[i].text, s->a[i].explain);
@@ -421,7 +431,8 @@ static void emit_text(gca_out *o, const check_state *s, size_t failed)
                 continue;
             char act[64], lim[96];
             gca_out_row_begin(o);
-            gca_out_cell_str(o, a->pass ? "PASS" : "FAIL");
+            gca_out_cell_str(o, a->pass ? (s->partial ? "PASS (partial heap)" : "PASS")
+                                        : (s->partial ? "FAIL (partial heap)" : "FAIL"));
             gca_out_cell_str(o, a->text);
             gca_out_cell_str(o, actual_text(a, act, sizeof act));
             if (a->is_pct)
@@ -436,7 +447,8 @@ static void emit_text(gca_out *o, const check_state *s, size_t failed)
     gca_out_table_end(o);
     if (!failed) {
         gca_out_heading(o, "%s", "");
-        gca_out_heading(o, "check: PASSED: %s%zu assertion%s held", s->n == 1 ? "" : "all ", s->n, s->n == 1 ? "" : "s");
+        gca_out_heading(o, "check: PASSED%s: %s%zu assertion%s held", s->partial ? " ON A PARTIAL HEAP" : "",
+                        s->n == 1 ? "" : "all ", s->n, s->n == 1 ? "" : "s");
     }
     for (size_t i = 0; i < s->n; i++)
         if (s->a[i].pass && s->a[i].nomatch)
@@ -462,6 +474,10 @@ static int cmd_check(gca_ctx *ctx, int argc, char **argv)
             if (cu_is_opt(a, opts[k].opt))
                 break;
         int is_base = cu_is_opt(a, "baseline");
+        if (cu_is_opt(a, "allow-damaged")) {
+            s.allow_damaged = 1;
+            continue;
+        }
         if (k == sizeof opts / sizeof opts[0] && !is_base) {
             rc = gca_ctx_usage(ctx, a[0] == '-' ? "unknown assertion '%s'" : "unexpected argument '%s'", a);
             break;
@@ -502,11 +518,37 @@ static int cmd_check(gca_ctx *ctx, int argc, char **argv)
             return GCA_EXIT_NODUMP;
         }
     }
+    /* CI must never pass on a damaged dump: refuse it, or say on every
+     * result that it was judged on part of the heap */
+    for (int d = 0; d < 2; d++) {
+        gca_model *dm = d ? e.base : e.m;
+        const char *why[1];
+        if (!dm || !gca_damage(dm))
+            continue;
+        if (!s.allow_damaged) {
+            size_t nw = gca_damage_reasons(dm, why, 1);
+            gca_ctx_fail(ctx, "%s%s is damaged: %s; a check on part of the heap proves nothing (-allow-damaged judges it anyway)",
+                         d ? "baseline " : "", gca_model_info(dm)->path, nw ? why[0] : "incomplete");
+            state_free(&s);
+            return GCA_EXIT_NODUMP;
+        }
+        s.partial = 1;
+    }
     if (ci_live_init(&e.live, e.m) != 0 || (e.base && ci_live_init(&e.blive, e.base) != 0) ||
         (e.base && gca_diff_types(e.base, e.m, &e.d, &e.nd) != GCA_OK))
         rc = gca_ctx_fail(ctx, "out of memory");
-    for (size_t i = 0; i < s.n && rc == GCA_EXIT_OK; i++)
+    for (size_t i = 0; i < s.n && rc == GCA_EXIT_OK; i++) {
         rc = evaluate(ctx, &e, &s.a[i]);
+        if (rc == GCA_EXIT_OK && s.partial) {
+            char *x = xprintf("%s (judged on a partial heap: the dump is damaged)", s.a[i].explain);
+            if (!x) {
+                rc = gca_ctx_fail(ctx, "out of memory");
+                break;
+            }
+            free(s.a[i].explain);
+            s.a[i].explain = x;
+        }
+    }
     if (rc == GCA_EXIT_OK) {
         size_t failed = 0;
         for (size_t i = 0; i < s.n; i++)

@@ -381,7 +381,7 @@ static int cmd_diff(gca_ctx *ctx, int argc, char **argv)
             return gca_ctx_usage(ctx, "too many arguments");
         }
     }
-    gca_model *open = gca_ctx_model(ctx), *base = NULL, *cur = NULL;
+    gca_model *open = NULL, *base = NULL, *cur = NULL; /* the open dump is read only for diff OTHER */
     char err[1024];
     if (npos == 2) {
         if (!(base = gca_ctx_open(ctx, pos[0], err, sizeof err)))
@@ -389,7 +389,7 @@ static int cmd_diff(gca_ctx *ctx, int argc, char **argv)
         if (!(cur = gca_ctx_open(ctx, pos[1], err, sizeof err)))
             return open_failed(ctx, err);
     } else if (npos == 1) {
-        if (!open)
+        if (!(open = gca_ctx_model(ctx)))
             return gca_ctx_usage(ctx, "no dump is open: give two dumps, BASE and NEW");
         if (!(base = gca_ctx_open(ctx, pos[0], err, sizeof err)))
             return open_failed(ctx, err);

@@ -431,6 +431,10 @@ static int cmd_dumpheap(gca_ctx *ctx, int argc, char **argv)
             first++;
     }
     for (gca_oid k = first; k < n; k++) {
+        if (gca_progress(ctx, "dumpheap", k - first, n - first)) {
+            rc = gca_ctx_interrupted(ctx);
+            break;
+        }
         uint64_t addr = gca_obj_addr(m, k);
         if (addr >= end)
             break;
@@ -1600,13 +1604,24 @@ static int cmd_verifyheap(gca_ctx *ctx, int argc, char **argv)
         vtable_open(&v);
     verify_segments(&v, th && !th->is_str && !th->is_f64 ? th->u : 0);
     uint64_t n = gca_object_count(m), checked = 0;
+    int stopped = 0;
     for (gca_oid k = 0; k < n; k++) {
+        if (gca_progress(ctx, "verifyheap", k, n)) {
+            stopped = 1;
+            break;
+        }
         gca_tid t = gca_obj_type(m, k);
         const gca_type *ty = t == GCA_NO_TYPE ? NULL : gca_type_get(m, t);
         if (!ty || gca_obj_is_free(m, k))
             continue;
         checked++;
         verify_object_refs(&v, k, ty, buf);
+    }
+    if (stopped) {
+        if (v.table)
+            gca_out_table_end(o);
+        free(buf);
+        return gca_ctx_interrupted(ctx);
     }
     verify_roots(&v);
     verify_loh_free(&v);

@@ -230,7 +230,14 @@ typedef struct report {
     size_t nev;
     gca_frag *frag;
     size_t nsuspects;
+    gca_ctx *ctx;            /* progress and Ctrl-C between sections */
 } report;
+
+/* Progress between sections; @return nonzero when Ctrl-C asks to stop. */
+static int report_step(report *r, uint64_t done)
+{
+    return gca_progress(r->ctx, "report sections", done, 7);
+}
 
 /* The root that holds o (directly, or at the top of its dominator chain). */
 static void root_text(report *r, gca_oid o, char *buf, size_t cap)
@@ -317,7 +324,15 @@ static void section_header(report *r)
         put(h, " &middot; ");
         esc(h, in->reason_message);
     }
-    put(h, "</div></header>\n");
+    put(h, "</div>");
+    /* a damaged dump: the whole page describes part of the heap */
+    const char *why[1];
+    if (gca_damage(r->m) && gca_damage_reasons(r->m, why, 1) > 0) {
+        put(h, "<div class=\"reason bad\">Damaged dump: this report describes a partial heap. ");
+        esc(h, why[0]);
+        put(h, "</div>");
+    }
+    put(h, "</header>\n");
     put(h, "<nav><a href=\"#overview\">Overview</a><a href=\"#suspects\">Leak suspects</a>"
            "<a href=\"#retained\">Largest retained objects</a><a href=\"#types\">Largest types</a>"
            "<a href=\"#events\">Static events</a><a href=\"#loh\">Large object heap</a>"
@@ -1179,14 +1194,24 @@ static int write_report(report *r)
     size_t ntops = 0;
     if (top_level(r, &tops, &ntops) != 0)
         return -1;
-    section_overview(r);
-    section_suspects(r, tops, ntops);
-    section_retained(r, tops, ntops);
-    section_types(r);
-    section_events(r);
-    section_loh(r);
-    section_finalizer(r);
+    int stop = report_step(r, 0);
+    if (!stop)
+        section_overview(r);
+    if (!stop && !(stop = report_step(r, 1)))
+        section_suspects(r, tops, ntops);
+    if (!stop && !(stop = report_step(r, 2)))
+        section_retained(r, tops, ntops);
+    if (!stop && !(stop = report_step(r, 3)))
+        section_types(r);
+    if (!stop && !(stop = report_step(r, 4)))
+        section_events(r);
+    if (!stop && !(stop = report_step(r, 5)))
+        section_loh(r);
+    if (!stop && !(stop = report_step(r, 6)))
+        section_finalizer(r);
     free(tops);
+    if (stop)
+        return -1;
     time_t now = time(NULL);
     struct tm tm;
     char when[64] = "";
@@ -1248,6 +1273,7 @@ static int cmd_report(gca_ctx *ctx, int argc, char **argv)
     }
     report r = {0};
     r.m = m;
+    r.ctx = ctx;
     r.h = &h;
     r.top = top;
     r.suspect_pct = pct;

@@ -599,6 +599,18 @@ static void emit_cell(gca_out *o, sqlite3_stmt *st, int i, int is_addr)
     }
 }
 
+/* SQLite's progress callback, every SQ_TICK virtual-machine steps: a sign of
+ * life on a long query, and Ctrl-C stops it (SQLITE_INTERRUPT; the failure
+ * is then reported as "interrupted"). */
+#define SQ_TICK 100000
+typedef struct sq_tick { gca_ctx *ctx; uint64_t steps; } sq_tick;
+static int sq_progress(void *arg)
+{
+    sq_tick *t = arg;
+    t->steps += SQ_TICK;
+    return gca_progress(t->ctx, "sql (virtual machine steps)", t->steps, 0);
+}
+
 static int cmd_sql(gca_ctx *ctx, int argc, char **argv)
 {
     int tables = 0;
@@ -664,6 +676,8 @@ static int cmd_sql(gca_ctx *ctx, int argc, char **argv)
      * temporary files: they are what a query over millions of rows costs */
     sqlite3_exec(db, "PRAGMA temp_store = MEMORY", NULL, NULL, NULL);
     sqlite3_set_authorizer(db, sq_authorize, &env);
+    sq_tick tick = {ctx, 0};
+    sqlite3_progress_handler(db, SQ_TICK, sq_progress, &tick);
     const char *tail = NULL;
     if (sqlite3_prepare_v2(db, q, -1, &st, &tail) != SQLITE_OK) {
         rc = gca_ctx_fail(ctx, "%s", sqlite3_errmsg(db));

@@ -392,22 +392,17 @@ int ci_name_match(const char *pat, const char *name)
  * Formatting for people (JSON keeps the raw numbers)
  * ====================================================================== */
 
-/* 1234567 -> "1,234,567". */
+/* A count or a byte count as text: plain decimal digits, "1234567". One
+ * rule for every command's text (tables, lines, explanations, the HTML
+ * report): no thousands separators, so that text numbers read the same as
+ * the JSON ones and as the table columns (docs/commands.md, "Numbers"). */
 const char *ci_num(uint64_t v, char *buf, size_t cap)
 {
-    char t[32];
-    int n = snprintf(t, sizeof t, "%" PRIu64, v);
-    size_t k = 0;
-    for (int i = 0; i < n && k + 1 < cap; i++) {
-        if (i > 0 && (n - i) % 3 == 0 && k + 2 < cap)
-            buf[k++] = ',';
-        buf[k++] = t[i];
-    }
-    buf[k] = '\0';
+    snprintf(buf, cap, "%" PRIu64, v);
     return buf;
 }
 
-/* A signed number with its sign: "+1,234", "-5", "0". */
+/* A signed number with its sign: "+1234", "-5", "0". */
 const char *ci_snum(int64_t v, char *buf, size_t cap)
 {
     char t[32];

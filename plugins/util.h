@@ -56,7 +56,7 @@ const char *cu_addr_str(const gca_out *o, uint64_t a, char *buf, size_t cap);
 const char *cu_scalar_str(const gca_model *m, uint32_t kind, const unsigned char *p, uint32_t size, char *buf,
                           size_t cap);
 
-/* For people (JSON keeps the raw numbers): "1,234,567", "+1,234", "1.5 KiB", "+1.5 MiB", "12%". */
+/* For people (JSON keeps the raw numbers): "1234567", "+1234", "1.5 KiB", "+1.5 MiB", "12%". */
 const char *ci_num(uint64_t v, char *buf, size_t cap);
 const char *ci_snum(int64_t v, char *buf, size_t cap);
 const char *ci_size(uint64_t v, char *buf, size_t cap);

@@ -19,6 +19,7 @@ PACKAGES=(
     pkg-config     # finding libraries' flags; checking the installed gcrt.pc
     zstd           # bench/dump_speed.c: the `zstd -1 -T2` peer; also handy to inspect dump frames
     gdb            # gcore: dumpfmt/test/test_remote.c and bench/core_speed.c make core files of live processes
+    tmux           # analyzer/test/test_prompt.c: drives the gcanalyze prompt in a real terminal (keys, Ctrl-C, screen)
 )
 # Optional: only `make bench` wants these, and it skips a peer without them.
 BENCH_PACKAGES=(

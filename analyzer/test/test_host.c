@@ -2,11 +2,13 @@
  * running commands (errors, usage, exit codes), parsing helpers, and the program run end to end on a real dump.
  * Owns: the test plugins' expected refusals, the example plugin's commands, exit codes 0/1/2/3, NDJSON output. */
 #include "gcrt.h"
+#include "gca_analysis.h"
 #include "host_int.h"
 #include "jsonv.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <spawn.h>
@@ -15,7 +17,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -140,7 +145,7 @@ static void th_new(th *t, int json)
     t->err = open_memstream(&t->ebuf, &t->elen);
     assert_non_null(t->out);
     assert_non_null(t->err);
-    gcaH_opts o = {t->out, t->err, json, 1};
+    gcaH_opts o = {t->out, t->err, json, 1, -1};
     t->h = gcaH_new(&o);
     assert_non_null(t->h);
 }
@@ -310,7 +315,7 @@ static void test_load_dir(void **state)
     (void)state;
     th t;
     th_new(&t, 0);
-    assert_int_equal(gcaH_load_dir(t.h, plugin_dir, 0), 1);
+    assert_int_equal(gcaH_load_dir(t.h, plugin_dir, 0), 2); /* alpha, spin */
     th_sync(&t);
     const char *e = err_of(&t);
     assert_int_equal(count_lines(e), 5);
@@ -319,7 +324,7 @@ static void test_load_dir(void **state)
     assert_contains(e, "noentry.so: no entry point");
     assert_contains(e, "selfdup.so: alias 'selfdup-a' is claimed twice");
     assert_contains(e, "zclash.so: command 'plugins' is already provided by gcanalyze itself");
-    assert_int_equal(gcaH_plugin_count(t.h), 1);
+    assert_int_equal(gcaH_plugin_count(t.h), 2);
 
     /* `plugins` lists the loaded one, the directory and the refusals */
     th_clear(&t);
@@ -504,8 +509,8 @@ static void test_json_documents(void **state)
     th_new(&t, 1);
     assert_int_equal(gcaH_load_file(t.h, plugin("alpha")), 0);
     assert_int_equal(th_run(&t, "alpha-fail"), GCA_EXIT_FAIL);
-    assert_string_equal(out_of(&t), "{\"command\":\"alpha-fail\",\"args\":[],\"result\":{},"
-                                    "\"notes\":[\"before the failure\"],\"exit\":1,"
+    assert_string_equal(out_of(&t), "{\"schema\":1,\"command\":\"alpha-fail\",\"args\":[],\"result\":{},"
+                                    "\"notes\":[\"before the failure\"],\"complete\":true,\"warnings\":[],\"exit\":1,"
                                     "\"error\":\"type \\u001b[31mEvil\\ufffd not found\"}\n");
     assert_string_equal(err_of(&t), ""); /* JSON carries the error */
     assert_int_equal(th_run(&t, "al 1 \"two \\\" three\""), GCA_EXIT_OK);
@@ -518,13 +523,13 @@ static void test_json_documents(void **state)
     assert_int_equal(th_run(&t, "alpha-needs"), GCA_EXIT_USAGE);
     const char *o = out_of(&t);
     assert_ndjson(o, 9);
-    assert_contains(o, "{\"command\":\"alpha\",\"args\":[\"1\",\"two \\\" three\"],\"result\":{\"called\":\"al\","
-                       "\"args\":[\"1\",\"two \\\" three\"],\"has_dump\":false},\"notes\":[],\"exit\":0,"
+    assert_contains(o, "{\"schema\":1,\"command\":\"alpha\",\"args\":[\"1\",\"two \\\" three\"],\"result\":{\"called\":\"al\","
+                       "\"args\":[\"1\",\"two \\\" three\"],\"has_dump\":false},\"notes\":[],\"complete\":true,\"warnings\":[],\"exit\":0,"
                        "\"error\":null}\n");
     assert_contains(o, "\"text\":\"tab\\there \\\"quoted\\\" back\\\\slash \\u0001 bad\\ufffd(\",\"nan\":null,"
                        "\"half\":0.5,\"neg\":-5,\"nothing\":null,\"rows\":[{\"addr\":\"0x7f0012345678\","
                        "\"n\":18446744073709551615,\"pct\":12.5,\"name\":\"System.String\"}]}");
-    assert_contains(o, "{\"command\":\"nosuch\",\"args\":[],\"result\":{},\"notes\":[],\"exit\":2,"
+    assert_contains(o, "{\"schema\":1,\"command\":\"nosuch\",\"args\":[],\"result\":{},\"notes\":[],\"complete\":true,\"warnings\":[],\"exit\":2,"
                        "\"error\":\"unknown command 'nosuch'; 'help' lists the commands\"}\n");
     assert_contains(o, "\"result\":{\"name\":\"alpha\",\"aliases\":[\"al\",\"a1\"],\"plugin\":\"alpha\","
                        "\"summary\":\"Echo the arguments\",\"usage\":\"alpha [ARGS...]\\n\\nEchoes.\","
@@ -562,7 +567,7 @@ static void test_help(void **state)
     /* completion list: every name and alias, sorted */
     const char *const *names;
     size_t n = gcaH_names(t.h, &names);
-    assert_int_equal(n, 3 + 1 + 8 + 2);
+    assert_int_equal(n, 3 + 1 + 8 + 2 + 2); /* + open, close */
     for (size_t i = 1; i < n; i++)
         assert_true(strcmp(names[i - 1], names[i]) < 0);
     assert_int_equal(gcaH_uses_dump(t.h, "help"), 0);
@@ -955,7 +960,7 @@ static void test_program(void **state)
                  "-c", "hello-types -top 3", NULL);
     expect_rc(&p, 1);
     assert_ndjson(p.out, 4);
-    assert_true(strncmp(p.out, "{\"command\":\"hello\",\"args\":[],\"result\":{\"greeting\":\"Hello\"", 57) == 0);
+    assert_true(strncmp(p.out, "{\"schema\":1,\"command\":\"hello\",\"args\":[],\"result\":{\"greeting\":\"Hello\"", 68) == 0);
     assert_contains(p.out, "\"exit\":1,\"error\":\"0x");
     assert_contains(p.out, "\"types\":[{\"mt\":\"0x");
     prog_free(&p);
@@ -994,6 +999,406 @@ static void test_program(void **state)
     prog_free(&p);
 }
 
+/* ======================================================================
+ * Damaged dumps: every document says so, and check refuses to judge one
+ * ====================================================================== */
+static void fixture_path(char *buf, size_t cap, const char *name)
+{
+    char p[PATH_MAX + 64];
+    sfmt(p, sizeof p, "%s/../testdata/fixtures/%s", build_dir, name);
+    if (!realpath(p, buf))
+        fail_msg("fixture %s missing", p);
+    assert_true(strlen(buf) < cap);
+}
+
+static void test_damaged(void **state)
+{
+    (void)state;
+    char cut[PATH_MAX], good[PATH_MAX];
+    fixture_path(cut, sizeof cut, "shop-1.0.truncated.gcdump");
+    fixture_path(good, sizeof good, "shop-1.0.gcdump");
+
+    /* the model: one function says what is wrong */
+    gca_model *m = NULL;
+    char err[512];
+    assert_int_equal(gca_open(cut, NULL, &m, err, sizeof err), GCA_OK);
+    assert_true(gca_damage(m) & GCA_DAMAGE_TRUNCATED);
+    const char *why[4];
+    size_t nw = gca_damage_reasons(m, why, 4);
+    assert_true(nw >= 1);
+    assert_contains(why[0], "truncated");
+    gca_close(m);
+    assert_int_equal(gca_open(good, NULL, &m, err, sizeof err), GCA_OK);
+    assert_int_equal(gca_damage(m), 0);
+    assert_int_equal(gca_damage_reasons(m, why, 4), 0);
+    gca_close(m);
+
+    /* CI: -q check on a cut dump is exit 3 with the reason, not PASS */
+    prog p = run_prog(NULL, NULL, cut, "-q", "check", "-max-heap", "1m", NULL);
+    expect_rc(&p, 3);
+    assert_contains(p.err, "is damaged: dump truncated");
+    assert_contains(p.err, "-allow-damaged");
+    assert_lacks(p.out, "PASS");
+    assert_true(strncmp(p.out, "warning: ", 9) == 0);
+    prog_free(&p);
+    /* a damaged baseline too */
+    p = run_prog(NULL, NULL, good, "-q", "check", "-baseline", cut, "-max-growth", "10%", NULL);
+    expect_rc(&p, 3);
+    assert_contains(p.err, "baseline ");
+    prog_free(&p);
+    /* -allow-damaged: judged, and every result says on what */
+    p = run_prog(NULL, NULL, cut, "-q", "check", "-max-heap", "1m", "-allow-damaged", NULL);
+    expect_rc(&p, 0);
+    assert_contains(p.out, "PASS (partial heap) -max-heap 1m");
+    assert_contains(p.out, "check: PASSED ON A PARTIAL HEAP");
+    prog_free(&p);
+    p = run_prog(NULL, NULL, cut, "-q", "-j", "check", "-max-heap", "1m", "-allow-damaged", NULL);
+    expect_rc(&p, 0);
+    assert_ndjson(p.out, 1);
+    assert_contains(p.out, "(judged on a partial heap: the dump is damaged)\",\"partial\":true}");
+    assert_contains(p.out, "\"complete\":false,\"warnings\":[\"");
+    prog_free(&p);
+    /* the same dump, whole: a plain PASS */
+    p = run_prog(NULL, NULL, good, "-q", "check", "-max-heap", "1m", NULL);
+    expect_rc(&p, 0);
+    assert_contains(p.out, "PASS   -max-heap 1m");
+    assert_lacks(p.out, "warning");
+    /* numbers: plain digits in text, as in JSON and the tables (docs/commands.md) */
+    assert_contains(p.out, "1.00 MiB (1048576 bytes)");
+    assert_lacks(p.out, "1,048,576");
+    prog_free(&p);
+
+    /* every command: the text's first line, the JSON's "complete" and "warnings" */
+    p = run_prog(NULL, NULL, cut, "-q", "eeheap", NULL);
+    expect_rc(&p, 0);
+    char first[PATH_MAX + 64];
+    sfmt(first, sizeof first, "warning: %s is damaged, results describe a partial heap: dump truncated", cut);
+    assert_true(strncmp(p.out, first, strlen(first)) == 0);
+    prog_free(&p);
+    p = run_prog(NULL, NULL, cut, "-q", "-j", "-c", "eeheap", "-c", "help", NULL);
+    expect_rc(&p, 0);
+    assert_ndjson(p.out, 2);
+    assert_true(strncmp(p.out, "{\"schema\":1,\"command\":\"eeheap\"", 30) == 0);
+    const char *second = strchr(p.out, '\n') + 1;
+    assert_true(strstr(p.out, "\"complete\":false,\"warnings\":[\"") < second);
+    assert_contains(second, "\"complete\":true,\"warnings\":[]"); /* help never reads the dump */
+    prog_free(&p);
+    p = run_prog(NULL, NULL, good, "-q", "-j", "eeheap", NULL);
+    expect_rc(&p, 0);
+    assert_contains(p.out, "\"complete\":true,\"warnings\":[]");
+    prog_free(&p);
+
+    /* diff: marked when it reads the damaged open dump, not when it compares two others */
+    char dc[2 * PATH_MAX + 16];
+    sfmt(dc, sizeof dc, "diff %s", good);
+    p = run_prog(NULL, NULL, cut, "-q", "-c", dc, NULL);
+    expect_rc(&p, 0);
+    assert_true(strncmp(p.out, "warning: ", 9) == 0);
+    prog_free(&p);
+    sfmt(dc, sizeof dc, "diff %s %s", good, good);
+    p = run_prog(NULL, NULL, cut, "-q", "-c", dc, NULL);
+    expect_rc(&p, 0);
+    assert_lacks(p.out, "warning");
+    prog_free(&p);
+    sfmt(dc, sizeof dc, "diff %s %s", good, cut);
+    p = run_prog(NULL, NULL, "-q", "-j", "-c", dc, NULL);
+    expect_rc(&p, 0);
+    assert_contains(p.out, "\"complete\":false");
+    prog_free(&p);
+
+    /* the HTML report says it on the page too */
+    char html[PATH_MAX + 16];
+    sfmt(html, sizeof html, "%s/damaged.html", tmpdir);
+    for (int k = 0; k < 2; k++) {
+        p = run_prog(NULL, NULL, k ? good : cut, "-q", "report", "-o", html, NULL);
+        expect_rc(&p, 0);
+        prog_free(&p);
+        char *page = slurp(html);
+        if (k)
+            assert_lacks(page, "Damaged dump");
+        else
+            assert_contains(page, "Damaged dump: this report describes a partial heap. dump truncated");
+        free(page);
+    }
+}
+
+/* ======================================================================
+ * Monitor: libgca's long work reports progress and stops when told
+ * ====================================================================== */
+typedef struct mon_rec { int cancel; int calls; int ends; char phases[256]; } mon_rec;
+
+static void mon_progress(void *arg, const char *phase, uint64_t done, uint64_t total)
+{
+    mon_rec *r = arg;
+    (void)done;
+    (void)total;
+    if (!phase) {
+        r->ends++;
+        return;
+    }
+    r->calls++;
+    if (!strstr(r->phases, phase) && strlen(r->phases) + strlen(phase) + 2 < sizeof r->phases) {
+        strcat(r->phases, phase);
+        strcat(r->phases, ";");
+    }
+}
+
+static int mon_cancelled(void *arg) { return ((mon_rec *)arg)->cancel; }
+
+static void test_monitor(void **state)
+{
+    (void)state;
+    char good[PATH_MAX];
+    fixture_path(good, sizeof good, "shop-1.0.gcdump");
+    mon_rec r = {0};
+    gca_monitor mon = {mon_progress, mon_cancelled, &r};
+    gca_open_opts oo = {-1, &mon};
+    gca_model *m = NULL;
+    char err[512];
+    /* Ctrl-C during the load: nothing is returned */
+    r.cancel = 1;
+    assert_int_equal(gca_open(good, &oo, &m, err, sizeof err), GCA_E_CANCELLED);
+    assert_null(m);
+    assert_contains(err, "interrupted");
+    r.cancel = 0;
+    assert_int_equal(gca_open(good, &oo, &m, err, sizeof err), GCA_OK);
+    assert_true(r.ends >= 1);
+    /* the dominator tree: stopped, then computed when asked again */
+    r.cancel = 1;
+    assert_int_equal(gca_dominators(m, 0), GCA_E_CANCELLED);
+    assert_int_equal(gca_warning_count(m), 0); /* an interruption is not a warning */
+    r.cancel = 0;
+    assert_int_equal(gca_dominators(m, 0), GCA_OK);
+    assert_contains(r.phases, "dominator tree;");
+    uint64_t c, b;
+    gca_live_totals(m, &c, &b);
+    assert_contains(r.phases, "reachability;");
+    const gca_oid *src;
+    gca_refs_in(m, 0, &src);
+    assert_contains(r.phases, "incoming references;");
+    gca_close(m);
+}
+
+/* ======================================================================
+ * Completion: what Tab offers for the word under the cursor
+ * ====================================================================== */
+static int has_item(const gcaH_completion *c, const char *s)
+{
+    for (size_t i = 0; i < c->n; i++)
+        if (strcmp(c->items[i], s) == 0)
+            return 1;
+    return 0;
+}
+
+static void test_complete(void **state)
+{
+    (void)state;
+    char good[PATH_MAX], plugins[PATH_MAX + 16];
+    fixture_path(good, sizeof good, "shop-1.0.gcdump");
+    sfmt(plugins, sizeof plugins, "%s/plugins", build_dir);
+    th t;
+    th_new(&t, 0);
+    assert_true(gcaH_load_dir(t.h, plugins, 0) > 0);
+    char err[1024];
+    assert_int_equal(gcaH_open_dump(t.h, good, err, sizeof err), GCA_OK);
+    gcaH_completion c;
+    /* command names, also after help */
+    assert_int_equal(gcaH_complete(t.h, "dumph", 5, &c), 0);
+    assert_int_equal(c.n, 1);
+    assert_string_equal(c.items[0], "dumpheap");
+    assert_int_equal(c.start, 0);
+    gcaH_completion_free(&c);
+    assert_int_equal(gcaH_complete(t.h, "help op", 7, &c), 0);
+    assert_true(has_item(&c, "open"));
+    assert_int_equal(c.start, 5);
+    gcaH_completion_free(&c);
+    /* options from the usage text */
+    assert_int_equal(gcaH_complete(t.h, "dumpheap -st", 12, &c), 0);
+    assert_true(has_item(&c, "-stat"));
+    assert_true(has_item(&c, "-strings"));
+    gcaH_completion_free(&c);
+    /* type names after -type (the cursor in the middle of the line) */
+    const char *line = "dumpheap -type Shop.Cu -stat";
+    assert_int_equal(gcaH_complete(t.h, line, 22, &c), 0);
+    assert_int_equal(c.n, 2);
+    assert_string_equal(c.items[0], "Shop.Customer");
+    assert_string_equal(c.items[1], "Shop.Customer[]");
+    assert_int_equal(c.start, 15);
+    gcaH_completion_free(&c);
+    assert_int_equal(gcaH_complete(t.h, "check -max-count Shop.Ord", 25, &c), 0);
+    assert_true(has_item(&c, "Shop.Order"));
+    gcaH_completion_free(&c);
+    /* addresses of the last output, in the form typed */
+    assert_int_equal(gcaH_complete(t.h, "do 0x", 5, &c), 0);
+    assert_int_equal(c.n, 0); /* nothing printed yet */
+    gcaH_completion_free(&c);
+    assert_int_equal(th_run(&t, "dumpheap -type Shop.Customer[]"), GCA_EXIT_OK);
+    const uint64_t *addrs;
+    assert_int_equal(gcaH_last_addresses(t.h, &addrs), 2); /* the object and its MT */
+    char typed[32], want[32];
+    sfmt(typed, sizeof typed, "do 0X%" PRIX64, addrs[1] >> 16);
+    sfmt(want, sizeof want, "0X%" PRIX64, addrs[1] >> 16);
+    assert_int_equal(gcaH_complete(t.h, typed, strlen(typed), &c), 0);
+    assert_int_equal(c.n, 1);
+    assert_true(strncasecmp(c.items[0] + 2, want + 2, strlen(want) - 2) == 0);
+    assert_true(strncmp(c.items[0], "0X", 2) == 0);
+    gcaH_completion_free(&c);
+    sfmt(typed, sizeof typed, "do %016" PRIx64, addrs[1]);
+    typed[3 + 6] = '\0';
+    assert_int_equal(gcaH_complete(t.h, typed, strlen(typed), &c), 0);
+    assert_true(c.n >= 1);
+    assert_int_equal(strlen(c.items[0]), 16);
+    gcaH_completion_free(&c);
+    /* files after -o and for open: a directory gets its '/' */
+    char dirline[PATH_MAX + 64];
+    sfmt(dirline, sizeof dirline, "report -o %s/sm", tmpdir);
+    assert_int_equal(gcaH_complete(t.h, dirline, strlen(dirline), &c), 0);
+    assert_int_equal(c.n, 1);
+    assert_contains(c.items[0], "/small.gcdump");
+    gcaH_completion_free(&c);
+    sfmt(dirline, sizeof dirline, "open %s", tmpdir);
+    dirline[strlen(dirline) - 3] = '\0';
+    assert_int_equal(gcaH_complete(t.h, dirline, strlen(dirline), &c), 0);
+    assert_true(c.n >= 1);
+    assert_true(c.items[0][strlen(c.items[0]) - 1] == '/');
+    gcaH_completion_free(&c);
+    th_free(&t);
+}
+
+/* ======================================================================
+ * Ctrl-C and progress in the host, without a terminal: SIGALRM plays the
+ * user, setting the flag the program's SIGINT handler would set
+ * ====================================================================== */
+static volatile sig_atomic_t fake_ctrl_c;
+static void on_alarm(int sig)
+{
+    (void)sig;
+    fake_ctrl_c = 1;
+}
+
+static void alarm_in(double s)
+{
+    struct itimerval it = {{0, 0}, {(time_t)s, (suseconds_t)((s - (double)(time_t)s) * 1e6)}};
+    assert_int_equal(setitimer(ITIMER_REAL, &it, NULL), 0);
+}
+
+static void test_interrupt_progress(void **state)
+{
+    (void)state;
+    char good[PATH_MAX];
+    fixture_path(good, sizeof good, "shop-1.0.gcdump");
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_alarm;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    assert_int_equal(sigaction(SIGALRM, &sa, &old), 0);
+
+    th t;
+    memset(&t, 0, sizeof t);
+    t.out = open_memstream(&t.obuf, &t.olen);
+    t.err = open_memstream(&t.ebuf, &t.elen);
+    gcaH_opts o = {t.out, t.err, 0, 0, 1}; /* progress always (err is no terminal here) */
+    t.h = gcaH_new(&o);
+    assert_non_null(t.h);
+    assert_int_equal(gcaH_load_file(t.h, plugin("spin")), 0);
+    char err[1024];
+    assert_int_equal(gcaH_open_dump(t.h, good, err, sizeof err), GCA_OK);
+    gcaH_set_cancel_flag(t.h, &fake_ctrl_c);
+
+    /* a Ctrl-C before the command is not for it: cleared when it starts */
+    fake_ctrl_c = 1;
+    alarm_in(1.6);
+    assert_int_equal(th_run(&t, "spin 20"), GCA_EXIT_FAIL);
+    const char *e = err_of(&t);
+    assert_contains(e, "\rspinning: "); /* shown once the phase lasted a second */
+    assert_contains(e, "gcanalyze: spin: interrupted\n");
+    assert_lacks(e, "without being interrupted");
+    /* the line is erased before the error: the error starts a line of its own */
+    const char *msg = strstr(e, "gcanalyze: spin: interrupted");
+    assert_true(msg > e && msg[-1] == '\r');
+    /* the dump is still there, the next command runs */
+    th_clear(&t);
+    assert_int_equal(th_run(&t, "spin 0.3"), GCA_EXIT_FAIL);
+    assert_contains(err_of(&t), "spun 0 s without being interrupted");
+    assert_lacks(err_of(&t), "spinning"); /* shorter than a second: no progress line */
+    /* a slow reporter (ten calls a second, like libgca's phases) is shown too */
+    th_clear(&t);
+    alarm_in(1.8);
+    assert_int_equal(th_run(&t, "spin 20 100"), GCA_EXIT_FAIL);
+    assert_contains(err_of(&t), "\rspinning: ");
+    assert_contains(err_of(&t), "gcanalyze: spin: interrupted\n");
+    /* quiet: never a progress line */
+    th_clear(&t);
+    gcaH_set_mode(t.h, 0, 1);
+    alarm_in(1.3);
+    assert_int_equal(th_run(&t, "spin 20"), GCA_EXIT_FAIL);
+    assert_lacks(err_of(&t), "spinning");
+    assert_contains(err_of(&t), "interrupted");
+    sigaction(SIGALRM, &old, NULL);
+    gcaH_set_cancel_flag(t.h, NULL);
+    th_free(&t);
+}
+
+/* Far misses of a command name still get a suggestion; nonsense gets none. */
+static void test_far_suggestions(void **state)
+{
+    (void)state;
+    char plugins[PATH_MAX + 16];
+    sfmt(plugins, sizeof plugins, "%s/plugins", build_dir);
+    th t;
+    th_new(&t, 0);
+    assert_true(gcaH_load_dir(t.h, plugins, 0) > 0);
+    static const char *const cases[][2] = {
+        {"stack", "clrstack"},   {"lohfragmentation", "lohfrag"}, {"oom", "analyzeoom"},
+        {"handles", "gchandles"}, {"eventsubscriptions", "eventsubs"}, {"root", "gcroot"},
+        {"gcheap", "gcheapstat"},
+    };
+    const char *s[4];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t n = gcaH_suggest(t.h, cases[i][0], s, 4);
+        if (n == 0 || strcmp(s[0], cases[i][1]) != 0)
+            fail_msg("'%s': expected '%s' first, got %zu suggestion(s)%s%s", cases[i][0], cases[i][1], n,
+                     n ? ", first " : "", n ? s[0] : "");
+    }
+    assert_int_equal(gcaH_suggest(t.h, "zzzzzzzz", s, 4), 0);
+    assert_int_equal(gcaH_suggest(t.h, "xyz", s, 4), 0);
+    th_free(&t);
+}
+
+/* open and close in scripts: they take over from the dump named on the command line */
+static void test_open_close_batch(void **state)
+{
+    (void)state;
+    char good[PATH_MAX], cut[PATH_MAX], openc[PATH_MAX + 16];
+    fixture_path(good, sizeof good, "shop-1.0.gcdump");
+    fixture_path(cut, sizeof cut, "shop-1.0.truncated.gcdump");
+    sfmt(openc, sizeof openc, "open %s", good);
+    prog p = run_prog(NULL, NULL, "-q", "-c", openc, "-c", "dumpheap -stat", NULL);
+    expect_rc(&p, 0);
+    assert_contains(p.out, "Objects: 264\n");
+    assert_contains(p.out, "Total 264 objects");
+    prog_free(&p);
+    /* close: the named dump is not opened behind the user's back */
+    p = run_prog(NULL, NULL, good, "-q", "-c", "close", "-c", "dumpheap -stat", NULL);
+    expect_rc(&p, 2);
+    assert_contains(p.err, "no dump is open");
+    prog_free(&p);
+    /* a failed open: exit 3 for it, and the named dump still serves the next command */
+    p = run_prog(NULL, NULL, good, "-q", "-c", "open /nonexistent/x.gcdump", "-c", "dumpheap -stat", NULL);
+    expect_rc(&p, 3);
+    assert_contains(p.err, "open: /nonexistent/x.gcdump: ");
+    assert_contains(p.out, "Total 264 objects");
+    prog_free(&p);
+    /* open on a damaged dump says so */
+    sfmt(openc, sizeof openc, "open %s", cut);
+    p = run_prog(NULL, NULL, "-q", "-j", "-c", openc, NULL);
+    expect_rc(&p, 0);
+    assert_contains(p.out, "\"damaged\":true");
+    assert_contains(p.out, "\"complete\":false");
+    prog_free(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1014,6 +1419,12 @@ int main(void)
         cmocka_unit_test(test_parse_addr),
         cmocka_unit_test(test_parse_size),
         cmocka_unit_test(test_program),
+        cmocka_unit_test(test_damaged),
+        cmocka_unit_test(test_monitor),
+        cmocka_unit_test(test_interrupt_progress),
+        cmocka_unit_test(test_complete),
+        cmocka_unit_test(test_far_suggestions),
+        cmocka_unit_test(test_open_close_batch),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

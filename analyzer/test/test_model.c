@@ -68,7 +68,7 @@ static gca_model *open_model(const char *path)
 {
     char err[1024] = "";
     gca_model *m = NULL;
-    gca_open_opts o = { -1 };
+    gca_open_opts o = { -1, NULL };
     gca_rc rc = gca_open(path, &o, &m, err, sizeof err);
     if (rc != GCA_OK)
         fail_msg("gca_open(%s): %d %s", path, rc, err);
@@ -657,6 +657,7 @@ static void test_roots_named(void **state)
     assert_string_equal(in->exe_name, "test_model");
     assert_true(in->complete);
     assert_false(in->inconsistent);
+    assert_int_equal(gca_damage(m), 0);
     assert_int_equal(in->reason, 0);
     assert_int_equal(in->reason_thread, gcrt_thread_id(s.th));
     assert_string_equal(in->reason_message, "roots");
@@ -1583,6 +1584,17 @@ static void test_synthetic_dump(void **state)
         assert_string_equal(in->reason_message, "boom");
         assert_true(in->inconsistent);
         assert_true(in->complete);
+        /* damage: written during a GC (the reason's flag), and metadata that disagrees (an orphan thread) */
+        assert_true(gca_damage(m) & GCA_DAMAGE_INCONSISTENT);
+        assert_false(gca_damage(m) & GCA_DAMAGE_TRUNCATED);
+        {
+            const char *why[16];
+            size_t nw = gca_damage_reasons(m, why, 16), k;
+            assert_true(nw >= 1 && nw <= 16);
+            for (k = 0; k < nw && !strstr(why[k], "during a garbage collection"); k++)
+                ;
+            assert_true(k < nw);
+        }
         assert_string_equal(in->exe_name, "synth");
         const gca_setting *st = gca_setting_get(m, "gc.ratio");
         assert_non_null(st);
@@ -1608,7 +1620,7 @@ static size_t capture_open(const char *path, int mode, char *out, size_t cap)
     assert_true(saved >= 0 && fd >= 0);
     dup2(fd, 2);
     close(fd);
-    gca_open_opts o = { mode };
+    gca_open_opts o = { mode, NULL };
     gca_model *m = NULL;
     char err[256];
     gca_rc rc = gca_open(path, &o, &m, err, sizeof err);

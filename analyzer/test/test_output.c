@@ -104,10 +104,10 @@ static void test_table_json(void **state)
     cap c;
     emit_stat(start(&c, 1));
     const char *s = finish(&c, 0);
-    assert_string_equal(s, "{\"command\":\"cmd\",\"args\":[\"-x\",\"a\\\"b\"],\"result\":{\"types\":["
+    assert_string_equal(s, "{\"schema\":1,\"command\":\"cmd\",\"args\":[\"-x\",\"a\\\"b\"],\"result\":{\"types\":["
                            "{\"mt\":\"0x7f0000001000\",\"count\":1,\"total_size\":24,\"type\":\"System.Object\"},"
                            "{\"mt\":\"0x7f0000002000\",\"count\":1234,\"total_size\":567890,\"type\":\"Shop.Customer\"}"
-                           "]},\"notes\":[\"Total 1235 objects\"],\"exit\":0,\"error\":null}\n");
+                           "]},\"notes\":[\"Total 1235 objects\"],\"complete\":true,\"warnings\":[],\"exit\":0,\"error\":null}\n");
     assert_json(s);
     done(&c);
 }
@@ -475,10 +475,10 @@ static void test_json_exact(void **state)
     gcaO_doc_error(o, "first");
     gcaO_doc_error(o, "second \"one\"");
     const char *s = finish(&c, 1);
-    assert_string_equal(s, "{\"command\":\"cmd\",\"args\":[\"-x\",\"a\\\"b\"],\"result\":{\"n\":5,\"a\":\"0x10\","
+    assert_string_equal(s, "{\"schema\":1,\"command\":\"cmd\",\"args\":[\"-x\",\"a\\\"b\"],\"result\":{\"n\":5,\"a\":\"0x10\","
                            "\"nan\":null,\"inf\":null,\"tenth\":0.1,\"big\":1e+300,\"third\":0.3333333333333333,"
                            "\"min\":-9223372036854775808,\"max\":18446744073709551615,\"s\":\"\\u0001\\ufffd\","
-                           "\"f\":\"7-x\",\"b\":false,\"z\":null},\"notes\":[],\"exit\":1,"
+                           "\"f\":\"7-x\",\"b\":false,\"z\":null},\"notes\":[],\"complete\":true,\"warnings\":[],\"exit\":1,"
                            "\"error\":\"first; second \\\"one\\\"\"}\n");
     assert_json(s);
     done(&c);
@@ -575,7 +575,7 @@ static void test_two_documents(void **state)
     const char *s = finish(&c, 0);
     char err[100];
     assert_int_equal(jsonv_check_lines(s, err, sizeof err), 2);
-    assert_non_null(strstr(s, "\n{\"command\":\"second\",\"args\":[],\"result\":{\"n\":2},\"notes\":[],\"exit\":0,"
+    assert_non_null(strstr(s, "\n{\"schema\":1,\"command\":\"second\",\"args\":[],\"result\":{\"n\":2},\"notes\":[],\"complete\":true,\"warnings\":[],\"exit\":0,"
                               "\"error\":null}\n"));
     done(&c);
 }
@@ -613,6 +613,41 @@ static void test_sb(void **state)
     gcaO_sb_free(&b);
 }
 
+/* ---------------------------------------------------------------- document warnings */
+/* A damaged dump: the text's first line; JSON's "complete" and "warnings" (escaped like any string). */
+static void test_doc_warnings(void **state)
+{
+    (void)state;
+    cap c;
+    gca_out *o = start(&c, 0);
+    gcaO_doc_warning(o, "app.gcdump is damaged: cut\x1b[0m", 1);
+    gca_out_u64(o, "n", 5);
+    const char *s = finish(&c, 0);
+    assert_string_equal(s, "warning: app.gcdump is damaged: cut\\x1b[0m\nn: 5\n");
+    done(&c);
+
+    o = start(&c, 1);
+    gcaO_doc_warning(o, "a.gcdump: truncated \"here\"", 1);
+    gcaO_doc_warning(o, "a.gcdump: segment 0: 10 bytes missing", 1);
+    gca_out_u64(o, "n", 5);
+    s = finish(&c, 0);
+    assert_json(s);
+    assert_non_null(strstr(s, "\"complete\":false,\"warnings\":[\"a.gcdump: truncated \\\"here\\\"\","
+                              "\"a.gcdump: segment 0: 10 bytes missing\"],\"exit\":0"));
+    done(&c);
+
+    /* a warning that is not about completeness keeps "complete": true; the next document starts clean */
+    o = start(&c, 1);
+    gcaO_doc_warning(o, "note", 0);
+    gcaO_doc_end(o, 0);
+    gcaO_doc_begin(o, "again", 0, NULL);
+    s = finish(&c, 0);
+    assert_non_null(strstr(s, "\"complete\":true,\"warnings\":[\"note\"]"));
+    assert_non_null(strstr(s, "{\"schema\":1,\"command\":\"again\",\"args\":[],\"result\":{},\"notes\":[],"
+                              "\"complete\":true,\"warnings\":[],"));
+    done(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -636,6 +671,7 @@ int main(void)
         cmocka_unit_test(test_two_documents),
         cmocka_unit_test(test_validator),
         cmocka_unit_test(test_sb),
+        cmocka_unit_test(test_doc_warnings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

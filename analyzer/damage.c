@@ -1,0 +1,56 @@
+/* damage.c - whether a loaded dump describes the whole heap, and why not: the one place that decides it.
+ * Owns: gca_damage and gca_damage_reasons (from completeness, the inconsistent flag and flagged ranges, load warnings). */
+
+#include "model_int.h"
+
+/* ======================================================================
+ * Each source of damage is one entry here: a new header flag from the
+ * writer (say, "allocation contexts not sealed") becomes one more bit in
+ * gca.h, one more field the loader copies into gca_info, and one more
+ * line in d_flags() and d_reasons(). Nothing else changes: every command,
+ * the JSON "warnings" and check's refusal follow from these two functions.
+ * ====================================================================== */
+
+static unsigned d_flags(const gca_model *m)
+{
+    unsigned f = 0;
+    if (!m->info.complete)
+        f |= GCA_DAMAGE_TRUNCATED;
+    if (m->info.inconsistent)
+        f |= GCA_DAMAGE_INCONSISTENT;
+    /* the loader's warnings are all about the dump: memory that is
+     * missing, a segment that cannot be walked, metadata that disagrees,
+     * references to no object. On a truncated dump they are mostly the
+     * consequences of the cut, already said by TRUNCATED. */
+    if (m->nwarn_load > 0 && m->info.complete)
+        f |= GCA_DAMAGE_CONTENT;
+    return f;
+}
+
+unsigned gca_damage(const gca_model *m) { return m ? d_flags(m) : 0; }
+
+size_t gca_damage_reasons(const gca_model *m, const char **out, size_t cap)
+{
+    if (!m)
+        return 0;
+    size_t n = 0;
+#define D_ADD(s)                                                                                                     \
+    do {                                                                                                             \
+        if (n < cap && out)                                                                                          \
+            out[n] = (s);                                                                                            \
+        n++;                                                                                                         \
+    } while (0)
+    unsigned f = d_flags(m);
+    /* the loader's own words first: they name the offset, chunk and segment */
+    for (size_t i = 0; i < m->nwarn_load && i < m->nwarn; i++)
+        D_ADD(m->warnings[i]);
+    if ((f & GCA_DAMAGE_TRUNCATED) && m->nwarn_load == 0)
+        D_ADD("dump truncated: its index and trailer are missing");
+    if (f & GCA_DAMAGE_INCONSISTENT)
+        D_ADD(m->nflagged ? "the writer flagged ranges of the heap it could not trust (a GC in progress or an allocation "
+                            "in flight; verifyheap lists them): objects and references there may disagree"
+                          : "dump written while the heap was changing (during a garbage collection): objects and "
+                            "references may disagree");
+#undef D_ADD
+    return n;
+}
