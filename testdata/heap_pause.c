@@ -316,14 +316,15 @@ int main(int argc, char **argv)
     }
     if (live_ac && !(L.extra = gcrt_alloc(th, p->node_t)))
         die("alloc after the dump");
-    printf("ready\n");
-    fflush(stdout);
-
-    /* the stop: nothing touches the heap until a line arrives */
+    /* the stop: nothing touches the heap until a line arrives. Native mode
+     * is entered before "ready" is printed: a reader that attaches the
+     * moment it sees the line must find the thread already in it. */
     char line[64];
     ssize_t n;
     if (!live_ac)
         gcrt_enter_native(th);
+    printf("ready\n");
+    fflush(stdout);
     do
         n = read(0, line, sizeof line);
     while (n < 0);
