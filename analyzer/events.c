@@ -48,10 +48,19 @@ typedef struct ev_run {
     gca_event *ev;               /* the events found */
     size_t nev, evcap;
 
+    /* Per event, the object whose reference to its delegate is the event
+     * field: an instance event's publisher; a static's holder (the .NET
+     * statics array the field lives in, from the root's field_address);
+     * GCA_NONE otherwise. */
+    gca_oid *holder;
     /* instance events sorted by publisher, and a bit per publisher */
     size_t *bypub;
     size_t nbypub;
     au_bits ispub;
+    /* events with a holder sorted by it, and a bit per holder */
+    size_t *byholder;
+    size_t nbyholder;
+    au_bits isholder;
 
     au_bits base;                /* B: reachable from the strong roots with every event field cut */
     uint32_t *stamp;             /* per object: 1 + the first event whose delegate reaches it outside B */
@@ -252,10 +261,10 @@ static gca_rc ev_subscribers(ev_run *r, gca_event *e)
 /* ======================================================================
  * Publishers: which instance events an object publishes
  * ====================================================================== */
-static int ev_pub_cmp(const void *a, const void *b, void *ctx)
+static int ev_holder_cmp(const void *a, const void *b, void *ctx)
 {
     const ev_run *r = ctx;
-    gca_oid x = r->ev[*(const size_t *)a].publisher, y = r->ev[*(const size_t *)b].publisher;
+    gca_oid x = r->holder[*(const size_t *)a], y = r->holder[*(const size_t *)b];
     return x < y ? -1 : x > y;
 }
 
@@ -288,35 +297,57 @@ static void ev_sort_idx(size_t *v, size_t n, int (*cmp)(const void *, const void
     free(tmp);
 }
 
+/* The object holding a static event's field: the heap object that
+ * contains the field's address and holds the delegate there. */
+static gca_oid ev_static_holder(ev_run *r, const gca_event *e)
+{
+    const gca_root *ro = gca_root_get(r->m, e->root);
+    uint64_t v;
+    if (!ro || !ro->field_address || ev_read64(r->m, ro->field_address, &v) != 0 || v != ro->address)
+        return GCA_NONE;
+    gca_oid c = gca_find_containing(r->m, ro->field_address);
+    return c < r->n && c != e->delegate ? c : GCA_NONE;
+}
+
 static gca_rc ev_index_publishers(ev_run *r)
 {
-    if (au_bits_init(&r->ispub, r->n) != 0)
+    if (au_bits_init(&r->ispub, r->n) != 0 || au_bits_init(&r->isholder, r->n) != 0)
         return GCA_E_NOMEM;
-    r->bypub = malloc((r->nev ? r->nev : 1) * sizeof *r->bypub);
-    if (!r->bypub)
+    size_t n = r->nev ? r->nev : 1;
+    r->bypub = malloc(n * sizeof *r->bypub);
+    r->byholder = malloc(n * sizeof *r->byholder);
+    r->holder = malloc(n * sizeof *r->holder);
+    if (!r->bypub || !r->byholder || !r->holder)
         return GCA_E_NOMEM;
-    for (size_t i = 0; i < r->nev; i++)
+    for (size_t i = 0; i < r->nev; i++) {
+        r->holder[i] = r->ev[i].is_static ? ev_static_holder(r, &r->ev[i]) : r->ev[i].publisher;
         if (!r->ev[i].is_static) {
             r->bypub[r->nbypub++] = i;
             au_bit_set(&r->ispub, r->ev[i].publisher);
         }
-    ev_sort_idx(r->bypub, r->nbypub, ev_pub_cmp, r);
+        if (r->holder[i] != GCA_NONE) {
+            r->byholder[r->nbyholder++] = i;
+            au_bit_set(&r->isholder, r->holder[i]);
+        }
+    }
+    ev_sort_idx(r->bypub, r->nbypub, ev_holder_cmp, r);
+    ev_sort_idx(r->byholder, r->nbyholder, ev_holder_cmp, r);
     return GCA_OK;
 }
 
-/* The range [*lo, *hi) of bypub whose publisher is x. */
-static void ev_pub_range(const ev_run *r, gca_oid x, size_t *lo, size_t *hi)
+/* The range [*lo, *hi) of idx (n events sorted by holder) whose holder is x. */
+static void ev_holder_range(const ev_run *r, const size_t *idx, size_t n, gca_oid x, size_t *lo, size_t *hi)
 {
-    size_t a = 0, b = r->nbypub;
+    size_t a = 0, b = n;
     while (a < b) {
         size_t mid = a + (b - a) / 2;
-        if (r->ev[r->bypub[mid]].publisher < x)
+        if (r->holder[idx[mid]] < x)
             a = mid + 1;
         else
             b = mid;
     }
     size_t e = a;
-    while (e < r->nbypub && r->ev[r->bypub[e]].publisher == x)
+    while (e < n && r->holder[idx[e]] == x)
         e++;
     *lo = a;
     *hi = e;
@@ -324,11 +355,10 @@ static void ev_pub_range(const ev_run *r, gca_oid x, size_t *lo, size_t *hi)
 
 /* ======================================================================
  * B: what the strong roots reach when every event field is cut. Static
- * event roots are left out; a publisher's references skip its event
- * delegates (one reference per event field: a delegate also held by an
- * ordinary reference of the publisher stays reachable).
+ * event roots are left out; a holder's references (a publisher's, or the
+ * .NET statics array's) skip its event delegates (one reference per event
+ * field: a delegate also held by an ordinary reference stays reachable).
  * ====================================================================== */
-#define EV_SKIP_MAX 64
 
 static gca_rc ev_mark_base(ev_run *r)
 {
@@ -341,7 +371,7 @@ static gca_rc ev_mark_base(ev_run *r)
     for (size_t i = 0; i < r->nev; i++)
         if (r->ev[i].is_static)
             au_bit_set(&evroot, r->ev[i].root);
-    au_oids st = {0};
+    au_oids st = {0}, skip = {0};
     gca_rc rc = GCA_OK;
     for (size_t i = 0; i < gca_root_count(m) && rc == GCA_OK; i++) {
         const gca_root *ro = gca_root_get(m, i);
@@ -354,25 +384,25 @@ static gca_rc ev_mark_base(ev_run *r)
     }
     while (st.n && rc == GCA_OK) {
         gca_oid x = st.v[--st.n];
-        gca_oid skip[EV_SKIP_MAX];
-        size_t nskip = 0;
-        if (au_bit(&r->ispub, x)) {
+        skip.n = 0;
+        if (au_bit(&r->isholder, x)) {
             size_t lo, hi;
-            ev_pub_range(r, x, &lo, &hi);
-            for (size_t k = lo; k < hi && nskip < EV_SKIP_MAX; k++)
-                skip[nskip++] = r->ev[r->bypub[k]].delegate;
+            ev_holder_range(r, r->byholder, r->nbyholder, x, &lo, &hi);
+            for (size_t k = lo; k < hi && rc == GCA_OK; k++)
+                if (au_oids_push(&skip, r->ev[r->byholder[k]].delegate) != 0)
+                    rc = GCA_E_NOMEM;
         }
         const gca_oid *out;
         uint64_t nout = gca_refs(m, x, &out);
-        for (uint64_t k = 0; k < nout; k++) {
+        for (uint64_t k = 0; k < nout && rc == GCA_OK; k++) {
             gca_oid y = out[k];
             if (y >= r->n)
                 continue;
             size_t s;
-            for (s = 0; s < nskip && skip[s] != y; s++)
+            for (s = 0; s < skip.n && skip.v[s] != y; s++)
                 ;
-            if (s < nskip) {
-                skip[s] = skip[--nskip]; /* cut once */
+            if (s < skip.n) {
+                skip.v[s] = skip.v[--skip.n]; /* cut once */
                 continue;
             }
             if (au_bit(&r->base, y))
@@ -385,6 +415,7 @@ static gca_rc ev_mark_base(ev_run *r)
         }
     }
     free(st.v);
+    free(skip.v);
     au_bits_free(&evroot);
     return rc;
 }
@@ -636,7 +667,7 @@ static gca_rc ev_static_publishers(ev_run *r)
             gca_oid x = st.v[--st.n];
             if (au_bit(&r->ispub, x)) {
                 size_t lo, hi;
-                ev_pub_range(r, x, &lo, &hi);
+                ev_holder_range(r, r->bypub, r->nbypub, x, &lo, &hi);
                 for (size_t k = lo; k < hi; k++) {
                     gca_event *e = &r->ev[r->bypub[k]];
                     if (!e->publisher_rooted_by_static) {
@@ -805,6 +836,9 @@ static void ev_run_free(ev_run *r)
     free(r->dl);
     free(r->bypub);
     au_bits_free(&r->ispub);
+    free(r->byholder);
+    free(r->holder);
+    au_bits_free(&r->isholder);
     au_bits_free(&r->base);
     au_bits_free(&r->anc);
     free(r->stamp);

@@ -125,6 +125,9 @@ typedef struct gca_root {
     const char *field;         /* STATIC, THREAD_STATIC */
     const char *field_type;
     uint64_t handle;           /* HANDLE_*: handle address */
+    uint64_t field_address;    /* STATIC, THREAD_STATIC: where the field is stored, 0 unknown; on .NET
+                                  inside a heap object (the runtime's statics array), whose
+                                  reference to the target is this root's, not another one */
 } gca_root;
 
 /* @return 1 for the kinds that keep objects alive (weak handles and the

@@ -1094,6 +1094,7 @@ static gca_rc lg_roots(lg_ctx *c)
         rt.owner = lg_owner(m, s->owner_mt, &rc);
         rt.field = lg_str(m, s->field, &rc);
         rt.field_type = lg_str(m, s->type_name, &rc);
+        rt.field_address = s->address;
         if (rc == GCA_OK)
             rc = mdl_root_add(m, &rt);
     }
@@ -1110,6 +1111,7 @@ static gca_rc lg_roots(lg_ctx *c)
         rt.owner = lg_owner(m, s->owner_mt, &rc);
         rt.field = lg_str(m, s->field, &rc);
         rt.field_type = lg_str(m, s->type_name, &rc);
+        rt.field_address = s->address;
         if (rc == GCA_OK)
             rc = mdl_root_add(m, &rt);
     }

@@ -17,7 +17,7 @@ extern "C" {
 #endif
 
 #define GCD_VERSION_MAJOR 1
-#define GCD_VERSION_MINOR 1
+#define GCD_VERSION_MINOR 2
 #define GCD_LIB_VERSION "0.1.0"
 
 typedef enum gcd_rc {
@@ -42,7 +42,8 @@ typedef enum gcd_kind {
     GCD_K_METHODS = 5, GCD_K_SEGMENTS = 6, GCD_K_THREADS = 7, GCD_K_FRAMES = 8,
     GCD_K_STATICS = 9, GCD_K_THREAD_STATICS = 10, GCD_K_HANDLES = 11,
     GCD_K_FINQ = 12, GCD_K_FREACHABLE = 13, GCD_K_LOH_FREE = 14,
-    GCD_K_GC_HISTORY = 15, GCD_K_INCONSISTENCY = 16, GCD_K_MEMORY = 32, GCD_K_INDEX = 255
+    GCD_K_GC_HISTORY = 15, GCD_K_INCONSISTENCY = 16, GCD_K_STATIC_ADDRESSES = 17,
+    GCD_K_MEMORY = 32, GCD_K_INDEX = 255
 } gcd_kind;
 GCD_API const char *gcd_kind_name(unsigned kind);
 
@@ -217,7 +218,13 @@ typedef struct gcd_thread {
     const char *name;
     const gcd_frame *frames; /* innermost first, nframes of them found in FRAMES */
 } gcd_thread;
-typedef struct gcd_static { uint64_t owner_mt, thread_id, value; const char *field, *type_name; } gcd_static;
+/* address: where the field's value is stored in the process (STATIC_ADDRESSES,
+ * format 1.2), 0 when the dump does not say; on .NET inside a heap object. */
+typedef struct gcd_static {
+    uint64_t owner_mt, thread_id, value;
+    const char *field, *type_name;
+    uint64_t address;
+} gcd_static;
 typedef struct gcd_handle { uint64_t handle, target; uint32_t kind; } gcd_handle;
 typedef struct gcd_method { uint64_t address; uint32_t id; const char *name; } gcd_method;
 typedef struct gcd_block { uint64_t address, size; } gcd_block;

@@ -25,7 +25,7 @@
 #define RD_MEMORY_LIMIT ((uint64_t)1 << 30)  /* raw_size of a MEMORY chunk */
 #define RD_STR_LIMIT 65536u
 #define RD_MAX_WARNINGS 64u                  /* then one "N more" line */
-#define RD_NMETA 17u                         /* metadata kinds are 1..16 */
+#define RD_NMETA 18u                         /* metadata kinds are 1..17 */
 #define RD_ARENA_BLOCK ((size_t)64 << 10)
 #define RD_SCAN_BUF ((size_t)256 << 10)
 #define RD_INDEX_REC 40u
@@ -66,6 +66,13 @@ typedef struct rd_slot {
     unsigned char *data;      /* NULL: empty slot */
     uint64_t tick;
 } rd_slot;
+
+/* A STATIC_ADDRESSES record: the address of the static field that the
+ * index-th record of STATICS (list 0) or THREAD_STATICS (list 1) reads. */
+typedef struct rd_staddr {
+    uint32_t list;
+    uint64_t index, address;
+} rd_staddr;
 
 /* The string and small-array arena: blocks freed together at close. */
 typedef struct rd_block {
@@ -126,6 +133,8 @@ struct gcd_reader_s {
     size_t ngcs, gcs_cap;
     gcd_flagged *flagged;
     size_t nflagged, flagged_cap;
+    rd_staddr *staddr;        /* STATIC_ADDRESSES, applied to statics once all are read */
+    size_t nstaddr, staddr_cap;
 
     rd_mem *mem;
     size_t nmem, mem_cap;
@@ -168,7 +177,7 @@ const char *gcd_kind_name(unsigned kind)
     static const char *const names[RD_NMETA] = {
         NULL, "PROCESS", "REASON", "RUNTIME", "TYPES", "METHODS", "SEGMENTS", "THREADS", "FRAMES",
         "STATICS", "THREAD_STATICS", "HANDLES", "FINQ", "FREACHABLE", "LOH_FREE", "GC_HISTORY",
-        "INCONSISTENCY",
+        "INCONSISTENCY", "STATIC_ADDRESSES",
     };
     if (kind < RD_NMETA && names[kind])
         return names[kind];
@@ -1098,7 +1107,7 @@ static void parse_static(rd_cur *c)
 
 static void parse_tstatic(rd_cur *c)
 {
-    gcd_static s;
+    gcd_static s = { 0 };
     s.owner_mt = cur_u64(c);
     s.thread_id = cur_u64(c);
     s.value = cur_u64(c);
@@ -1172,6 +1181,19 @@ static void parse_flagged(rd_cur *c)
         c->r->flagged[c->r->nflagged++] = f;
 }
 
+static void parse_staddr(rd_cur *c)
+{
+    rd_staddr a;
+    a.list = cur_u32(c);
+    (void)cur_u32(c);
+    a.index = cur_u64(c);
+    a.address = cur_u64(c);
+    if (c->rc == GCD_OK && a.list > 1)
+        cur_fail(c, "list %u is neither STATICS (0) nor THREAD_STATICS (1)", a.list);
+    if (c->rc == GCD_OK)
+        c->r->staddr[c->r->nstaddr++] = a;
+}
+
 /* Reserve room for count more records of kind in their array. */
 static gcd_rc rd_reserve(gcd_reader *r, unsigned kind, size_t count)
 {
@@ -1200,6 +1222,7 @@ static gcd_rc rd_reserve(gcd_reader *r, unsigned kind, size_t count)
     case GCD_K_LOH_FREE: return RD_GROW(r, lohfree, lohfree_cap, r->nlohfree + count);
     case GCD_K_GC_HISTORY: return RD_GROW(r, gcs, gcs_cap, r->ngcs + count);
     case GCD_K_INCONSISTENCY: return RD_GROW(r, flagged, flagged_cap, r->nflagged + count);
+    case GCD_K_STATIC_ADDRESSES: return RD_GROW(r, staddr, staddr_cap, r->nstaddr + count);
     default: return GCD_OK;
     }
 }
@@ -1226,6 +1249,7 @@ static const struct rd_parser {
     [GCD_K_LOH_FREE] = { 16, parse_lohfree },
     [GCD_K_GC_HISTORY] = { 48, parse_gc },
     [GCD_K_INCONSISTENCY] = { 36, parse_flagged },
+    [GCD_K_STATIC_ADDRESSES] = { 24, parse_staddr },
 };
 
 /* Load one metadata chunk and append its records. */
@@ -1498,6 +1522,28 @@ static gcd_rc rd_index_flagged(gcd_reader *r)
     return GCD_OK;
 }
 
+/* Give each static the address STATIC_ADDRESSES names for it (the records
+ * may come before or after the lists they index). */
+static gcd_rc rd_index_static_addresses(gcd_reader *r)
+{
+    size_t bad = 0;
+    for (size_t i = 0; i < r->nstaddr; i++) {
+        const rd_staddr *a = &r->staddr[i];
+        size_t n = a->list ? r->ntstatics : r->nstatics;
+        if (a->index >= n) {
+            bad++;
+            continue;
+        }
+        (a->list ? r->tstatics : r->statics)[a->index].address = a->address;
+    }
+    if (bad)
+        rd_warn(r, "STATIC_ADDRESSES: %zu records name a static that STATICS or THREAD_STATICS does not have", bad);
+    free(r->staddr);
+    r->staddr = NULL;
+    r->nstaddr = r->staddr_cap = 0;
+    return GCD_OK;
+}
+
 /* Say what a truncated or damaged dump lacks. */
 static void rd_report_missing(gcd_reader *r)
 {
@@ -1505,7 +1551,8 @@ static void rd_report_missing(gcd_reader *r)
         char list[512] = "";
         size_t n = 0;
         for (unsigned k = 1; k < RD_NMETA; k++) {
-            if (r->seen[k] || k == GCD_K_INCONSISTENCY) /* optional: only a dump with flagged ranges has it */
+            /* optional: only a dump with flagged ranges, or with static addresses, has it */
+            if (r->seen[k] || k == GCD_K_INCONSISTENCY || k == GCD_K_STATIC_ADDRESSES)
                 continue;
             size_t len = strlen(list);
             snprintf(list + len, sizeof list - len, "%s%s", n++ ? ", " : "", gcd_kind_name(k));
@@ -1627,7 +1674,7 @@ static gcd_rc rd_open(gcd_reader *r, const char *path)
     }
     if ((rc = rd_index_segments(r)) != GCD_OK || (rc = rd_index_types(r)) != GCD_OK ||
         (rc = rd_index_frames(r)) != GCD_OK || (rc = rd_index_memory(r)) != GCD_OK ||
-        (rc = rd_index_flagged(r)) != GCD_OK)
+        (rc = rd_index_flagged(r)) != GCD_OK || (rc = rd_index_static_addresses(r)) != GCD_OK)
         return rc;
     rd_report_missing(r);
     assert(rd_check(r));
@@ -1721,6 +1768,7 @@ void gcd_close(gcd_reader *r)
     free(r->frames);
     free(r->statics);
     free(r->tstatics);
+    free(r->staddr);
     free(r->handles);
     free(r->finq);
     free(r->freach);

@@ -1,6 +1,7 @@
 /* test_clr.c - unit tests of CoreCLR-layout dumps (header flag GCD_HF_CLR) in the reader and the analyzer's model.
  * Owns: a small hand-built .NET-style heap written with libgcdump's writer; needs no dotnet, so it runs everywhere. */
 #include "gca.h"
+#include "gca_analysis.h"
 #include "gcdump.h"
 
 #include <setjmp.h>
@@ -54,6 +55,22 @@ static void type(gcd_writer *w, uint64_t mt, uint32_t id, uint32_t flags, uint64
     assert_int_equal(gcd_record_end(w), GCD_OK);
 }
 
+/* SEGMENTS: an ephemeral SOH segment at SEG and a POH segment at POH, allocated to these sizes. */
+static void segments(gcd_writer *w, uint64_t soh, uint64_t poh)
+{
+    assert_int_equal(gcd_list_begin(w, GCD_K_SEGMENTS), GCD_OK);
+    uint64_t segs[2][8] = { { 0, 1, SEG, SEG + soh, SEG + 4096, SEG + 65536, SEG, SEG },
+                            { 2, 0, POH, POH + poh, POH + 4096, POH + 65536, 0, 0 } };
+    for (int i = 0; i < 2; i++) {
+        gcd_put_u32(w, (uint32_t)segs[i][0]);
+        gcd_put_u32(w, (uint32_t)segs[i][1]);
+        for (int k = 2; k < 8; k++)
+            gcd_put_u64(w, segs[i][k]);
+        assert_int_equal(gcd_record_end(w), GCD_OK);
+    }
+    assert_int_equal(gcd_list_end(w), GCD_OK);
+}
+
 /* The heap (CoreCLR sizes: base + n * comp + 8, + comp for a string's NUL, aligned to 8, at least 24):
  *   SEG+0    string "h\u00e9llo\U0001F600" (7 UTF-16 units): 12 + 14 + 2 + 8 = 36 -> 40
  *   SEG+40   Smoke.Node { Name -> the string, Value 42 }: base 32; its mt word carries GC bit 1
@@ -79,17 +96,7 @@ static void write_dump(uint32_t hflags)
     type(w, MT_POH_ARR, 5, GCD_TF_ARRAY, 16, 8, 1, 0, "System.Object[]", 0, NULL, NULL, NULL);
     assert_int_equal(gcd_list_end(w), GCD_OK);
 
-    assert_int_equal(gcd_list_begin(w, GCD_K_SEGMENTS), GCD_OK);
-    uint64_t segs[2][8] = { { 0, 1, SEG, SEG + 184, SEG + 4096, SEG + 65536, SEG, SEG },
-                            { 2, 0, POH, POH + 24, POH + 4096, POH + 65536, 0, 0 } };
-    for (int i = 0; i < 2; i++) {
-        gcd_put_u32(w, (uint32_t)segs[i][0]);
-        gcd_put_u32(w, (uint32_t)segs[i][1]);
-        for (int k = 2; k < 8; k++)
-            gcd_put_u64(w, segs[i][k]);
-        assert_int_equal(gcd_record_end(w), GCD_OK);
-    }
-    assert_int_equal(gcd_list_end(w), GCD_OK);
+    segments(w, 184, 24);
 
     assert_int_equal(gcd_list_begin(w, GCD_K_STATICS), GCD_OK);
     gcd_put_u64(w, MT_NODE);
@@ -237,12 +244,124 @@ static void test_model(void **state)
     gca_close(m);
 }
 
+/* A .NET static event: the runtime keeps reference statics in a pinned
+ * object[] held by a strong handle, so the event's delegate is reached both
+ * from its STATICS root and from that array's element. STATIC_ADDRESSES
+ * says the element is the field itself (format 1.2):
+ *   SEG+0    System.EventHandler { _target -> widget, _invocationList null, _invocationCount 0 }: 40
+ *   SEG+40   Smoke.Widget: 24
+ *   POH+0    System.Object[1] { the delegate }: the statics array, element at POH+16
+ * staddr: 0 none, 1 the element's address, 2 an index STATICS does not have. */
+enum { MT_HANDLER = 0x5000108, MT_WIDGET = 0x5000118, MT_STATICS = 0x5000128 };
+
+static void write_event_dump(int staddr)
+{
+    gcd_writer *w;
+    gcd_header_fields h = { GCD_HF_CLR, 77, 0 };
+    assert_int_equal(gcd_writer_open(path, NULL, &h, &w), GCD_OK);
+    assert_int_equal(gcd_list_begin(w, GCD_K_TYPES), GCD_OK);
+    static const char *const df[] = { "_target", "_invocationList", "_invocationCount" };
+    static const uint32_t doff[] = { 8, 16, 24 }, dk[] = { 1, 1, 8 };
+    type(w, MT_FREE, 0, GCD_TF_FREE, 16, 1, 0, 0, "Free", 0, NULL, NULL, NULL);
+    type(w, MT_HANDLER, 1, GCD_TF_DELEGATE, 40, 0, 0, 0, "System.EventHandler", 3, df, doff, dk);
+    type(w, MT_WIDGET, 2, 0, 24, 0, 0, 0, "Smoke.Widget", 0, NULL, NULL, NULL);
+    type(w, MT_STATICS, 3, GCD_TF_ARRAY, 16, 8, 1, 0, "System.Object[]", 0, NULL, NULL, NULL);
+    assert_int_equal(gcd_list_end(w), GCD_OK);
+    segments(w, 64, 32);
+    if (staddr) { /* before the list it indexes: the reader applies it afterwards */
+        assert_int_equal(gcd_list_begin(w, GCD_K_STATIC_ADDRESSES), GCD_OK);
+        gcd_put_u32(w, 0);
+        gcd_put_u32(w, 0);
+        gcd_put_u64(w, staddr == 1 ? 0 : 5);
+        gcd_put_u64(w, POH + 16);
+        assert_int_equal(gcd_record_end(w), GCD_OK);
+        assert_int_equal(gcd_list_end(w), GCD_OK);
+    }
+    assert_int_equal(gcd_list_begin(w, GCD_K_STATICS), GCD_OK);
+    gcd_put_u64(w, MT_WIDGET);
+    gcd_put_u64(w, SEG);
+    gcd_put_str(w, "Changed");
+    gcd_put_str(w, "System.EventHandler");
+    assert_int_equal(gcd_record_end(w), GCD_OK);
+    assert_int_equal(gcd_list_end(w), GCD_OK);
+    assert_int_equal(gcd_list_begin(w, GCD_K_HANDLES), GCD_OK);
+    gcd_put_u64(w, 0x9000);
+    gcd_put_u64(w, POH);
+    gcd_put_u32(w, 0); /* strong */
+    gcd_put_u32(w, 0);
+    assert_int_equal(gcd_record_end(w), GCD_OK);
+    assert_int_equal(gcd_list_end(w), GCD_OK);
+    unsigned char m[64] = { 0 };
+    put_le(m + 0, MT_HANDLER, 8);
+    put_le(m + 8, SEG + 40, 8);
+    put_le(m + 40, MT_WIDGET, 8);
+    assert_int_equal(gcd_write_memory(w, SEG, m, sizeof m), GCD_OK);
+    unsigned char p[32] = { 0 };
+    put_le(p, MT_STATICS, 8);
+    put_le(p + 8, 1, 4);
+    put_le(p + 16, SEG, 8);
+    assert_int_equal(gcd_write_memory(w, POH, p, sizeof p), GCD_OK);
+    assert_int_equal(gcd_writer_finish(w), GCD_OK);
+}
+
+/* The bytes eventsubs says the static event alone retains. */
+static uint64_t static_event_retained(int staddr, uint64_t *field_address, size_t *warnings)
+{
+    write_event_dump(staddr);
+    char err[256];
+    gca_model *m;
+    gca_open_opts oo = { -1, NULL };
+    assert_int_equal(gca_open(path, &oo, &m, err, sizeof err), GCA_OK);
+    *warnings = gca_warning_count(m);
+    *field_address = 0;
+    for (size_t i = 0; i < gca_root_count(m); i++)
+        if (gca_root_get(m, i)->kind == GCA_ROOT_STATIC)
+            *field_address = gca_root_get(m, i)->field_address;
+    gca_event *ev;
+    size_t n;
+    assert_int_equal(gca_events(m, &ev, &n), GCA_OK);
+    assert_int_equal(n, 1);
+    assert_true(ev[0].is_static);
+    assert_string_equal(ev[0].field, "Changed");
+    assert_int_equal(ev[0].nsubscribers, 1);
+    uint64_t bytes = ev[0].retained;
+    gca_events_free(ev, n);
+    gca_close(m);
+    return bytes;
+}
+
+/* The event retains its delegate and the widget (64 bytes) once the statics
+ * array's element is known to be the field; without STATIC_ADDRESSES (a
+ * format 1.1 dump) the element is another path and the event retains nothing. */
+static void test_static_event_in_statics_array(void **state)
+{
+    (void)state;
+    uint64_t fa;
+    size_t warn;
+    assert_true(static_event_retained(1, &fa, &warn) == 64);
+    assert_true(fa == POH + 16);
+    assert_int_equal(warn, 0);
+    assert_true(static_event_retained(0, &fa, &warn) == 0);
+    assert_true(fa == 0);
+    assert_true(static_event_retained(2, &fa, &warn) == 0); /* a record naming no static: a warning */
+    assert_true(fa == 0);
+    assert_int_equal(warn, 1);
+    char err[256];
+    gcd_reader *r;
+    write_event_dump(1);
+    assert_int_equal(gcd_open(path, NULL, &r, err, sizeof err), GCD_OK);
+    assert_true(gcd_static_at(r, 0)->address == POH + 16);
+    assert_int_equal(gcd_header(r)->version_minor, GCD_VERSION_MINOR);
+    gcd_close(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reader_walk),
         cmocka_unit_test(test_reader_needs_flag),
         cmocka_unit_test(test_model),
+        cmocka_unit_test(test_static_event_in_statics_array),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

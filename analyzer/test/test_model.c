@@ -652,7 +652,7 @@ static void test_roots_named(void **state)
     /* info, settings, methods, history */
     const gca_info *in = gca_model_info(m);
     assert_string_equal(in->path, path);
-    assert_string_equal(in->format, "gcdump 1.1");
+    assert_string_equal(in->format, "gcdump 1.2");
     assert_int_equal(in->pid, (uint32_t)getpid());
     assert_string_equal(in->exe_name, "test_model");
     assert_true(in->complete);

@@ -72,7 +72,8 @@ namespace GcDump.DotNet
     internal static class K
     {
         public const uint Process = 1, Reason = 2, Runtime = 3, Types = 4, Methods = 5, Segments = 6, Threads = 7,
-                          Frames = 8, Statics = 9, ThreadStatics = 10, Handles = 11, Finq = 12, Freachable = 13;
+                          Frames = 8, Statics = 9, ThreadStatics = 10, Handles = 11, Finq = 12, Freachable = 13,
+                          StaticAddresses = 17;
         public const uint HfClr = 2;
         public const uint TfFinalizable = 1, TfDelegate = 2, TfArray = 4, TfString = 8, TfFree = 16, TfBoxed = 32,
                           TfValueArray = 128;

@@ -684,7 +684,7 @@ namespace GcDump.DotNet
 
         private sealed class StaticRoot
         {
-            public ulong OwnerMt, Thread, Value;
+            public ulong OwnerMt, Thread, Value, Address; // Address: where the field is stored, 0 unknown
             public string Field, TypeName;
         }
 
@@ -720,8 +720,8 @@ namespace GcDump.DotNet
                             ulong v = f.ReadObject(d).Address;
                             if (v == 0)
                                 continue;
-                            st.Add(new StaticRoot { OwnerMt = t.MethodTable, Value = v, Field = f.Name,
-                                                    TypeName = f.Type?.Name ?? "" });
+                            st.Add(new StaticRoot { OwnerMt = t.MethodTable, Value = v, Address = StaticAddress(() => f.GetAddress(d), v),
+                                                    Field = f.Name, TypeName = f.Type?.Name ?? "" });
                             TypeOf(t);
                         } catch (Exception) {
                         }
@@ -738,7 +738,8 @@ namespace GcDump.DotNet
                             if (v == 0)
                                 continue;
                             ts.Add(new StaticRoot { OwnerMt = t.MethodTable, Thread = (ulong)th.ManagedThreadId, Value = v,
-                                                    Field = f.Name, TypeName = f.Type?.Name ?? "" });
+                                                    Address = StaticAddress(() => f.GetAddress(th), v), Field = f.Name,
+                                                    TypeName = f.Type?.Name ?? "" });
                             TypeOf(t);
                         } catch (Exception) {
                         }
@@ -746,6 +747,19 @@ namespace GcDump.DotNet
                 }
             }
             return (st, ts);
+        }
+
+        // A static field's address, kept only when the value read there is the static's: .NET keeps
+        // reference statics in a pinned object[] of the heap, whose element is the same reference
+        // (the analyzer cuts that element when it asks what the static alone holds).
+        private ulong StaticAddress(Func<ulong> get, ulong value)
+        {
+            try {
+                ulong a = get();
+                return a != 0 && ReadU64(a) == value ? a : 0;
+            } catch (Exception) {
+                return 0;
+            }
         }
 
         private void WriteStatics(Writer w, (List<StaticRoot> st, List<StaticRoot> ts) s)
@@ -767,6 +781,21 @@ namespace GcDump.DotNet
                 w.Str(r.Field);
                 w.Str(r.TypeName);
                 w.End();
+            }
+            w.EndList();
+            // STATIC_ADDRESSES (format 1.2): the field address of each static above, by list and index.
+            w.Begin(K.StaticAddresses);
+            for (int list = 0; list < 2; list++) {
+                List<StaticRoot> l = list == 0 ? s.st : s.ts;
+                for (int i = 0; i < l.Count; i++) {
+                    if (l[i].Address == 0)
+                        continue;
+                    w.U32((uint)list);
+                    w.U32(0);
+                    w.U64((ulong)i);
+                    w.U64(l[i].Address);
+                    w.End();
+                }
             }
             w.EndList();
         }

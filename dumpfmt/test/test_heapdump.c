@@ -130,7 +130,7 @@ static void test_info(void **state)
         fail_msg("heapdump --info: %s", r.err);
     assert_string_equal(r.err, "");
     static const char *const want[] = {
-        "format:      1.1",
+        "format:      1.2",
         "writer:      libgcdump",
         "created:     2023-11-14T22:13:20.123Z",
         "pid:         4242",

@@ -987,7 +987,7 @@ static void test_flagged_ranges(void **state)
     path = dt_path(dir, "flagged_noflag.gcdump");
     assert_int_equal(dt_write(path, &heap, &fo), GCD_OK);
     r = open_ok(path, NULL);
-    assert_int_equal(gcd_header(r)->version_minor, 1); /* this writer's */
+    assert_int_equal(gcd_header(r)->version_minor, GCD_VERSION_MINOR); /* this writer's */
     assert_int_equal(gcd_warning_count(r), 0);
     gcd_close(r);
     set_header_flags(path, 0);
