@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test_dotnet_crash.sh - a .NET service leaking sessions through a static event dies of an unhandled exception; its crash core explains the leak.
-# Owns: the crash check: DOTNET_DbgEnableMiniDump core -> heapdump -> eventsubs, gcroot (vs SOS), the crash reason; gcanalyze CORE directly.
+# Owns: the crash check: DOTNET_DbgEnableMiniDump core -> heapdump -> eventsubs, gcroot (vs SOS), the crash reason; gcanalyze CORE directly
+# (beside the core, or in the cache folder when the core's folder is not writable).
 . "$(dirname "$0")/dotnet-lib.sh"
 dn_init
 
@@ -62,6 +63,48 @@ if [ -n "$kept" ]; then
     expect "gcanalyze CORE again: the kept dump is used, not rewritten" "$before" "$(stat -c %Y.%s "$kept")"
     expect "gcanalyze CORE again: Heaps.Session instances" "${T[count.Heaps.Session]}" \
         "$(dn_stat_count_of "$DN_TMP/direct2.out" Heaps.Session)"
+fi
+
+# gcanalyze CORE in a folder it may not write: the dump goes to $XDG_CACHE_HOME/gcanalyze
+# (else ~/.cache/gcanalyze), named with the core's device and inode, and is used again.
+# Root may write anywhere, so as root gcanalyze runs as nobody (setpriv); the folders
+# it must reach are opened to others for the time of the check.
+ro=$DN_TMP/ro
+mkdir -p "$ro/cores" "$ro/xdg" "$ro/home"
+ln "$CORE" "$ro/cores/app.core" 2>/dev/null || cp "$CORE" "$ro/cores/app.core"
+chmod 644 "$ro/cores/app.core"
+chmod 555 "$ro/cores"
+runas=()
+if [ "$(id -u)" = 0 ]; then
+    command -v setpriv >/dev/null && id nobody >/dev/null 2>&1 &&
+        runas=(setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups --) &&
+        chown nobody "$ro/xdg" "$ro/home" && chmod 711 "$DN_TMP" && chmod 755 "$ro"
+fi
+if [ "$(id -u)" = 0 ] && [ ${#runas[@]} = 0 ]; then
+    dn_say "(the read-only folder check needs setpriv and the user nobody when run as root: not run)"
+else
+    ro_ga() { "${runas[@]}" env HOME="$ro/home" XDG_CACHE_HOME="$1" "$GCANALYZE" "$ro/cores/app.core" "${@:2}"; }
+    ro_ga "$ro/xdg" eventsubs >"$DN_TMP/ro1.out" 2>"$DN_TMP/ro1.err"
+    expect "gcanalyze CORE, core's folder not writable: exit" 0 "$?"
+    cached=$(find "$ro/xdg/gcanalyze" -name 'app.core.*.gcdump' 2>/dev/null | head -1)
+    expect "gcanalyze CORE, core's folder not writable: dump in \$XDG_CACHE_HOME/gcanalyze" yes \
+        "$([ -n "$cached" ] && grep -qF "converted to $cached" "$DN_TMP/ro1.err" && echo yes || { cat "$DN_TMP/ro1.err"; echo no; })"
+    expect "gcanalyze CORE from the cache: the event's row" "$(awk -v e="${T[event]}" '$4 == e' "$DN_TMP/direct.out")" \
+        "$(awk -v e="${T[event]}" '$4 == e' "$DN_TMP/ro1.out")"
+    expect "gcanalyze CORE from the cache: nothing written beside the core" "app.core" "$(ls "$ro/cores")"
+    if [ -n "$cached" ]; then
+        before=$(stat -c %Y.%s "$cached")
+        ro_ga "$ro/xdg" dumpheap -stat >"$DN_TMP/ro2.out" 2>"$DN_TMP/ro2.err"
+        expect "gcanalyze CORE again: the cached dump is used, not rewritten" "$before|0" \
+            "$(stat -c %Y.%s "$cached")|$(grep -c 'converted to' "$DN_TMP/ro2.err")"
+    fi
+    ro_ga "" dumpheap -stat >"$DN_TMP/ro3.out" 2>"$DN_TMP/ro3.err"
+    expect "gcanalyze CORE, no \$XDG_CACHE_HOME: dump in ~/.cache/gcanalyze" 1 \
+        "$(find "$ro/home/.cache/gcanalyze" -name 'app.core.*.gcdump' 2>/dev/null | wc -l)"
+    expect "gcanalyze CORE from ~/.cache: Heaps.Session instances" "${T[count.Heaps.Session]}" \
+        "$(dn_stat_count_of "$DN_TMP/ro3.out" Heaps.Session)"
+    chmod 700 "$DN_TMP"
+    chmod 755 "$ro/cores"
 fi
 
 dn_finish
