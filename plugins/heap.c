@@ -514,9 +514,9 @@ static const char dumpobj_usage[] =
     "              Name); `refs ADDR` adds who references it\n"
     "JSON: address, name, method_table, size, generation, finalizable; strings:\n"
     "length, string; arrays: array {rank, length, element_type,\n"
-    "component_size}, elements [{index, value, type}]; others: fields [{offset,\n"
-    "type, vt, attr, value, name}]; -refs: references [{address, field, size,\n"
-    "type}].\n"
+    "component_size}, elements [{index, indices (multi-dimensional), value,\n"
+    "type}]; others: fields [{offset, type, vt, attr, value, name}]; -refs:\n"
+    "references [{address, field, size, type}].\n"
     "Examples: dumpobj 00007f96a4a00150\n"
     "          do -length 100 0x7f96a4a00000\n"
     "          do -refs 0x7f96a4a00150";
@@ -554,14 +554,78 @@ static const char *ref_value_str(gca_model *m, const gca_out *o, uint64_t v, cha
  * referenced object's fields follow its row (JSON: a "fields" member). */
 static void emit_fields(gca_model *m, gca_out *o, uint64_t addr, const gca_type *ty, uint64_t size);
 
+/* A .NET multi-dimensional array (System.Int32[,], or [*] for rank 1 with
+ * bounds): CoreCLR keeps its rank lengths and then its lower bounds, u32
+ * each, after the length word, and its base size grows by 8 per rank. */
+#define ARR_MAX_RANK 32
+typedef struct arr_shape {
+    unsigned rank;                  /* 1 for an ordinary (zero-based, one-dimensional) array */
+    int md;                         /* lengths and lower bounds are stored */
+    uint32_t len[ARR_MAX_RANK];
+    int32_t lo[ARR_MAX_RANK];
+} arr_shape;
+
+static void get_shape(gca_model *m, const gca_type *ty, uint64_t addr, arr_shape *sh)
+{
+    sh->rank = 1;
+    sh->md = 0;
+    const char *b = ty->name ? strrchr(ty->name, '[') : NULL;
+    if (!(ty->flags & GCA_TF_CLR) || ty->base_size <= 16 || !b || (!strchr(b, ',') && b[1] != '*'))
+        return;
+    uint64_t rank = (ty->base_size - 16) / 8;
+    if (rank < 1 || rank > ARR_MAX_RANK)
+        return;
+    unsigned char raw[8 * ARR_MAX_RANK];
+    if (gca_read(m, addr + 16, raw, (size_t)(8 * rank)) != GCA_OK)
+        return;
+    for (unsigned i = 0; i < rank; i++) {
+        uint32_t l, lo;
+        memcpy(&l, raw + 4 * i, 4);
+        memcpy(&lo, raw + 4 * (rank + i), 4);
+        sh->len[i] = l;
+        sh->lo[i] = (int32_t)lo;
+    }
+    sh->rank = (unsigned)rank;
+    sh->md = 1;
+}
+
+/* "[i][j]...": the indices of element k (row-major, with the lower bounds), as SOS writes them. */
+static const char *shape_index(const arr_shape *sh, uint64_t k, char *buf, size_t cap)
+{
+    int64_t idx[ARR_MAX_RANK];
+    for (unsigned i = sh->rank; i-- > 0;) {
+        uint64_t n = sh->len[i] ? sh->len[i] : 1;
+        idx[i] = (int64_t)(k % n) + sh->lo[i];
+        k /= n;
+    }
+    size_t at = 0;
+    buf[0] = 0;
+    for (unsigned i = 0; i < sh->rank && at < cap; i++) {
+        int w = snprintf(buf + at, cap - at, "[%" PRId64 "]", idx[i]);
+        if (w < 0)
+            break;
+        at += (size_t)w;
+    }
+    return buf;
+}
+
 static int emit_elements(gca_ctx *ctx, gca_model *m, gca_out *o, uint64_t addr, const gca_type *ty, uint64_t start,
                          uint64_t count, int details)
 {
-    char val[256];
+    char val[256], ix[24 * ARR_MAX_RANK];
     int isref = ty->element_kind == GCA_KIND_REF;
-    /* reference arrays say the type of each element; scalar arrays need not */
+    arr_shape sh;
+    get_shape(m, ty, addr, &sh);
+    /* reference arrays say the type of each element; scalar arrays need not; a
+     * multi-dimensional array's elements have their indices too */
     static const gca_column ecols[] = {
         {"index", "Index", GCA_COL_U64},
+        {"value", "Value", GCA_COL_STR},
+        {"type", "Type", GCA_COL_STR},
+    };
+    static const gca_column mdcols[] = {
+        {"index", "Index", GCA_COL_U64},
+        {"indices", "Indices", GCA_COL_STR},
         {"value", "Value", GCA_COL_STR},
         {"type", "Type", GCA_COL_STR},
     };
@@ -569,7 +633,9 @@ static int emit_elements(gca_ctx *ctx, gca_model *m, gca_out *o, uint64_t addr, 
     if (details) {
         if (gca_out_is_json(o))
             gca_out_begin_array(o, "elements");
-    } else
+    } else if (sh.md)
+        gca_out_table_begin(o, "elements", mdcols, isref ? 4 : 3);
+    else
         gca_out_table_begin(o, "elements", ecols, isref ? 3 : 2);
     for (uint64_t k = start; k < start + count; k++) {
         unsigned char raw[16] = {0};
@@ -603,6 +669,8 @@ static int emit_elements(gca_ctx *ctx, gca_model *m, gca_out *o, uint64_t addr, 
             if (gca_out_is_json(o)) {
                 gca_out_begin_object(o, NULL);
                 gca_out_u64(o, "index", k);
+                if (sh.md)
+                    gca_out_str(o, "indices", shape_index(&sh, k, ix, sizeof ix));
                 gca_out_str(o, "value", vs);
                 if (isref)
                     gca_out_str(o, "type", tn);
@@ -610,8 +678,10 @@ static int emit_elements(gca_ctx *ctx, gca_model *m, gca_out *o, uint64_t addr, 
                     emit_fields(m, o, r, et, gca_obj_size(m, to));
                 gca_out_end_object(o);
             } else {
-                gca_out_heading(o, "[%" PRIu64 "] %s%s%s", k, vs ? vs : "null", isref && tn && *tn ? " " : "",
-                                isref && tn ? tn : "");
+                char flat[24];
+                snprintf(flat, sizeof flat, "[%" PRIu64 "]", k);
+                gca_out_heading(o, "%s %s%s%s", sh.md ? shape_index(&sh, k, ix, sizeof ix) : flat, vs ? vs : "null",
+                                isref && tn && *tn ? " " : "", isref && tn ? tn : "");
                 if (withf)
                     emit_fields(m, o, r, et, gca_obj_size(m, to));
             }
@@ -619,6 +689,8 @@ static int emit_elements(gca_ctx *ctx, gca_model *m, gca_out *o, uint64_t addr, 
         }
         gca_out_row_begin(o);
         gca_out_cell_u64(o, k);
+        if (sh.md)
+            gca_out_cell_str(o, shape_index(&sh, k, ix, sizeof ix));
         gca_out_cell_str(o, vs);
         if (isref)
             gca_out_cell_str(o, tn);
@@ -758,10 +830,12 @@ static int dumpobj_body(gca_ctx *ctx, gca_model *m, gca_out *o, gca_oid obj, uin
         const char *et = isref ? (ty->element_type != GCA_NO_TYPE ? cu_type_name(m, ty->element_type)
                                                                   : "System.Object")
                                : cu_kind_clr(ty->element_kind);
+        arr_shape sh;
+        get_shape(m, ty, addr, &sh);
         gca_out_label(o, "array", "Array");
         gca_out_begin_object(o, "array");
         gca_out_template(o, "Rank {rank}, Number of elements {length}, Type {element_type}");
-        gca_out_u64(o, "rank", 1);
+        gca_out_u64(o, "rank", sh.rank);
         gca_out_u64(o, "length", len);
         gca_out_str(o, "element_type", et);
         gca_out_u64(o, "component_size", ty->component_size);
@@ -791,16 +865,18 @@ static int dumpobj_body(gca_ctx *ctx, gca_model *m, gca_out *o, gca_oid obj, uin
 static const char dumparray_usage[] =
     "dumparray [-start N] [-length N] [-details] [-nofields] ADDR\n"
     "\n"
-    "An array: Name, MethodTable, Size, Generation, the element type, rank and\n"
-    "number of elements, then its elements (Index, Value, and Type for\n"
-    "reference arrays).\n"
+    "An array: Name, MethodTable, Size, Generation, the element type, rank\n"
+    "(a .NET multi-dimensional array: its rank and Bounds, low..high per\n"
+    "dimension) and number of elements, then its elements (Index, Indices\n"
+    "[i][j] for a multi-dimensional array, Value, and Type for reference arrays).\n"
     "  -start N    the first element shown (default 0)\n"
     "  -length N   how many elements (default: all)\n"
     "  -details    for reference elements, the fields of the object each one\n"
     "              references, as dumpobj prints them\n"
     "  -nofields   only the array's header\n"
     "JSON: address, name, method_table, size, generation, element_type, rank,\n"
-    "length, start, elements (with -details: [{index, value, type, fields}]).\n"
+    "bounds (multi-dimensional), length, start, elements (with -details:\n"
+    "[{index, indices, value, type, fields}]; indices when multi-dimensional).\n"
     "Examples: dumparray 00007f96a4a00000\n"
     "          da -start 2 -length 3 -details 0x7f96a4a00000";
 
@@ -855,8 +931,24 @@ static int cmd_dumparray(gca_ctx *ctx, int argc, char **argv)
     gca_out_str(o, "element_type", isref ? (ty->element_type != GCA_NO_TYPE ? cu_type_name(m, ty->element_type)
                                                                            : "System.Object")
                                          : cu_kind_clr(ty->element_kind));
+    arr_shape sh;
+    get_shape(m, ty, addr, &sh);
     gca_out_label(o, "rank", "Rank");
-    gca_out_u64(o, "rank", 1);
+    gca_out_u64(o, "rank", sh.rank);
+    if (sh.md) {
+        char dims[24 * ARR_MAX_RANK];
+        size_t at = 0;
+        dims[0] = 0;
+        for (unsigned i = 0; i < sh.rank && at < sizeof dims; i++) {
+            int w = snprintf(dims + at, sizeof dims - at, "%s%" PRId32 "..%" PRId64, i ? ", " : "", sh.lo[i],
+                             (int64_t)sh.lo[i] + sh.len[i] - 1);
+            if (w < 0)
+                break;
+            at += (size_t)w;
+        }
+        gca_out_label(o, "bounds", "Bounds");
+        gca_out_str(o, "bounds", dims);
+    }
     gca_out_label(o, "length", "Number of elements");
     gca_out_u64(o, "length", len);
     if (start > len)

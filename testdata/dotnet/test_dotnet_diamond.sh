@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test_dotnet_diamond.sh - a diamond (Top -> Left, Right -> Bottom), dumped with `dotnet-dump collect`: sizes, retained sizes, dominators.
-# Owns: the checks of `heaps diamond` against the sizes the program measured when it allocated, and against SOS.
+# Owns: the checks of `heaps diamond` against the sizes the program measured when it allocated, and against SOS;
+# multi-dimensional arrays (rank, bounds, indices) against the program and SOS's dumpobj/dumparray.
 . "$(dirname "$0")/dotnet-lib.sh"
 dn_init
 dn_start diamond collect
@@ -61,5 +62,36 @@ case $CHAIN in
 Heaps.Top\>Heaps.Left\>Heaps.Bottom | Heaps.Top\>Heaps.Right\>Heaps.Bottom) expect "gcroot Bottom: chain" ok ok ;;
 *) expect "gcroot Bottom: chain" "Heaps.Top>Heaps.Left|Right>Heaps.Bottom" "$CHAIN" ;;
 esac
+
+# Multi-dimensional arrays (DiamondRoot.Grid, a string[2,3], and Bounded, an int[2,4] with
+# lower bounds 1 and 5): rank, indices and bounds as the program saw them and as SOS shows them.
+md_check() { # NAME TYPE CELL: the instance whose element count the program printed
+    local name=$1 type=$2 a want
+    want=$(sed 's/.*Number of elements //' <<<"${T[$name.array]}")
+    dn_addrs "$type"
+    for a in $(cat "$OUT"); do
+        ga dumpobj -nofields "$a"
+        [ "$(dn_field Array "$OUT" | sed -n 's/.*Number of elements \([0-9]*\).*/\1/p')" = "$want" ] && break
+        a=
+    done
+    [ -n "$a" ] || dn_die "no $type of $want elements"
+    expect "dumpobj $name: Array" "${T[$name.array]}" "$(dn_field Array "$OUT" | sed 's/, Type .*//')"
+    sos "dumpobj $a" "dumparray $a"
+    expect "dumpobj $name: SOS's Array" "${T[$name.array]}" "$(awk '$1 == "Array:" { $1 = ""; sub(/^ /, ""); print; exit }' "$OUT" | sed 's/, Type .*//')"
+    grep -oE '^\[[-0-9]+\](\[[-0-9]+\])+ +[0-9a-fA-Fnul]+' "$OUT" | awk '{ print $1 }' >"$DN_TMP/md.sos"
+    MD_SOS_CELL=$(awk -v c="$3" '$1 == c { print $2 }' "$OUT")
+    ga dumparray "$a"
+    awk 'f && NF >= 2 { print $2 } /^Index +Indices/ { f = 1 }' "$OUT" >"$DN_TMP/md.ours"
+    expect_same "dumparray $name: element indices, SOS vs gcanalyze" "$DN_TMP/md.sos" "$DN_TMP/md.ours"
+    MD_OUT=$OUT
+    MD_CELL=$(awk -v c="$3" 'f && $2 == c { print $3 } /^Index +Indices/ { f = 1 }' "$OUT")
+}
+md_check grid 'System.String[,]' '[1][2]'
+expect "dumparray grid: the cell [1][2], SOS vs gcanalyze" "$MD_SOS_CELL" "$MD_CELL"
+ga dumpobj "${MD_CELL:-0}"
+expect "dumparray grid: the string in [1][2]" "${T[grid.cell]}" "[1][2] $(dn_field String "$OUT")"
+md_check bounded 'System.Int32[,]' '[2][8]'
+expect "dumparray bounded: bounds" "${T[bounded.bounds]}" "$(dn_field Bounds "$MD_OUT")"
+expect "dumparray bounded: the last element" "${T[bounded.last]}" "[2][8] $MD_CELL"
 
 dn_finish

@@ -13,6 +13,10 @@ namespace Heaps
     internal static class DiamondRoot
     {
         public static Top Top;
+        // multi-dimensional arrays, apart from the diamond: a string[2,3] and an int[2,4] whose
+        // lower bounds are 1 and 5
+        public static string[,] Grid;
+        public static Array Bounded;
     }
 
     internal static class Diamond
@@ -32,6 +36,12 @@ namespace Heaps
             t.Left = l;
             t.Right = r;
             DiamondRoot.Top = t;
+            var g = new string[2, 3];
+            g[1, 2] = string.Concat("cell", "12");
+            DiamondRoot.Grid = g;
+            var bd = Array.CreateInstance(typeof(int), new[] { 2, 4 }, new[] { 1, 5 });
+            bd.SetValue(77, 2, 8);
+            DiamondRoot.Bounded = bd;
 
             Truth.Put("size.Heaps.Top", top);
             Truth.Put("size.Heaps.Left", left);
@@ -48,6 +58,13 @@ namespace Heaps
             Truth.Put("idom.Heaps.Bottom", typeof(Top).FullName);
             Truth.Put("idom.Heaps.Left", typeof(Top).FullName);
             Truth.Put("root", typeof(DiamondRoot).FullName + ".Top");
+            Truth.Put("grid.type", g.GetType().FullName);
+            Truth.Put("grid.array", $"Rank {g.Rank}, Number of elements {g.Length}");
+            Truth.Put("grid.cell", "[1][2] " + g[1, 2]);
+            Truth.Put("bounded.type", bd.GetType().FullName);
+            Truth.Put("bounded.array", $"Rank {bd.Rank}, Number of elements {bd.Length}");
+            Truth.Put("bounded.bounds", $"{bd.GetLowerBound(0)}..{bd.GetUpperBound(0)}, {bd.GetLowerBound(1)}..{bd.GetUpperBound(1)}");
+            Truth.Put("bounded.last", "[2][8] 77");
         }
     }
 }
