@@ -16,9 +16,9 @@ void make_free(gcrt_heap *h, uint8_t *at, size_t size)
     f->length = size;
 }
 
-/* Hand back the unused tail of a thread's allocation context as a free
- * object. The context keeps GC_MIN_FREE bytes in reserve past ac_limit so
- * the tail is never too small to describe. */
+/* Hand back the unused rest of a thread's pool (its allocation context) as
+ * a free object. The pool keeps GC_MIN_FREE bytes in reserve past ac_limit
+ * so the rest is never too small to describe. */
 void ac_retire(gcrt_thread *th)
 {
     if (!th->ac_ptr)
@@ -31,6 +31,7 @@ void ac_retire(gcrt_thread *th)
     /* the pointer first: a crash copy frozen in between sees no context */
     __atomic_store_n(&th->ac_ptr, NULL, __ATOMIC_RELEASE);
     th->ac_limit = NULL;
+    th->ac_fast = NULL;
 }
 
 /* ====================================================================
@@ -169,92 +170,123 @@ static void collect(gcrt_thread *th, int gen, gcrt_gc_reason why)
     world_resume(th);
 }
 
-/* Carve a new context (or an exact block for a mid-size object) out of the
- * ephemeral segment. */
-static bool ac_refill(gcrt_thread *th, size_t need, uint8_t **fresh, size_t *fresh_len)
+/* The size of the next pool a thread takes: its first is one quantum, each
+ * next one twice the last, up to POOL_MAX and a sixteenth of gen0's budget,
+ * so that a thread that allocates a lot takes the heap lock once per
+ * POOL_MAX bytes and one that allocates little holds little of gen0. */
+static size_t pool_size(gcrt_thread *th)
+{
+    uint64_t cap = th->heap->budget[0] / 16;
+    if (cap > POOL_MAX)
+        cap = POOL_MAX;
+    if (cap < ALLOC_QUANTUM)
+        cap = ALLOC_QUANTUM;
+    size_t n = th->pool_next ? th->pool_next : ALLOC_QUANTUM;
+    if (n > cap)
+        n = (size_t)cap;
+    th->pool_next = 2 * n > cap ? (size_t)cap : 2 * n;
+    return gc_align(n);
+}
+
+/* Under the heap lock: give the thread a new pool (or an exact block, under
+ * GCRT_GCSTRESS or for a mid-size object) out of the gen0 gaps or the end
+ * of the ephemeral segment. The pool is one free object before it joins the
+ * segment, then becomes the thread's context; nothing in it is zeroed yet
+ * (pool_take zeroes it a quantum at a time, without the lock). */
+static bool ac_refill(gcrt_thread *th, size_t need)
 {
     gcrt_heap *h = th->heap;
     seg *e = h->eph;
-    size_t chunk = need + GC_MIN_FREE;
-    if (chunk < ALLOC_QUANTUM && !h->cfg.gc_stress)
-        chunk = ALLOC_QUANTUM;
-    uint8_t *gap;
-    if (h->ng0free && gc_take_gen0_gap(h, need + GC_MIN_FREE, chunk, &gap, &chunk)) {
-        /* a gen0 gap left by demotion (compact.c), published as the bump
-         * path below publishes a new chunk */
-        ac_retire(th);
-        make_free(h, gap, chunk);
-        *fresh = gap;
-        *fresh_len = chunk;
-        th->ac_limit = gap + chunk - GC_MIN_FREE;
-        __atomic_store_n(&th->ac_ptr, gap, __ATOMIC_RELEASE);
-        h->alloc0 += chunk;
-        h->allocated_bytes += chunk;
-        return true;
+    size_t min = need + GC_MIN_FREE, chunk = min;
+    if (!h->cfg.gc_stress) {
+        chunk = pool_size(th);
+        if (chunk < min)
+            chunk = min;
     }
-    if ((size_t)(seg_end(e) - e->alloc) < chunk) {
-        chunk = need + GC_MIN_FREE;
-        if ((size_t)(seg_end(e) - e->alloc) < chunk)
+    uint8_t *c;
+    bool gap = h->ng0free && gc_take_gen0_gap(h, min, chunk, &c, &chunk);
+    if (!gap) {
+        size_t room = (size_t)(seg_end(e) - e->alloc);
+        if (room < chunk)
+            chunk = room >= min + ALLOC_QUANTUM ? min + ALLOC_QUANTUM : min;
+        if (room < chunk || !seg_commit(h, e, e->alloc + chunk))
             return false;
+        c = e->alloc;
     }
-    if (!seg_commit(h, e, e->alloc + chunk))
-        return false;
+    /* a gen0 gap left by demotion (compact.c) is published as a new chunk
+     * at the segment's end is: one free object over it, then the limit,
+     * then the pointer (then, for a new chunk, the segment's end) */
     ac_retire(th);
-    uint8_t *c = e->alloc;
-    /* a free object over the whole chunk before it joins the segment: the
-     * chunk is zeroed by the caller, outside the heap lock */
     make_free(h, c, chunk);
-    *fresh = c;
-    *fresh_len = chunk;
     th->ac_limit = c + chunk - GC_MIN_FREE;
+    th->ac_fast = c;
     __atomic_store_n(&th->ac_ptr, c, __ATOMIC_RELEASE);
-    __atomic_store_n(&e->alloc, c + chunk, __ATOMIC_RELEASE);
+    if (!gap)
+        __atomic_store_n(&e->alloc, c + chunk, __ATOMIC_RELEASE);
     h->alloc0 += chunk;
     h->allocated_bytes += chunk;
     return true;
 }
 
+/* Allocate size bytes at the front of the thread's pool (the caller checked
+ * that they fit before ac_limit). The bytes past ac_fast are zeroed first,
+ * a quantum ahead when ahead is set, then the header is written and the
+ * pointer moved, as on the fast path. Only this thread touches its pool
+ * while it is in cooperative mode and not parked, so no lock is needed;
+ * and at every instant [ac_ptr, ac_limit + GC_MIN_FREE) is what retiring
+ * makes a free object, so a crash copy (or a core) frozen in the middle is
+ * walkable: the zeroed bytes are still part of the context's free tail. */
+static gcrt_obj *pool_take(gcrt_thread *th, gcrt_type *t, size_t size, uint64_t len, bool ahead)
+{
+    uint8_t *p = th->ac_ptr, *end = p + size;
+    if (end > th->ac_fast) {
+        uint8_t *z = ahead ? th->ac_fast + ALLOC_QUANTUM : end;
+        if (z < end)
+            z = end;
+        if (z > th->ac_limit)
+            z = th->ac_limit;
+        memset(th->ac_fast, 0, (size_t)(z - th->ac_fast));
+        th->ac_fast = z;
+    }
+    gcrt_obj *o = (gcrt_obj *)p;
+    __atomic_store_n(&o->mtword, (uintptr_t)t, __ATOMIC_RELEASE);
+    if (t->flags & (GCRT_TF_ARRAY | GCRT_TF_STRING))
+        __atomic_store_n(&((gcrt_array_hdr *)o)->length, len, __ATOMIC_RELEASE);
+    __atomic_store_n(&th->ac_ptr, end, __ATOMIC_RELEASE);
+    return o;
+}
+
 static gcrt_obj *alloc_slow(gcrt_thread *th, gcrt_type *t, size_t size, uint64_t len)
 {
     gcrt_heap *h = th->heap;
-    bool loh = size >= h->cfg.loh_threshold;
-    uint8_t *p = NULL, *fresh = NULL, *zero_to = NULL;
-    size_t fresh_len = 0;
+    bool loh = size >= h->cfg.loh_threshold, fin = (t->flags & GCRT_TF_FINALIZABLE) != 0;
     assert(th->mode == TH_COOP && "allocation from a thread in native (preemptive) mode");
     if (th_in_callback(h)) {
         err_set(GCRT_E_STATE, "cannot allocate in a world-stopped callback or the out-of-memory hook");
         return NULL;
+    }
+    /* The common path: the thread's pool has room. No lock; a requested GC
+     * is waited for first (it retires the pool). */
+    if (!loh && !fin && !h->cfg.gc_stress) {
+        if (atomic_load_explicit(&h->gc_requested, memory_order_acquire))
+            th_park(th);
+        if (th->ac_ptr && (size_t)(th->ac_limit - th->ac_ptr) >= size)
+            return pool_take(th, t, size, len, true);
     }
     th_lock(th);
     if (h->cfg.gc_stress) {
         uint64_t n = ++h->stress_count;
         collect(th, (n % 64) == 0 ? 2 : (n % 8) == 0 ? 1 : 0, GCRT_REASON_STRESS);
     }
-    if (loh) {
-        p = loh_try(h, size);
-        if (!p) {
-            collect(th, 2, GCRT_REASON_ALLOC_LOH);
-            p = loh_try(h, size);
-        }
-        if (!p)
-            p = loh_new_segment(h, size);
-        if (!p) {
-            gcrt_obj *r = oom(th, size, true);
-            th_unlock(th);
-            return r;
-        }
-        zero_to = p + size; /* p is a free object of size bytes, in its segment */
-        h->alloc_loh += size;
-        h->allocated_bytes += size;
-    } else {
+    if (!loh) {
         if (!th->ac_ptr || (size_t)(th->ac_limit - th->ac_ptr) < size) {
             if (h->alloc0 >= h->budget[0])
                 collect(th, gc_gen_to_condemn(h), GCRT_REASON_ALLOC_SOH);
-            if (!ac_refill(th, size, &fresh, &fresh_len)) {
+            if (!ac_refill(th, size)) {
                 collect(th, 1, GCRT_REASON_LOW_EPHEMERAL);
-                if (!ac_refill(th, size, &fresh, &fresh_len)) {
+                if (!ac_refill(th, size)) {
                     collect(th, 2, GCRT_REASON_OOM);
-                    if (!ac_refill(th, size, &fresh, &fresh_len)) {
+                    if (!ac_refill(th, size)) {
                         gcrt_obj *r = oom(th, size, false);
                         th_unlock(th);
                         return r;
@@ -262,38 +294,54 @@ static gcrt_obj *alloc_slow(gcrt_thread *th, gcrt_type *t, size_t size, uint64_t
                 }
             }
         }
-        p = th->ac_ptr;
-        if (fresh_len)
-            zero_to = fresh + fresh_len;
+        /* A finalizable object is registered under the lock, so it is
+         * zeroed there too (only its own bytes); any other is carved after
+         * the lock is given back: no GC can retire the pool before this
+         * thread reaches its next safepoint. */
+        gcrt_obj *o = NULL;
+        if (fin) {
+            o = pool_take(th, t, size, len, false);
+            fin_register(h, o);
+        }
+        th_unlock(th);
+        return o ? o : pool_take(th, t, size, len, true);
     }
-    /* The header is written under the lock, so every segment stays
-     * walkable. The body (and the rest of a new context) is zeroed without
-     * the lock, so threads do not queue behind one memset: it is this
-     * thread's alone, and no GC or heap walk can start before this thread
-     * reaches its next safepoint. Only a crash dump can look at it
-     * meanwhile: th->infl tells the crash writer what is unfinished. */
+    uint8_t *p = loh_try(h, size);
+    if (!p) {
+        collect(th, 2, GCRT_REASON_ALLOC_LOH);
+        p = loh_try(h, size);
+    }
+    if (!p)
+        p = loh_new_segment(h, size);
+    if (!p) {
+        gcrt_obj *r = oom(th, size, true);
+        th_unlock(th);
+        return r;
+    }
+    h->alloc_loh += size;
+    h->allocated_bytes += size;
+    /* p is a free object of size bytes, in its segment. The header is
+     * written under the lock, so every segment stays walkable; the body is
+     * zeroed without the lock, so threads do not queue behind one memset:
+     * it is this thread's alone, and no GC or heap walk can start before
+     * this thread reaches its next safepoint. Only a crash dump can look at
+     * it meanwhile: th->infl tells the crash writer what is unfinished. */
     size_t hdr = (t->flags & (GCRT_TF_ARRAY | GCRT_TF_STRING)) ? sizeof(gcrt_array_hdr) : sizeof(gcrt_obj);
-    if (zero_to) {
-        th->infl.size = size;
-        th->infl.mtword = (uintptr_t)t;
-        th->infl.length = len;
-        th->infl.zero_from = (uintptr_t)p + hdr;
-        th->infl.zero_to = (uintptr_t)zero_to;
-        __atomic_store_n(&th->infl.at, (uintptr_t)p, __ATOMIC_RELEASE);
-    }
+    th->infl.size = size;
+    th->infl.mtword = (uintptr_t)t;
+    th->infl.length = len;
+    th->infl.zero_from = (uintptr_t)p + hdr;
+    th->infl.zero_to = (uintptr_t)p + size;
+    __atomic_store_n(&th->infl.at, (uintptr_t)p, __ATOMIC_RELEASE);
     gcrt_obj *o = (gcrt_obj *)p;
     __atomic_store_n(&o->mtword, (uintptr_t)t, __ATOMIC_RELEASE);
     if (hdr == sizeof(gcrt_array_hdr))
         __atomic_store_n(&((gcrt_array_hdr *)o)->length, len, __ATOMIC_RELEASE);
-    if (!loh)
-        __atomic_store_n(&th->ac_ptr, p + size, __ATOMIC_RELEASE);
-    if (t->flags & GCRT_TF_FINALIZABLE)
+    if (fin)
         fin_register(h, o);
     th_unlock(th);
-    if (zero_to) {
-        memset(p + hdr, 0, (size_t)(zero_to - (p + hdr)));
-        __atomic_store_n(&th->infl.at, 0, __ATOMIC_RELEASE);
-    }
+    memset(p + hdr, 0, size - hdr);
+    __atomic_store_n(&th->infl.at, 0, __ATOMIC_RELEASE);
     return o;
 }
 
@@ -301,7 +349,7 @@ static inline gcrt_obj *alloc_obj(gcrt_thread *th, gcrt_type *t, size_t size, ui
 {
     gcrt_heap *h = th->heap;
     if (size < h->cfg.loh_threshold && !(t->flags & GCRT_TF_FINALIZABLE) &&
-        (size_t)(th->ac_limit - th->ac_ptr) >= size &&
+        (size_t)(th->ac_fast - th->ac_ptr) >= size &&
         !atomic_load_explicit(&h->gc_requested, memory_order_relaxed)) {
         /* header first, then the bump: a crash dump sees the object whole
          * or not at all (the context's tail becomes a free object) */

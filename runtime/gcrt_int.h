@@ -28,7 +28,8 @@
 #define SEGMAP_SHIFT 20u         /* segments are 1 MiB aligned */
 #define SEGMAP_L2_BITS 14u
 #define SEGMAP_L1_BITS 15u
-#define ALLOC_QUANTUM (8u * 1024u) /* allocation context size */
+#define ALLOC_QUANTUM (8u * 1024u) /* zeroed at a time; a thread's first pool */
+#define POOL_MAX (256u * 1024u)    /* largest pool a thread takes under the heap lock */
 #define COMMIT_STEP (64u * 1024u)
 #define POISON_BYTE 0xcc
 #define TYPE_MAGIC 0x47435254u   /* "GCRT" */
@@ -174,7 +175,15 @@ struct gcrt_thread_s {
     char *name;
     pid_t os_tid;
     int mode;               /* TH_COOP / TH_PREEMPTIVE, under heap->lock */
-    uint8_t *ac_ptr, *ac_limit; /* allocation context */
+    /* Allocation context: a pool of gen0 that this thread alone carves,
+     * taken under the heap lock (alloc.c ac_refill) as one free object.
+     * [ac_ptr, ac_limit + GC_MIN_FREE) is what retiring turns into a free
+     * object; [ac_ptr, ac_fast) is zeroed already and is what the fast path
+     * bumps through; ac_fast moves towards ac_limit a quantum at a time,
+     * without the lock. */
+    uint8_t *ac_ptr, *ac_limit;
+    uint8_t *ac_fast;
+    size_t pool_next;       /* size of this thread's next pool (grows to POOL_MAX) */
     inflight infl;          /* the slow path's allocation, for the crash writer */
     gcrt_frame *top;
     gcrt_obj **tsblocks[TS_MAX_BLOCKS]; /* thread-static slots, in blocks that never move */

@@ -1,6 +1,8 @@
 /* test_threads.c - tests of several mutator threads and of native (preemptive) mode.
- * Owns: four threads mutating a shared graph while GCs run (seeded), a GC not waiting for a thread in native code. */
+ * Owns: four threads mutating a shared graph while GCs run (seeded), a GC not waiting for a thread in native code,
+ * allocation past a context's quantum without the heap lock. */
 #include "testutil.h"
+#include "gcrt_int.h"   /* the heap lock and a thread's pool, for test_pool_refill_without_heap_lock */
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -300,11 +302,106 @@ static void test_native_does_not_block_gc(void **state)
     gcrt_heap_destroy(h);
 }
 
+
+/* ====================================================================
+ * A thread that allocates a lot takes gen0 in pools (up to POOL_MAX) and
+ * refills its context a quantum at a time from its pool without the heap
+ * lock: with the lock held by another thread, it still allocates many
+ * quanta's worth of small objects. (Before pools, every 8 KiB context
+ * came from the segment under the lock, so it blocked at once.)
+ * ==================================================================== */
+typedef struct pool_args {
+    gcrt_heap *h;
+    gcrt_type *nt;
+    atomic_int phase;       /* 0 warming, 1 pool ready, 2 go (lock held), 3 done, -1 failed */
+    size_t room;            /* pool room when ready */
+} pool_args;
+
+static void *pool_worker(void *p)
+{
+    pool_args *a = p;
+    gcrt_thread *th = gcrt_thread_attach(a->h, "pool");
+    if (!th) {
+        atomic_store(&a->phase, -1);
+        return NULL;
+    }
+    /* allocate until a pool leaves 4 quanta or more past the context */
+    for (size_t i = 0; i < (64u << 20) / 32; i++) {
+        if (!gcrt_alloc(th, a->nt)) {
+            atomic_store(&a->phase, -1);
+            break;
+        }
+        a->room = (size_t)(th->ac_limit - th->ac_ptr);
+        if (a->room >= 4 * ALLOC_QUANTUM && a->room >= (size_t)(th->ac_fast - th->ac_ptr) + 3 * ALLOC_QUANTUM)
+            break;
+    }
+    if (atomic_load(&a->phase) == -1 || a->room < 4 * ALLOC_QUANTUM) {
+        atomic_store(&a->phase, -1);
+        gcrt_thread_detach(th);
+        return NULL;
+    }
+    atomic_store(&a->phase, 1);
+    while (atomic_load(&a->phase) == 1)
+        sched_yield();
+    /* three quanta of 32-byte objects, with the heap lock held elsewhere */
+    for (size_t i = 0; i < 3 * ALLOC_QUANTUM / 32; i++)
+        if (!gcrt_alloc(th, a->nt)) {
+            atomic_store(&a->phase, -1);
+            break;
+        }
+    if (atomic_load(&a->phase) == 2)
+        atomic_store(&a->phase, 3);
+    gcrt_thread_detach(th); /* takes the lock: after the main thread gave it back */
+    return NULL;
+}
+
+static void test_pool_refill_without_heap_lock(void **state)
+{
+    (void)state;
+    gcrt_config cfg = tu_config();
+    if (cfg.gc_stress)
+        skip(); /* every allocation collects, under the lock */
+    cfg.gen0_budget = 16u << 20; /* pools of POOL_MAX */
+    gcrt_heap *h = tu_heap(&cfg);
+    pool_args a;
+    memset(&a, 0, sizeof a);
+    a.h = h;
+    a.nt = tu_node_type(h);
+    pthread_t pt;
+    assert_int_equal(pthread_create(&pt, NULL, pool_worker, &a), 0);
+    while (atomic_load(&a.phase) == 0)
+        sched_yield();
+    if (atomic_load(&a.phase) != 1) {
+        pthread_join(pt, NULL);
+        print_error("the thread never held a pool of 4 quanta (room %zu bytes)\n", a.room);
+        fail();
+    }
+    pthread_mutex_lock(&h->lock);
+    atomic_store(&a.phase, 2);
+    int done = 0;
+    for (int ms = 0; ms < 20000 && !done; ms++) {
+        done = atomic_load(&a.phase) != 2;
+        if (!done) {
+            struct timespec ts = {0, 1000000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    int phase = atomic_load(&a.phase);
+    pthread_mutex_unlock(&h->lock);
+    pthread_join(pt, NULL);
+    if (phase != 3)
+        print_error("3 quanta of allocation %s while another thread held the heap lock\n",
+                    phase == 2 ? "did not finish in 20 s" : "failed");
+    assert_int_equal(phase, 3);
+    gcrt_heap_destroy(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_shared_graph),
         cmocka_unit_test(test_native_does_not_block_gc),
+        cmocka_unit_test(test_pool_refill_without_heap_lock),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
