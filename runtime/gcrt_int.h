@@ -153,7 +153,7 @@ typedef struct handle_chunk { struct handle_chunk *next; gcrt_handle h[CHUNK]; }
 /* ---------------------------------------------------------------- threads */
 enum { TH_COOP = 0, TH_PREEMPTIVE = 1 };
 
-/* An allocation of the slow path that is not finished: its header is being
+/* A large-object allocation that is not finished: its header is being
  * written, or its bytes [zero_from, zero_to) may not be zero yet (they are
  * zeroed outside the heap lock). `at` is published last and cleared when
  * the allocation is done; the crash writer finishes such an allocation in
@@ -184,7 +184,7 @@ struct gcrt_thread_s {
     uint8_t *ac_ptr, *ac_limit;
     uint8_t *ac_fast;
     size_t pool_next;       /* size of this thread's next pool (grows to POOL_MAX) */
-    inflight infl;          /* the slow path's allocation, for the crash writer */
+    inflight infl;          /* a large allocation in progress, for the crash writer */
     gcrt_frame *top;
     gcrt_obj **tsblocks[TS_MAX_BLOCKS]; /* thread-static slots, in blocks that never move */
     size_t ntstatics;                   /* slots available (blocks * TS_BLOCK) */
