@@ -365,6 +365,19 @@ static inline gcrt_obj *alloc_obj(gcrt_thread *th, gcrt_type *t, size_t size, ui
 
 gcrt_obj *gcrt_alloc(gcrt_thread *th, gcrt_type *t)
 {
+    /* the fast path of alloc_obj, with the type's checks folded into one
+     * flag (types.c): most allocations are of such types */
+    if (th && t && t->fast_new) {
+        uint8_t *p = th->ac_ptr;
+        size_t size = t->base_size;
+        if ((size_t)(th->ac_fast - p) >= size &&
+            !atomic_load_explicit(&th->heap->gc_requested, memory_order_relaxed)) {
+            ((gcrt_obj *)p)->mtword = (uintptr_t)t;
+            __atomic_store_n(&th->ac_ptr, p + size, __ATOMIC_RELEASE);
+            return (gcrt_obj *)p;
+        }
+        return alloc_slow(th, t, size, 0);
+    }
     if (!th || !t || (t->flags & (GCRT_TF_ARRAY | GCRT_TF_STRING | GCRT_TF_FREE))) {
         err_set(GCRT_E_INVAL, "gcrt_alloc: %s", !th || !t ? "NULL argument" : "type needs a length (use gcrt_alloc_array)");
         return NULL;

@@ -51,6 +51,7 @@ struct gcrt_type_s {
     size_t base_size;       /* aligned instance size; arrays/strings: 16 */
     size_t comp_size;       /* element size of arrays and strings */
     uint32_t flags;
+    bool fast_new;          /* gcrt_alloc's fast path applies: fixed size, not finalizable, not large */
     gcrt_kind elem_kind;    /* arrays */
     gcrt_type *elem;        /* ref arrays: element type (may be NULL = Object) */
     gcrt_field_desc *fields;

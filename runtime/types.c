@@ -97,6 +97,8 @@ static gcrt_type *type_make(gcrt_heap *h, const char *name, size_t size, const g
     t->base_size = gc_align(size);
     if (!(flags & (GCRT_TF_ARRAY | GCRT_TF_STRING | GCRT_TF_FREE)) && t->base_size < GC_MIN_OBJ)
         t->base_size = GC_MIN_OBJ;
+    t->fast_new = !(t->flags & (GCRT_TF_ARRAY | GCRT_TF_STRING | GCRT_TF_FREE | GCRT_TF_FINALIZABLE)) &&
+                  t->base_size < h->cfg.loh_threshold;
     if (nfields) {
         t->fields = calloc(nfields, sizeof *t->fields);
         t->ref_offs = calloc(nfields, sizeof *t->ref_offs);
