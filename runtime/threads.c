@@ -436,38 +436,46 @@ void gcrt_frame_push(gcrt_thread *th, gcrt_frame *f, const char *function, const
     th->top = f;
 }
 
+/* A pop of a frame that is not the innermost one: report it, and pop the
+ * inner frames with it when they can be walked. Out of line, so that the
+ * common pop (gcrt_frame_pop) needs no stack frame of its own. */
+static __attribute__((noinline)) bool frame_pop_mismatch(gcrt_thread *th, gcrt_frame *f)
+{
+    uint32_t k = 0;
+    const gcrt_frame *g = th->top;
+    while (g && g != f && frame_intact(g)) {
+        g = g->prev;
+        k++;
+    }
+    if (!th->top)
+        gc_fatal(th->heap, "gcrt_frame_pop(%s) on thread %llu (%s): no frame is pushed (popped twice?)",
+                 f->function, (unsigned long long)th->id, th->name);
+    else if (g == f)
+        gc_fatal(th->heap,
+                 "gcrt_frame_pop(%s) on thread %llu (%s): the frame of function '%s' is still pushed above "
+                 "it: a GCRT_FRAME_POP is missing in '%s' (%u frame(s) left pushed)",
+                 f->function, (unsigned long long)th->id, th->name, frame_fn_at(th, k - 1), frame_fn_at(th, k - 1), k);
+    else if (g)
+        gc_fatal(th->heap,
+                 "gcrt_frame_pop(%s) on thread %llu (%s): the frame of function '%s' above it is damaged (its "
+                 "stack memory was reused): '%s' returned without popping it; a GCRT_FRAME_POP is missing in '%s'",
+                 f->function, (unsigned long long)th->id, th->name, frame_fn_at(th, k), frame_fn_at(th, k),
+                 frame_fn_at(th, k));
+    else
+        gc_fatal(th->heap,
+                 "gcrt_frame_pop(%s) on thread %llu (%s): this frame is not pushed (the innermost frame is "
+                 "function '%s'): frames must be popped in the reverse order of their pushes",
+                 f->function, (unsigned long long)th->id, th->name, frame_fn_at(th, 0));
+    if (g != f)
+        return false;  /* an on_fatal handler returned: leave the chain as it is */
+    th->depth -= k; /* pop the inner frames with it */
+    return true;
+}
+
 void gcrt_frame_pop(gcrt_thread *th, gcrt_frame *f)
 {
-    if (th->top != f) {
-        uint32_t k = 0;
-        const gcrt_frame *g = th->top;
-        while (g && g != f && frame_intact(g)) {
-            g = g->prev;
-            k++;
-        }
-        if (!th->top)
-            gc_fatal(th->heap, "gcrt_frame_pop(%s) on thread %llu (%s): no frame is pushed (popped twice?)",
-                     f->function, (unsigned long long)th->id, th->name);
-        else if (g == f)
-            gc_fatal(th->heap,
-                     "gcrt_frame_pop(%s) on thread %llu (%s): the frame of function '%s' is still pushed above "
-                     "it: a GCRT_FRAME_POP is missing in '%s' (%u frame(s) left pushed)",
-                     f->function, (unsigned long long)th->id, th->name, frame_fn_at(th, k - 1), frame_fn_at(th, k - 1), k);
-        else if (g)
-            gc_fatal(th->heap,
-                     "gcrt_frame_pop(%s) on thread %llu (%s): the frame of function '%s' above it is damaged (its "
-                     "stack memory was reused): '%s' returned without popping it; a GCRT_FRAME_POP is missing in '%s'",
-                     f->function, (unsigned long long)th->id, th->name, frame_fn_at(th, k), frame_fn_at(th, k),
-                     frame_fn_at(th, k));
-        else
-            gc_fatal(th->heap,
-                     "gcrt_frame_pop(%s) on thread %llu (%s): this frame is not pushed (the innermost frame is "
-                     "function '%s'): frames must be popped in the reverse order of their pushes",
-                     f->function, (unsigned long long)th->id, th->name, frame_fn_at(th, 0));
-        if (g != f)
-            return;  /* an on_fatal handler returned: leave the chain as it is */
-        th->depth -= k; /* pop the inner frames with it */
-    }
+    if (__builtin_expect(th->top != f, 0) && !frame_pop_mismatch(th, f))
+        return;
     f->canary = 0;
     th->top = f->prev;
     if (th->depth)
