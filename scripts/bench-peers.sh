@@ -7,7 +7,8 @@
 # Environment:
 #   BENCH_QUICK=1      small sizes (minutes in all); default: the issue's sizes (long, bounded by BENCH_TIMEOUT)
 #   BENCH_PAIRS=N      pairs per workload and peer (default 5, at least 1)
-#   BENCH_ONLY=REGEX   workloads whose name matches (e.g. 'binary-trees-18|steady-100k')
+#   BENCH_ONLY=REGEX   workloads whose name matches (e.g. 'binary-trees-18|steady-100k'; alloc-drop-scaling
+#                      is libgcrt's 2-thread speed-up over 1 thread, no peer)
 #   BENCH_PEERS=REGEX  peers whose name matches (malloc, boehm, jvm-serial, jvm-parallel, dotnet-ws, dotnet-server)
 #   BENCH_TIMEOUT=S    seconds one run may take before it counts as failed (default 900)
 #   BENCH_PERF_MD=F    the file whose peer section is rewritten (default docs/perf.md, but none
@@ -231,6 +232,37 @@ for w in "${WORKLOADS[@]}"; do
 done
 
 # ----------------------------------------------------------------------
+# alloc-drop-scaling: libgcrt against itself, the issue's target "2 threads
+# in server mode at least 1.6x the throughput of 1 thread": interleaved
+# pairs of the 1-thread and the 2-thread run, speed-up = 2 x median(1t) /
+# median(2t) (the 2-thread run allocates twice the objects).
+# ----------------------------------------------------------------------
+if [[ alloc-drop-scaling =~ $ONLY ]]; then
+    if [ "$QUICK" = 1 ]; then n=4000000; else n=50000000; fi
+    echo
+    echo "=== alloc-drop-scaling (libgcrt server mode, 2 threads against 1, $n objects per thread)"
+    d="$TMP/alloc-drop-scaling"
+    mkdir -p "$d"
+    ok=1
+    for ((i = 1; i <= PAIRS; i++)); do
+        run_one "$d/one.$i" "GCRT_SERVER=1" "$B/alloc_drop" --runner 1 $n || ok=0
+        run_one "$d/two.$i" "GCRT_SERVER=1" "$B/alloc_drop" --runner 2 $n || ok=0
+        [ $ok = 1 ] || break
+    done
+    m1=$(median "$d"/one.*.t)
+    m2=$(median "$d"/two.*.t)
+    speedup=$(awk -v a="$m1" -v b="$m2" 'BEGIN { if (a == "nan" || b == "nan" || b <= 0) print "n/a"; else printf "%.2f", 2 * a / b }')
+    [ $ok = 1 ] || speedup="FAILED"
+    p1=$(pauses "$d"/one.*.p)$(lost "$d"/one.*.l)
+    p2=$(pauses "$d"/two.*.p)$(lost "$d"/two.*.l)
+    printf '  speed-up %s (target 1.6): 1 thread %s ms, 2 threads %s ms | %s | %s\n' "$speedup" "$m1" "$m2" "$p1" "$p2"
+    cmd="BENCH_ONLY='^alloc-drop-scaling\$' scripts/bench-peers.sh $BUILD"
+    [ "$QUICK" = 1 ] && cmd="BENCH_QUICK=1 $cmd"
+    printf '| alloc-drop-scaling | libgcrt, 1 thread (server) | speed-up %s (target >= 1.6) | %s (2 threads) / %s (1 thread) | %s | %s (1 thread) | `%s` |\n' \
+        "$speedup" "$m2" "$m1" "$p2" "$p1" "$cmd" >>"$ROWS"
+fi
+
+# ----------------------------------------------------------------------
 # docs/perf.md: the section between the markers is replaced (appended the
 # first time); written to a temporary file created exclusively, then renamed.
 # ----------------------------------------------------------------------
@@ -263,6 +295,8 @@ if [ -n "$PERF_MD" ] && [ -s "$ROWS" ]; then
             IFS='|' read -r wname gcmd pargs <<<"$w"
             [[ $wname =~ $ONLY ]] && echo "- $wname: \`$gcmd\`; peers: \`$pargs\`"
         done
+        [[ alloc-drop-scaling =~ $ONLY ]] &&
+            echo "- alloc-drop-scaling: \`GCRT_SERVER=1 alloc_drop --runner 1 N\` and \`... --runner 2 N\` in interleaved pairs; speed-up = 2 x median(1 thread) / median(2 threads)"
         echo
         echo "Peer commands (\`PEER_ARGS\` as above):"
         echo
