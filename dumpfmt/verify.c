@@ -287,7 +287,7 @@ static int vf_thread_listed(const vf_ctx *v, uint64_t id)
 
 static void vf_finalizable(vf_ctx *v, uint64_t a, const char *queue)
 {
-    if (!a || !vf_is_start(v, a, 0))
+    if (!a || v->gc_in_progress || !vf_is_start(v, a, 0))
         return;
     uint64_t word;
     if (gcd_read_u64(v->r, a, &word) != GCD_OK)
@@ -375,6 +375,30 @@ static void vf_flagged(vf_ctx *v)
     }
 }
 
+/* Every writer (libgcrt's, heapdump's from cores and processes, the .NET
+ * converter) writes these lists, an empty one as an empty chunk: a
+ * complete dump without one lost it, and with it roots, the heap or what
+ * the analyses read (the LOH threshold, the free list). */
+static void vf_kinds(vf_ctx *v)
+{
+    static const unsigned need[] = { GCD_K_PROCESS,  GCD_K_REASON,  GCD_K_RUNTIME, GCD_K_TYPES,
+                                     GCD_K_METHODS,  GCD_K_SEGMENTS, GCD_K_THREADS, GCD_K_FRAMES,
+                                     GCD_K_STATICS,  GCD_K_THREAD_STATICS, GCD_K_HANDLES, GCD_K_FINQ,
+                                     GCD_K_FREACHABLE, GCD_K_LOH_FREE, GCD_K_GC_HISTORY };
+    if (!gcd_header(v->r)->complete)
+        return;
+    /* the .NET converter has no LOH free list or GC history to write */
+    size_t nneed = sizeof need / sizeof need[0] - ((gcd_header(v->r)->flags & GCD_HF_CLR) ? 2 : 0);
+    for (size_t k = 0; k < nneed; k++) {
+        size_t i = 0;
+        while (i < gcd_chunk_count(v->r) && gcd_chunk(v->r, i)->kind != need[k])
+            i++;
+        if (i == gcd_chunk_count(v->r))
+            vf_problem(v, 0, "the dump has no %s chunk (every writer writes one, if empty an empty one): it was lost",
+                       gcd_kind_name(need[k]));
+    }
+}
+
 /* ------------------------------------------------------------------ entry */
 gcd_rc gcd_check_heap(gcd_reader *r, gcd_problem_fn fn, void *arg, gcd_check_stats *stats, char *errbuf,
                       size_t errcap)
@@ -407,6 +431,7 @@ gcd_rc gcd_check_heap(gcd_reader *r, gcd_problem_fn fn, void *arg, gcd_check_sta
         v.gc_in_progress |= gcd_flagged_at(r, i)->reason == GCD_FR_GC_IN_PROGRESS;
     const gcd_kv *th = gcd_runtime_get(r, "gc.loh_threshold");
     if (rc == GCD_OK) {
+        vf_kinds(&v);
         vf_types(&v);
         vf_flagged(&v);
         rc = vf_walk(&v, th && th->type == 0 ? th->u : 0);

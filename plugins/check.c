@@ -519,10 +519,16 @@ static int cmd_check(gca_ctx *ctx, int argc, char **argv)
         }
     }
     /* CI must never pass on a damaged dump: refuse it, or say on every
-     * result that it was judged on part of the heap */
+     * result that it was judged on part of the heap. The deep check first:
+     * a dump whose checksums hold may still contradict itself. */
     for (int d = 0; d < 2; d++) {
         gca_model *dm = d ? e.base : e.m;
         const char *why[1];
+        if (dm && gca_damage_check(dm) == GCA_E_NOMEM) {
+            gca_ctx_fail(ctx, "out of memory checking %s", gca_model_info(dm)->path);
+            state_free(&s);
+            return GCA_EXIT_FAIL;
+        }
         if (!dm || !gca_damage(dm))
             continue;
         if (!s.allow_damaged) {
