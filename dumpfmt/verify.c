@@ -369,7 +369,7 @@ static void vf_flagged(vf_ctx *v)
         if (f->reason < GCD_FR_GC_IN_PROGRESS || f->reason > GCD_FR_OTHER)
             vf_problem(v, 0, "INCONSISTENCY range 0x%" PRIx64 "..0x%" PRIx64 ": unknown reason %u", f->begin, f->end,
                        f->reason);
-        if (f->end <= f->begin || !s || f->end > s->committed)
+        if (f->end <= f->begin || !s || f->end > s->reserved_end)
             vf_problem(v, 0, "INCONSISTENCY range 0x%" PRIx64 "..0x%" PRIx64 " is not inside one segment", f->begin,
                        f->end);
     }
