@@ -854,7 +854,8 @@ static int run_verify(const hd_args *a) { return mode_verify(a->file); }
 static const hd_mode modes[] = {
     { "--info", "FILE", "--info FILE", "print what a dump holds: header, reason, counts, segments, chunk sizes", 0,
       run_info },
-    { "--verify", "FILE", "--verify FILE", "check every checksum, walk every segment and check what the dump says against its heap (as verifyheap); exit 1 on the first problem",
+    { "--verify", "FILE", "--verify FILE",
+      "check every checksum, walk every segment, check the heap's meaning (as verifyheap); exit 1 on the first problem",
       0, run_verify },
     { NULL, NULL, "CORE [-o FILE] [--exe PATH] [--heap N]",
       "write the heap dump of an ELF core file (default output: CORE without .core, plus .gcdump)",

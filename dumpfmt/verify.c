@@ -28,7 +28,7 @@ typedef struct vf_ctx {
     size_t errcap;
     vf_map *maps;          /* one per segment */
     uint64_t *buf;         /* VF_CHUNK words */
-    uint64_t max_span;     /* the largest segment's reserved size: no type is bigger */
+    uint64_t max_span;     /* the largest segment's reserved size: no type is bigger (0: no segment) */
     int gc_in_progress;    /* a flagged GC in progress: roots are not judged */
 } vf_ctx;
 
@@ -111,13 +111,13 @@ static void vf_types(vf_ctx *v)
         else if (arr + str + fre > 1)
             vf_problem(v, 0, "type %s (mt 0x%" PRIx64 "): flags 0x%x make it more than one of array, string, free",
                        t->name, mt, fl);
-        if (t->base_size == 0 || t->base_size > v->max_span)
+        if (t->base_size == 0 || (v->max_span && t->base_size > v->max_span))
             vf_problem(v, 0, "type %s (mt 0x%" PRIx64 "): base size %" PRIu64 " is %s", t->name, mt, t->base_size,
                        t->base_size ? "larger than any segment" : "zero");
         else if (!arr && !str && !fre && (t->base_size < 16 || t->base_size % 8))
             vf_problem(v, 0, "type %s (mt 0x%" PRIx64 "): base size %" PRIu64 " is not a possible object size",
                        t->name, mt, t->base_size);
-        if ((arr || (str && clr)) && (t->component_size == 0 || t->component_size > v->max_span))
+        if ((arr || (str && clr)) && (t->component_size == 0 || (v->max_span && t->component_size > v->max_span)))
             vf_problem(v, 0, "type %s (mt 0x%" PRIx64 "): component size %" PRIu64 " is not possible", t->name, mt,
                        t->component_size);
         if (t->element_kind > VF_MAX_KIND || (arr && t->element_kind == 0))
@@ -167,8 +167,8 @@ static gcd_rc vf_walk(vf_ctx *v, uint64_t loh_threshold)
             if (!fre && o.size < 24)
                 vf_problem(v, o.address, "object 0x%" PRIx64 " %s: bad size %" PRIu64, o.address, t->name, o.size);
             else if (!fre && o.size < t->base_size)
-                vf_problem(v, o.address, "object 0x%" PRIx64 " %s: size %" PRIu64 " below the type's base size %" PRIu64,
-                           o.address, t->name, o.size, t->base_size);
+                vf_problem(v, o.address, "object 0x%" PRIx64 " %s: size %" PRIu64 " below the type's base size %"
+                           PRIu64, o.address, t->name, o.size, t->base_size);
             if (s->kind == 1 && !fre && loh_threshold && o.size < loh_threshold)
                 vf_problem(v, o.address, "object 0x%" PRIx64 " %s: %" PRIu64 " bytes, below the LOH threshold %" PRIu64
                            ", lies on the large object heap", o.address, t->name, o.size, loh_threshold);

@@ -215,7 +215,8 @@ static void test_matrix(void **state)
 
     unsigned total = 0, passed = 0, vh_only = 0;
     print_message("damage matrix (%s, seed %" PRIu64 "): copies, then check's exits 0 / 1 / 2 / 3 / other;"
-                  " verifyheap-only rejections\n", full ? "full" : "sampled", (uint64_t)(sv && *sv ? strtoull(sv, NULL, 0) : 14));
+                  " verifyheap-only rejections\n",
+                  full ? "full" : "sampled", (uint64_t)(sv && *sv ? strtoull(sv, NULL, 0) : 14));
     for (int k = 0; k < K_N; k++) {
         print_message("  %-7s %4u: %4u %4u %4u %4u %4u; %u\n", kname[k], t.n[k], t.exit[k][0], t.exit[k][1],
                       t.exit[k][2], t.exit[k][3], t.exit[k][4], t.vh_only[k]);
