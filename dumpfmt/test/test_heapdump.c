@@ -249,12 +249,12 @@ static void test_verify(void **state)
  * by dt_rebuild) but whose contents contradict the heap. Before
  * gcd_check_heap, --verify said OK to each of them.
  * ====================================================================== */
-static char testdata_dir[PATH_MAX]; /* BUILD/testdata */
+static char testdata_dir[PATH_MAX + 16]; /* BUILD/testdata */
 
 /* A real dump written by a testdata program into dir. */
 static char *program_dump(const char *prog, const char *name)
 {
-    char *path = dt_path(dir, name), exe[PATH_MAX + 64];
+    char *path = dt_path(dir, name), exe[PATH_MAX + 96];
     snprintf(exe, sizeof exe, "%s/%s", testdata_dir, prog);
     pid_t pid = fork();
     assert_true(pid >= 0);
