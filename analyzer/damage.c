@@ -1,5 +1,6 @@
 /* damage.c - whether a loaded dump describes the whole heap, and why not: the one place that decides it.
- * Owns: gca_damage and gca_damage_reasons (from completeness, the inconsistent flag and flagged ranges, load warnings). */
+ * Owns: gca_damage and gca_damage_reasons (from completeness, the inconsistent flag and flagged ranges, load warnings,
+ * the deep check), gca_damage_check (the source's checksums and libgcdump's gcd_check_heap, once per model). */
 
 #include "model_int.h"
 
@@ -22,9 +23,29 @@ static unsigned d_flags(const gca_model *m)
      * missing, a segment that cannot be walked, metadata that disagrees,
      * references to no object. On a truncated dump they are mostly the
      * consequences of the cut, already said by TRUNCATED. */
-    if (m->nwarn_load > 0 && m->info.complete)
+    if ((m->nwarn_load > 0 && m->info.complete) || m->deep_why)
         f |= GCA_DAMAGE_CONTENT;
     return f;
+}
+
+gca_rc gca_damage_check(gca_model *m)
+{
+    if (!m)
+        return GCA_E_INVAL;
+    if (m->deep_checked || d_flags(m) || !m->src || !m->src->check)
+        return m->deep_why ? GCA_E_FORMAT : GCA_OK;
+    char why[512] = "";
+    gca_rc rc = m->src->check(m->src_ctx, why, sizeof why);
+    if (rc == GCA_E_NOMEM)
+        return rc; /* not checked: may be asked again */
+    m->deep_checked = 1;
+    if (rc == GCA_OK)
+        return GCA_OK;
+    char line[600];
+    snprintf(line, sizeof line, "the dump contradicts itself: %s", why[0] ? why : "a check failed");
+    if (!(m->deep_why = mdl_strdup(m, line)))
+        return GCA_E_NOMEM;
+    return GCA_E_FORMAT;
 }
 
 unsigned gca_damage(const gca_model *m) { return m ? d_flags(m) : 0; }
@@ -41,6 +62,8 @@ size_t gca_damage_reasons(const gca_model *m, const char **out, size_t cap)
         n++;                                                                                                         \
     } while (0)
     unsigned f = d_flags(m);
+    if (m->deep_why)
+        D_ADD(m->deep_why);
     /* the loader's own words first: they name the offset, chunk and segment */
     for (size_t i = 0; i < m->nwarn_load && i < m->nwarn; i++)
         D_ADD(m->warnings[i]);

@@ -209,6 +209,17 @@ GCA_API unsigned gca_damage(const gca_model *m);
 /* The reasons, one line each (the first is the most important); writes at
  * most cap pointers (owned by the model) to out. @return how many there are. */
 GCA_API size_t gca_damage_reasons(const gca_model *m, const char **out, size_t cap);
+/* The deep check, for verdicts that must not rest on a damaged dump
+ * (`check`): every chunk's checksum (memory included) and what the dump
+ * says against its own heap (libgcdump's gcd_check_heap, the rules of
+ * heapdump --verify and verifyheap: types, references, roots, handles,
+ * the LOH free list, generation boundaries). It walks the heap twice, so
+ * loading does not do it. Runs once per model; a problem makes the dump
+ * damaged (GCA_DAMAGE_CONTENT) with the problem as the first reason.
+ * Skipped on a dump already damaged. @return GCA_OK (nothing found, or
+ * the source has no deep check), GCA_E_FORMAT (a problem: see
+ * gca_damage_reasons), GCA_E_NOMEM. */
+GCA_API gca_rc gca_damage_check(gca_model *m);
 GCA_API size_t gca_warning_count(const gca_model *m);
 GCA_API const char *gca_warning(const gca_model *m, size_t i);
 GCA_API size_t gca_setting_count(const gca_model *m);
@@ -303,6 +314,9 @@ GCA_API uint64_t gca_model_bytes(const gca_model *m);
 typedef struct gca_source_ops {
     gca_rc (*read)(void *ctx, uint64_t addr, void *buf, size_t len);
     void (*close)(void *ctx);
+    /* gca_damage_check: every checksum, and what the dump says against its
+     * heap; a one-line reason in why. May be NULL (nothing more to check). */
+    gca_rc (*check)(void *ctx, char *why, size_t cap);
 } gca_source_ops;
 
 #ifdef __cplusplus

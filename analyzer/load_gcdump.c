@@ -47,7 +47,16 @@ static gca_rc lg_read(void *ctx, uint64_t addr, void *buf, size_t len)
 
 static void lg_close(void *ctx) { gcd_close(ctx); }
 
-static const gca_source_ops lg_ops = { lg_read, lg_close };
+/* gca_damage_check: every payload and the walk (gcd_verify), then the meaning (gcd_check_heap). */
+static gca_rc lg_check(void *ctx, char *why, size_t cap)
+{
+    gcd_rc rc = gcd_verify(ctx, NULL, why, cap);
+    if (rc == GCD_OK)
+        rc = gcd_check_heap(ctx, NULL, NULL, NULL, why, cap);
+    return rc == GCD_OK ? GCA_OK : rc == GCD_E_NOMEM ? GCA_E_NOMEM : GCA_E_FORMAT;
+}
+
+static const gca_source_ops lg_ops = { lg_read, lg_close, lg_check };
 
 /* ====================================================================
  * Load state

@@ -72,6 +72,8 @@ struct gca_model_s {
     char **warnings;
     size_t nwarn, warn_cap, warn_dropped;
     size_t nwarn_load;            /* warnings[0, nwarn_load) came from loading: damage (damage.c) */
+    int deep_checked;             /* gca_damage_check ran */
+    const char *deep_why;         /* what it found (arena), or NULL */
     gca_monitor mon;              /* progress and cancellation (all NULL: none) */
 
     gca_setting *settings;

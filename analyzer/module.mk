@@ -53,3 +53,6 @@ $(analyzer_test_TESTS): $(GCA_TEST_PLUGINS) $(PROG_gcanalyze)
 
 INSTALL_HEADERS += analyzer/gca.h analyzer/gca_plugin.h analyzer/gca_analysis.h
 INSTALL_MAN1 += analyzer/gcanalyze.1
+
+# test_allocfail: every allocation of the load made to fail in turn (dumpfmt/test/allocfail.h; AF_LDFLAGS in dumpfmt/module.mk).
+$(BUILD)/test/analyzer/test_allocfail: private ALL_LDFLAGS += $(AF_LDFLAGS)

@@ -351,6 +351,33 @@ GCD_API uint64_t gcd_object_size(const gcd_type *t, uint64_t length);
  * errbuf. *nobjects (may be NULL) counts objects walked. */
 GCD_API gcd_rc gcd_verify(gcd_reader *r, uint64_t *nobjects, char *errbuf, size_t errcap);
 
+/* What the dump says, checked against its own heap (dumpfmt/verify.c), as
+ * gcanalyze's verifyheap does: types are possible (flags, base and
+ * component sizes, element kind and element type, field kinds); objects
+ * are at least their type's base size, LOH objects at least the LOH
+ * threshold; generation boundaries are object starts; every reference
+ * (fields, array elements) and every root (stack slots, statics, thread
+ * statics, handles, both finalization queues) is null or the start of an
+ * object that is not free; queue entries are finalizable; handle kinds
+ * are known; frames and thread statics belong to listed threads; LOH
+ * free-list blocks are free objects of the listed size on an LOH segment;
+ * INCONSISTENCY ranges lie inside a segment and have a known reason.
+ * A problem at, or a reference into, a flagged range counts as flagged,
+ * not as a problem; a GC in progress excuses roots. Call it after
+ * gcd_verify: a walk that fails returns its error. fn (may be NULL) gets
+ * every problem as one line; errbuf the first ("... (and N more)").
+ * Memory: two bits per 8 bytes of each segment.
+ * @return GCD_OK, GCD_E_FORMAT if there is a problem, or the error that
+ * stopped the check (GCD_E_NOMEM, GCD_E_TRUNCATED, ...). */
+typedef struct gcd_check_stats {
+    uint64_t objects;        /* objects walked */
+    uint64_t problems;       /* outside flagged ranges */
+    uint64_t flagged;        /* inside, or pointing into, flagged ranges */
+} gcd_check_stats;
+typedef void (*gcd_problem_fn)(void *arg, uint64_t address, const char *problem);
+GCD_API gcd_rc gcd_check_heap(gcd_reader *r, gcd_problem_fn fn, void *arg, gcd_check_stats *stats, char *errbuf,
+                              size_t errcap);
+
 #ifdef __cplusplus
 }
 #endif

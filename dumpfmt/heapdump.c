@@ -427,6 +427,8 @@ static int mode_verify(const char *file)
     uint64_t n = 0;
     rc = gcd_verify(r, &n, err, sizeof err);
     size_t chunks = gcd_chunk_count(r), nflagged = gcd_flagged_count(r);
+    if (rc == GCD_OK)
+        rc = gcd_check_heap(r, NULL, NULL, NULL, err, sizeof err); /* what the checksums cover must also make sense */
     if (rc != GCD_OK) {
         gcd_close(r);
         file_error(file, err);
@@ -852,7 +854,8 @@ static int run_verify(const hd_args *a) { return mode_verify(a->file); }
 static const hd_mode modes[] = {
     { "--info", "FILE", "--info FILE", "print what a dump holds: header, reason, counts, segments, chunk sizes", 0,
       run_info },
-    { "--verify", "FILE", "--verify FILE", "check every checksum and walk every segment; exit 1 on the first problem",
+    { "--verify", "FILE", "--verify FILE",
+      "check every checksum, walk every segment, check the heap's meaning (as verifyheap); exit 1 on the first problem",
       0, run_verify },
     { NULL, NULL, "CORE [-o FILE] [--exe PATH] [--heap N]",
       "write the heap dump of an ELF core file (default output: CORE without .core, plus .gcdump)",

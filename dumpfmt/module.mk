@@ -117,3 +117,7 @@ ALL_TARGETS += dotnet-skipped
 dotnet-skipped:
 	@echo "  SKIP    dumpfmt/dotnet: $(if $(DOTNET),not built under SANITIZE=1,no dotnet on PATH): .NET dumps not supported by this build"
 endif
+
+# test_allocfail: every allocation of libgcdump made to fail in turn (dumpfmt/test/allocfail.h wraps them).
+AF_LDFLAGS := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup
+$(BUILD)/test/dumpfmt/test_allocfail: private ALL_LDFLAGS += $(AF_LDFLAGS)

@@ -95,6 +95,7 @@ struct gcd_reader_s {
 
     char **warnings;
     size_t nwarn, nwarn_dropped;
+    int warn_nomem;              /* a warning could not be kept: gcd_open fails rather than hide it */
     char err[RD_ERR_CAP];
     rd_block *arena;
 
@@ -254,8 +255,9 @@ static gcd_rc rd_wrap(gcd_reader *r, gcd_rc rc, const char *fmt, ...)
     return rc;
 }
 
-/* Warnings are kept (up to a cap); running out of memory for one only
- * loses the warning, never the dump. */
+/* Warnings are kept (up to a cap). Running out of memory for one makes
+ * gcd_open fail with GCD_E_NOMEM: a dump whose damage went unsaid would
+ * read as a whole one. */
 __attribute__((format(printf, 2, 3)))
 static void rd_warn(gcd_reader *r, const char *fmt, ...)
 {
@@ -271,12 +273,16 @@ static void rd_warn(gcd_reader *r, const char *fmt, ...)
     rd_oneline(buf);
     if (!r->warnings) {
         r->warnings = calloc(RD_MAX_WARNINGS + 1, sizeof *r->warnings);
-        if (!r->warnings)
+        if (!r->warnings) {
+            r->warn_nomem = 1;
             return;
+        }
     }
     char *s = strdup(buf);
     if (s)
         r->warnings[r->nwarn++] = s;
+    else
+        r->warn_nomem = 1;
 }
 
 static void rd_copy_err(char *errbuf, size_t errcap, const char *msg)
@@ -1716,6 +1722,8 @@ gcd_rc gcd_open(const char *path, const gcd_open_opts *opts, gcd_reader **out, c
     r->cache_frames = opts && opts->cache_frames ? opts->cache_frames : 8;
     r->verify_payloads = opts ? opts->verify_payloads : 0;
     gcd_rc rc = rd_open(r, path);
+    if (rc == GCD_OK && r->warn_nomem)
+        rc = rd_fail(r, GCD_E_NOMEM, "out of memory keeping a warning about the dump");
     if (rc != GCD_OK) {
         if (!r->err[0])
             snprintf(r->err, sizeof r->err, "%s", gcd_rc_name(rc));
@@ -1728,10 +1736,13 @@ gcd_rc gcd_open(const char *path, const gcd_open_opts *opts, gcd_reader **out, c
         char buf[64];
         snprintf(buf, sizeof buf, "%zu more warnings not shown", r->nwarn_dropped + 1);
         char *s = strdup(buf);
-        if (s) {
-            free(r->warnings[r->nwarn - 1]);
-            r->warnings[r->nwarn - 1] = s;
+        if (!s) {
+            rd_copy_err(errbuf, errcap, "out of memory keeping a warning about the dump");
+            gcd_close(r);
+            return GCD_E_NOMEM;
         }
+        free(r->warnings[r->nwarn - 1]);
+        r->warnings[r->nwarn - 1] = s;
     }
     r->err[0] = 0;
     *out = r;

@@ -12,7 +12,9 @@ static const char check_usage[] =
     "  Evaluates every assertion against the dump and reports each as PASS or\n"
     "  FAIL with the actual value and the limit, the failures first, each with an\n"
     "  explanation. Exit 0 when all hold, 1 when any fails, 2 on bad arguments,\n"
-    "  3 when the dump or the baseline cannot be read or is damaged. Counts and\n"
+    "  3 when the dump or the baseline cannot be read or is damaged: truncated,\n"
+    "  a checksum that fails (memory included), or contents that contradict the\n"
+    "  heap (the checks of heapdump --verify, run before judging). Counts and\n"
     "  sizes are of live objects (reachable from a strong root): garbage the\n"
     "  dump happens to hold does not count. TYPE is a type name, or a pattern\n"
     "  with * ? [..] whose matching types add up. SIZE: 1000, 64k, 10m, 2g.\n"
@@ -519,10 +521,16 @@ static int cmd_check(gca_ctx *ctx, int argc, char **argv)
         }
     }
     /* CI must never pass on a damaged dump: refuse it, or say on every
-     * result that it was judged on part of the heap */
+     * result that it was judged on part of the heap. The deep check first:
+     * a dump whose checksums hold may still contradict itself. */
     for (int d = 0; d < 2; d++) {
         gca_model *dm = d ? e.base : e.m;
         const char *why[1];
+        if (dm && gca_damage_check(dm) == GCA_E_NOMEM) {
+            gca_ctx_fail(ctx, "out of memory checking %s", gca_model_info(dm)->path);
+            state_free(&s);
+            return GCA_EXIT_FAIL;
+        }
         if (!dm || !gca_damage(dm))
             continue;
         if (!s.allow_damaged) {
