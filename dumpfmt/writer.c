@@ -268,6 +268,7 @@ static gcd_rc open_file(gcd_writer *w, const char *path, const gcd_header_fields
     if (w->fd < 0) {
         int e = -w->fd;
         w->fd = -1;
+        errno = e;
         if (e == EEXIST)
             return w_fail(w, GCD_E_IO, "cannot create the temporary dump file: something else is at PATH.tmp.PID "
                           "(a symlink, another user's file or a dump of this process in progress)", 0);
@@ -371,7 +372,9 @@ gcd_rc gcd_writer_open(const char *path, const gcd_writer_opts *opts, const gcd_
     return GCD_OK;
 fail:;
     gcd_rc rc = w->rc ? w->rc : GCD_E_NOMEM;
+    int e = errno; /* the caller may name it */
     gcd_writer_abort(w);
+    errno = e;
     return rc;
 }
 
@@ -420,7 +423,9 @@ gcd_rc gcd_writer_open_static(void *ws, size_t size, const char *path, const gcd
         return GCD_E_ZSTD;
     gcd_rc rc = open_file(w, path, hf);
     if (rc) {
+        int e = errno; /* the caller may name it */
         gcd_writer_abort(w);
+        errno = e;
         return rc;
     }
     *out = w;
