@@ -338,12 +338,33 @@ static void print_flags(const gcd_reader *r)
     }
 }
 
+/* NAME.tmp.PID is a dump being written, or the rest of one whose writer
+ * was killed: say which. @return the text, or NULL for another name. */
+static const char *unfinished_note(const char *file, char *buf, size_t cap)
+{
+    uint32_t pid;
+    if (!gcd_tmp_name_pid(file, &pid))
+        return NULL;
+    if (gcd_pid_alive(pid))
+        snprintf(buf, cap, "an unfinished temporary of a dump (NAME.tmp.PID): process %" PRIu32
+                 " exists, and may still be writing it", pid);
+    else
+        snprintf(buf, cap, "an unfinished temporary of a dump (NAME.tmp.PID): its writer, process %" PRIu32
+                 ", is gone (killed half-way); the next dump to NAME removes it", pid);
+    return buf;
+}
+
 static int mode_info(const char *file)
 {
-    char err[512];
+    char err[512], note[200];
     gcd_reader *r;
+    const char *unfinished = unfinished_note(file, note, sizeof note);
     gcd_rc rc = gcd_open(file, NULL, &r, err, sizeof err);
     if (rc != GCD_OK) {
+        if (unfinished) {
+            size_t n = strlen(err);
+            snprintf(err + n, sizeof err - n, " (%s)", unfinished);
+        }
         file_error(file, err);
         return HD_ERROR;
     }
@@ -358,7 +379,9 @@ static int mode_info(const char *file)
     printf("\ncreated:     %s\n", iso_time(h->created_ns, tb, sizeof tb));
     printf("pid:         %" PRIu32 "\n", h->pid);
     print_flags(r);
-    if (h->complete)
+    if (unfinished)
+        printf("complete:    no, %s\n", unfinished);
+    else if (h->complete)
         printf("complete:    yes (index and trailer valid)\n");
     else
         printf("complete:    no, truncated or damaged\n");

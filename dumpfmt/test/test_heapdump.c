@@ -167,6 +167,47 @@ static void test_info(void **state)
     run_free(&r);
 }
 
+/* --info on NAME.tmp.PID: the rest of a dump whose writer was killed
+ * half-way (or one being written) says so, whole or cut. */
+static void test_info_unfinished(void **state)
+{
+    (void)state;
+    size_t len;
+    unsigned char *b = dt_read_file(good, &len);
+    pid_t c = fork(); /* a pid that is gone */
+    assert_true(c >= 0);
+    if (c == 0)
+        _exit(0);
+    assert_int_equal(waitpid(c, NULL, 0), c);
+    char name[64];
+    snprintf(name, sizeof name, "half.gcdump.tmp.%d", (int)c);
+    char *tmp = dt_path(dir, name);
+    dt_write_file(tmp, b, len / 2);
+    run r = hd("--info", tmp);
+    if (!strstr(r.out, "complete:    no, an unfinished temporary of a dump (NAME.tmp.PID): its writer, process ") ||
+        !strstr(r.out, "is gone (killed half-way)"))
+        fail_msg("--info on %s:\n%s%s", name, r.out, r.err);
+    run_free(&r);
+    /* cut inside the header: the error says what the file is */
+    dt_write_file(tmp, b, 20);
+    r = hd("--info", tmp);
+    assert_int_not_equal(r.status, 0);
+    assert_one_error_line(r.err);
+    assert_non_null(strstr(r.err, "an unfinished temporary of a dump"));
+    run_free(&r);
+    /* one whose writer lives (this test) */
+    free(tmp);
+    snprintf(name, sizeof name, "live.gcdump.tmp.%d", (int)getpid());
+    tmp = dt_path(dir, name);
+    dt_write_file(tmp, b, len);
+    r = hd("--info", tmp);
+    assert_non_null(strstr(r.out, "exists, and may still be writing it"));
+    run_free(&r);
+    unlink(tmp);
+    free(tmp);
+    free(b);
+}
+
 static void test_verify(void **state)
 {
     (void)state;
@@ -266,6 +307,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_usage),
         cmocka_unit_test(test_info),
+        cmocka_unit_test(test_info_unfinished),
         cmocka_unit_test(test_verify),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
