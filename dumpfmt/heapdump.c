@@ -714,6 +714,56 @@ static int dotnet_runtime_dir(long pid, char *dir, size_t cap)
     return found;
 }
 
+/* createdump is found next to the libcoreclr.so the target's maps name:
+ * a path from the target, which may map a file of its own by that name.
+ * It is run only if it is a regular file and it and every folder above it
+ * belong to root or to us and nobody else may write them (as sudo checks).
+ * @return 0, or -1 with why. */
+static int trusted_program(const char *path, char *why, size_t cap)
+{
+    char *real = realpath(path, NULL);
+    if (!real) {
+        snprintf(why, cap, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    int rc = 0;
+    uid_t me = geteuid();
+    for (int first = 1;; first = 0) {
+        struct stat st;
+        if (stat(real, &st) != 0) {
+            snprintf(why, cap, "%s: %s", real, strerror(errno));
+            rc = -1;
+            break;
+        }
+        if (first && !S_ISREG(st.st_mode)) {
+            snprintf(why, cap, "%s is not a regular file", real);
+            rc = -1;
+            break;
+        }
+        if (st.st_uid != 0 && st.st_uid != me) {
+            snprintf(why, cap, "%s belongs to uid %u, neither root nor us", real, (unsigned)st.st_uid);
+            rc = -1;
+            break;
+        }
+        if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+            snprintf(why, cap, "%s may be written by others (mode %03o)", real, (unsigned)(st.st_mode & 0777));
+            rc = -1;
+            break;
+        }
+        char *slash = strrchr(real, '/');
+        if (!slash || slash == real) {
+            if (slash && real[1]) { /* then "/" itself */
+                real[1] = 0;
+                continue;
+            }
+            break;
+        }
+        *slash = 0;
+    }
+    free(real);
+    return rc;
+}
+
 /* A live .NET process: the runtime's createdump writes a core (with the
  * heap) into a private temporary folder; it is converted, then removed. */
 static int mode_pid_dotnet(const hd_args *a, const char *rtdir)
@@ -723,6 +773,12 @@ static int mode_pid_dotnet(const hd_args *a, const char *rtdir)
         access(createdump, X_OK) != 0) {
         fprintf(stderr, "%s: process %ld is a .NET process, but its runtime has no createdump (%s)\n", prog,
                 a->pid, createdump);
+        return HD_ERROR;
+    }
+    char why[PATH_MAX + 128];
+    if (trusted_program(createdump, why, sizeof why) != 0) {
+        fprintf(stderr, "%s: process %ld is a .NET process, but its runtime's createdump is not safe to run: %s\n",
+                prog, a->pid, why);
         return HD_ERROR;
     }
     const char *tmp = getenv("TMPDIR");

@@ -6,11 +6,15 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -208,6 +212,59 @@ static void test_info_unfinished(void **state)
     free(b);
 }
 
+/* heapdump -p on a process that maps a file named libcoreclr.so runs the
+ * createdump next to it: a path the target chose. One in a folder others
+ * may write is refused (it was run: the marker appeared). */
+static void test_pid_untrusted_createdump(void **state)
+{
+    (void)state;
+    char *rt = dt_path(dir, "rt");
+    assert_int_equal(mkdir(rt, 0700), 0);
+    char lib[PATH_MAX], cd[PATH_MAX], marker[PATH_MAX], script[PATH_MAX * 2];
+    snprintf(lib, sizeof lib, "%s/libcoreclr.so", rt);
+    snprintf(cd, sizeof cd, "%s/createdump", rt);
+    snprintf(marker, sizeof marker, "%s/createdump-ran", dir);
+    static const unsigned char page[4096];
+    dt_write_file(lib, page, sizeof page);
+    snprintf(script, sizeof script, "#!/bin/sh\ntouch '%s'\nexit 1\n", marker);
+    dt_write_file(cd, script, strlen(script));
+    assert_int_equal(chmod(cd, 0755), 0);
+    assert_int_equal(chmod(rt, 0777), 0); /* anyone could have put createdump there */
+    int ready[2];
+    assert_int_equal(pipe(ready), 0);
+    pid_t c = fork();
+    assert_true(c >= 0);
+    if (c == 0) {
+        int fd = open(lib, O_RDONLY);
+        void *m = fd >= 0 ? mmap(NULL, sizeof page, PROT_READ, MAP_PRIVATE, fd, 0) : MAP_FAILED;
+        char ok = m != MAP_FAILED;
+        if (write(ready[1], &ok, 1) != 1)
+            _exit(1);
+        for (;;)
+            pause();
+    }
+    close(ready[1]);
+    char ok = 0;
+    assert_int_equal(read(ready[0], &ok, 1), 1);
+    close(ready[0]);
+    assert_true(ok);
+    char pid[32];
+    snprintf(pid, sizeof pid, "%d", (int)c);
+    run r = hd("-p", pid);
+    kill(c, SIGKILL);
+    waitpid(c, NULL, 0);
+    print_message("%s", r.err);
+    assert_int_not_equal(r.status, 0);
+    assert_one_error_line(r.err);
+    assert_non_null(strstr(r.err, "createdump is not safe to run"));
+    assert_int_equal(access(marker, F_OK), -1);
+    run_free(&r);
+    unlink(cd);
+    unlink(lib);
+    rmdir(rt);
+    free(rt);
+}
+
 static void test_verify(void **state)
 {
     (void)state;
@@ -308,6 +365,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_usage),
         cmocka_unit_test(test_info),
         cmocka_unit_test(test_info_unfinished),
+        cmocka_unit_test(test_pid_untrusted_createdump),
         cmocka_unit_test(test_verify),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
