@@ -218,9 +218,10 @@ static int hook_fsync(int fd)
     return fsync(fd);
 }
 
-static void test_write_failures(void **state)
+/* One writer configuration (threads: compression jobs) through every
+ * injection point. */
+static void write_failures(int threads)
 {
-    (void)state;
     char *out = dt_path(dir, "inject.gcdump"), *ref = dt_path(dir, "reference.gcdump");
     /* the earlier dump at the path, and what the new one must be when it works */
     dt_opts earlier = {0};
@@ -233,7 +234,9 @@ static void test_write_failures(void **state)
     gcd__io.fsync = hook_fsync;
     fmode = F_COUNT;
     fcall = fsyncs = 0;
-    assert_int_equal(dt_write(ref, &heap, NULL), GCD_OK);
+    dt_opts o = {0};
+    o.threads = threads;
+    assert_int_equal(dt_write(ref, &heap, &o), GCD_OK);
     long nwrites = fcall;
     assert_int_equal(fsyncs, 1);
     unsigned char *want = dt_read_file(ref, &rlen);
@@ -249,7 +252,7 @@ static void test_write_failures(void **state)
             fmode = mode;
             fat = k;
             fcall = 0;
-            gcd_rc rc = dt_write(out, &heap, NULL);
+            gcd_rc rc = dt_write(out, &heap, &o);
             fmode = F_NONE;
             size_t len;
             unsigned char *now = dt_read_file(out, &len);
@@ -279,14 +282,21 @@ static void test_write_failures(void **state)
     }
     dt_write_quiet = 0;
     gcd__io = saved;
-    print_message("%ld failed writes and %ld short writes injected: every time the earlier dump intact, no "
-                  "temporary left\n", failures, shorts);
+    print_message("%d thread(s): %ld failed writes and %ld short writes injected: every time the earlier dump "
+                  "intact, no temporary left\n", threads, failures, shorts);
     free(old);
     free(want);
     unlink(out);
     unlink(ref);
     free(out);
     free(ref);
+}
+
+static void test_write_failures(void **state)
+{
+    (void)state;
+    write_failures(1);
+    write_failures(2);
 }
 
 int main(void)
