@@ -158,6 +158,9 @@ static int split(const char *path, char *dir, size_t cap, const char **base)
  * regular file of ours that no one holds a lock on. */
 static int is_orphan(int dirfd, const char *name)
 {
+    struct stat pre; /* nothing but a regular file is even opened (a device could mind) */
+    if (fstatat(dirfd, name, &pre, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(pre.st_mode) || pre.st_uid != geteuid())
+        return 0;
     int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
     if (fd < 0)
         return 0;

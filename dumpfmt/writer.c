@@ -187,8 +187,10 @@ static inline void le64(uint8_t *p, uint64_t v)
 static gcd_rc w_write(gcd_writer *w, const void *buf, size_t len)
 {
     int e = gcd_write_all(w->fd, buf, len);
-    if (e)
+    if (e) {
+        errno = e; /* a failed open names it (the header is written there) */
         return w_fail(w, GCD_E_IO, "write failed", e);
+    }
     w->off += len;
     return GCD_OK;
 }

@@ -252,6 +252,7 @@ static void write_failures(int threads)
             fmode = mode;
             fat = k;
             fcall = 0;
+            errno = 0; /* nothing left over from the round before */
             gcd_rc rc = dt_write(out, &heap, &o);
             fmode = F_NONE;
             size_t len;
