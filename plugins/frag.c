@@ -133,8 +133,9 @@ static int write_svg(gca_model *m, const gca_frag *fr, const char *path, char *e
     char tmp[4096];
     FILE *f = gca_file_create(path, tmp, sizeof tmp);
     if (!f) {
-        snprintf(err, errcap, "cannot create %.400s: %s%s", path, strerror(errno),
-                 errno == EEXIST ? " (at its temporary name PATH.tmp.PID, which is never replaced)" : "");
+        int e = errno;
+        snprintf(err, errcap, "cannot create %.400s: %s%s", path, strerror(e),
+                 e == EEXIST ? " (at its temporary name PATH.tmp.PID, which is never replaced)" : "");
         return -1;
     }
     const gca_info *in = gca_model_info(m);
