@@ -5,6 +5,8 @@
 
 #include "gca.h"
 
+#include <stdio.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -74,6 +76,20 @@ GCA_API int gca_ctx_usage(gca_ctx *ctx, const char *fmt, ...) __attribute__((for
 GCA_API int gca_parse_addr(const char *s, uint64_t *out);
 /* Parse a size ("85000", "64k", "1m"). @return 0 on success. */
 GCA_API int gca_parse_size(const char *s, uint64_t *out);
+/* Files a command writes (report -o, lohfrag -svg): the project's one way
+ * (libgcdump's gcd_tmp_*): PATH.tmp.PID is created with O_CREAT|O_EXCL|
+ * O_NOFOLLOW and mode 0600 (a symlink planted there is never followed; the
+ * temporaries of dead writers of PATH are removed first), then flushed,
+ * fsync'd and renamed over PATH. gca_file_create @return the stream, or
+ * NULL with errno set (EEXIST: something is at the temporary name); tmp
+ * (cap bytes: strlen(path) + 32 is enough) gets the temporary's name.
+ * gca_file_commit @return 0, or the errno of what failed (the write, the
+ * fsync, the rename: for strerror); the stream is closed either way, and on
+ * failure tmp is removed and PATH untouched. gca_file_discard closes and
+ * removes tmp. */
+GCA_API FILE *gca_file_create(const char *path, char *tmp, size_t cap);
+GCA_API int gca_file_commit(FILE *f, const char *tmp, const char *path);
+GCA_API void gca_file_discard(FILE *f, const char *tmp);
 /* ======================================================================
  * Long work: Ctrl-C and progress. At the prompt Ctrl-C never ends
  * gcanalyze: it sets a flag that long loops poll, and the command stops

@@ -534,28 +534,24 @@ static char *history_path(void)
     return p;
 }
 
-/* Writes the history to path.tmp.PID (created exclusively, mode 0600),
- * then renames it over path: a crash never leaves half a file. */
+/* Writes the history to path.tmp.PID (gca_file_create: exclusively, mode
+ * 0600), then renames it over path: a crash never leaves half a file. */
 static void history_save(History *hist, const char *path)
 {
     size_t n = strlen(path) + 32;
     char *tmp = malloc(n);
     if (!tmp)
         return;
-    snprintf(tmp, n, "%s.tmp.%ld", path, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    FILE *f = gca_file_create(path, tmp, n);
     if (!f) {
-        if (fd >= 0)
-            close(fd);
         free(tmp);
         return;
     }
     HistEvent ev;
-    int ok = history(hist, &ev, H_SAVE_FP, f) >= 0;
-    ok = fclose(f) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0)
-        unlink(tmp);
+    if (history(hist, &ev, H_SAVE_FP, f) >= 0)
+        gca_file_commit(f, tmp, path);
+    else
+        gca_file_discard(f, tmp);
     free(tmp);
 }
 

@@ -107,7 +107,9 @@ static int core_file_fd(core_target *c, const char *mapped)
         snprintf(path, sizeof path, "%s", t->exe_file);
     else
         snprintf(path, sizeof path, "%s%s", t->root, mapped);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = gcd_open_regular(path); /* named by the core: a FIFO must not block us */
+    if (fd < 0)
+        fd = -1;
     if (c->nfiles == CORE_FILES) { /* full: forget the oldest */
         if (c->files[0].fd >= 0)
             close(c->files[0].fd);
@@ -507,7 +509,7 @@ out:
 static int spool_fd(const char *dir, const char *keep, char *err, size_t cap)
 {
     if (keep) {
-        int fd = open(keep, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        int fd = open(keep, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (fd < 0)
             return set_err(err, cap, "cannot create %s to keep the core: %s", keep, strerror(errno));
         return fd;
@@ -635,13 +637,19 @@ static int obj_open(rt_obj *o, const char *path, const char *label, uint16_t mac
 {
     memset(o, 0, sizeof *o);
     o->label = label;
-    o->fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* the path comes from the core (NT_FILE) or the target: O_NONBLOCK so
+     * that a FIFO there cannot block the open, and only a regular file */
+    o->fd = gcd_open_regular(path);
+    if (o->fd == -2) {
+        o->fd = -1;
+        return set_err(err, cap, "%s: not a regular file", label);
+    }
     if (o->fd < 0)
         return set_err(err, cap, "%s: %s", label, strerror(errno));
     struct stat st;
-    if (fstat(o->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (fstat(o->fd, &st) != 0) {
         obj_close(o);
-        return set_err(err, cap, "%s: not a regular file", label);
+        return set_err(err, cap, "%s: %s", label, strerror(errno));
     }
     o->fsize = (uint64_t)st.st_size;
     elf_version(EV_CURRENT);

@@ -49,11 +49,53 @@ GCD_API const char *gcd_kind_name(unsigned kind);
 
 /* Expand a dump path pattern: %p the pid, %e the executable name ("app"
  * when empty), %t seconds since the epoch, %% a percent sign; any other
- * %x stands for x. Uses no allocation and no stdio (safe in a signal
+ * %x stands for x. The executable name comes from the dumped process and
+ * is made a plain file name: '/' and control characters become '_', a
+ * leading '.' becomes '_', and it is cut to 64 bytes. Uses no allocation and no stdio (safe in a signal
  * handler). @return the length written to out, or 0 when the result is
  * empty or does not fit in cap bytes with its NUL. */
 GCD_API size_t gcd_expand_path(const char *pattern, const char *exe, uint64_t pid, uint64_t time_s, char *out,
                                size_t cap);
+
+/* ======================================================================
+ * Files. Every file this project writes (dumps, reports, SVGs, history)
+ * goes through gcd_tmp_create / gcd_tmp_commit: PATH.tmp.PID created with
+ * O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600, locked (flock) while written, then
+ * fsync'd and renamed over PATH. A symlink or a file of someone else at the
+ * temporary name is never followed nor removed: the write fails (EEXIST).
+ * Before creating, temporaries of the same PATH left by writers that died
+ * (PID gone, no lock held, a regular file of this user) are removed. None
+ * of these functions allocates or uses stdio: they are safe in a signal
+ * handler.
+ * ====================================================================== */
+/* @return the descriptor (O_WRONLY), or -errno; tmp (cap bytes, PATH_MAX +
+ * 32 is enough) holds the temporary's name, or "" when nothing was made. */
+GCD_API int gcd_tmp_create(const char *path, char *tmp, size_t cap);
+/* fsync, close and rename tmp over path. @return 0, or the errno of the
+ * step that failed (its name "fsync", "close" or "rename" in *step, may be
+ * NULL); on failure fd is closed and tmp removed, and path is untouched. */
+GCD_API int gcd_tmp_commit(int fd, const char *tmp, const char *path, const char **step);
+/* Close fd (if >= 0) and remove tmp (if not ""). */
+GCD_API void gcd_tmp_discard(int fd, const char *tmp);
+/* Remove the dead writers' temporaries of path (as gcd_tmp_create does);
+ * @return how many were removed. */
+GCD_API size_t gcd_tmp_clean(const char *path);
+/* Whether path's last component is NAME.tmp.PID (a temporary of this
+ * library's writers); its PID in *pid (may be NULL). @return 1 or 0. */
+GCD_API int gcd_tmp_name_pid(const char *path, uint32_t *pid);
+/* Whether process pid exists (kill(pid, 0) does not say ESRCH). */
+GCD_API int gcd_pid_alive(uint32_t pid);
+/* write() until all of buf is written (short writes continue, EINTR
+ * retries). @return 0 or an errno (ENOSPC for a write that takes nothing). */
+GCD_API int gcd_write_all(int fd, const void *buf, size_t len);
+/* Open a file whose name comes from data (a core's NT_FILE note, a dump):
+ * O_RDONLY|O_NONBLOCK (a FIFO cannot block the open), then only a regular
+ * file is kept (O_NONBLOCK cleared). @return the descriptor, -1 (errno
+ * from open) or -2 when it is not a regular file (errno ENODEV). */
+GCD_API int gcd_open_regular(const char *path);
+/* strerror's text for the errnos file writing meets ("No space left on
+ * device"), "system error" for others; no locale, no allocation. */
+GCD_API const char *gcd_strerror(int err);
 
 /* CRC-32C (Castagnoli), as the format uses it. crc starts at 0. */
 GCD_API uint32_t gcd_crc32c(uint32_t crc, const void *data, size_t len);
@@ -97,8 +139,8 @@ GCD_API gcd_rc gcd_writer_open(const char *path, const gcd_writer_opts *opts,
 
 /* For signal handlers: the bytes a static writer needs for these options
  * (threads forced to 1), and a writer that lives entirely in a
- * caller-provided workspace: it never calls malloc, and only uses
- * open/write/rename/unlink/close. The workspace is reusable after finish
+ * caller-provided workspace: it never calls malloc nor stdio, and only
+ * makes system calls (the gcd_tmp_* ones, write, fsync, rename). The workspace is reusable after finish
  * or abort. path must stay valid until finish. */
 GCD_API size_t gcd_writer_static_size(const gcd_writer_opts *opts);
 GCD_API gcd_rc gcd_writer_open_static(void *workspace, size_t size, const char *path,

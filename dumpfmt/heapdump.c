@@ -338,12 +338,33 @@ static void print_flags(const gcd_reader *r)
     }
 }
 
+/* NAME.tmp.PID is a dump being written, or the rest of one whose writer
+ * was killed: say which. @return the text, or NULL for another name. */
+static const char *unfinished_note(const char *file, char *buf, size_t cap)
+{
+    uint32_t pid;
+    if (!gcd_tmp_name_pid(file, &pid))
+        return NULL;
+    if (gcd_pid_alive(pid))
+        snprintf(buf, cap, "an unfinished temporary of a dump (NAME.tmp.PID): process %" PRIu32
+                 " exists, and may still be writing it", pid);
+    else
+        snprintf(buf, cap, "an unfinished temporary of a dump (NAME.tmp.PID): its writer, process %" PRIu32
+                 ", is gone (killed half-way); the next dump to NAME removes it", pid);
+    return buf;
+}
+
 static int mode_info(const char *file)
 {
-    char err[512];
+    char err[512], note[200];
     gcd_reader *r;
+    const char *unfinished = unfinished_note(file, note, sizeof note);
     gcd_rc rc = gcd_open(file, NULL, &r, err, sizeof err);
     if (rc != GCD_OK) {
+        if (unfinished) {
+            size_t n = strlen(err);
+            snprintf(err + n, sizeof err - n, " (%s)", unfinished);
+        }
         file_error(file, err);
         return HD_ERROR;
     }
@@ -358,7 +379,9 @@ static int mode_info(const char *file)
     printf("\ncreated:     %s\n", iso_time(h->created_ns, tb, sizeof tb));
     printf("pid:         %" PRIu32 "\n", h->pid);
     print_flags(r);
-    if (h->complete)
+    if (unfinished)
+        printf("complete:    no, %s\n", unfinished);
+    else if (h->complete)
         printf("complete:    yes (index and trailer valid)\n");
     else
         printf("complete:    no, truncated or damaged\n");
@@ -693,6 +716,56 @@ static int dotnet_runtime_dir(long pid, char *dir, size_t cap)
     return found;
 }
 
+/* createdump is found next to the libcoreclr.so the target's maps name:
+ * a path from the target, which may map a file of its own by that name.
+ * It is run only if it is a regular file and it and every folder above it
+ * belong to root or to us and nobody else may write them (as sudo checks).
+ * @return 0, or -1 with why. */
+static int trusted_program(const char *path, char *why, size_t cap)
+{
+    char *real = realpath(path, NULL);
+    if (!real) {
+        snprintf(why, cap, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    int rc = 0;
+    uid_t me = geteuid();
+    for (int first = 1;; first = 0) {
+        struct stat st;
+        if (stat(real, &st) != 0) {
+            snprintf(why, cap, "%s: %s", real, strerror(errno));
+            rc = -1;
+            break;
+        }
+        if (first && !S_ISREG(st.st_mode)) {
+            snprintf(why, cap, "%s is not a regular file", real);
+            rc = -1;
+            break;
+        }
+        if (st.st_uid != 0 && st.st_uid != me) {
+            snprintf(why, cap, "%s belongs to uid %u, neither root nor us", real, (unsigned)st.st_uid);
+            rc = -1;
+            break;
+        }
+        if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+            snprintf(why, cap, "%s may be written by others (mode %03o)", real, (unsigned)(st.st_mode & 0777));
+            rc = -1;
+            break;
+        }
+        char *slash = strrchr(real, '/');
+        if (!slash || slash == real) {
+            if (slash && real[1]) { /* then "/" itself */
+                real[1] = 0;
+                continue;
+            }
+            break;
+        }
+        *slash = 0;
+    }
+    free(real);
+    return rc;
+}
+
 /* A live .NET process: the runtime's createdump writes a core (with the
  * heap) into a private temporary folder; it is converted, then removed. */
 static int mode_pid_dotnet(const hd_args *a, const char *rtdir)
@@ -702,6 +775,12 @@ static int mode_pid_dotnet(const hd_args *a, const char *rtdir)
         access(createdump, X_OK) != 0) {
         fprintf(stderr, "%s: process %ld is a .NET process, but its runtime has no createdump (%s)\n", prog,
                 a->pid, createdump);
+        return HD_ERROR;
+    }
+    char why[PATH_MAX + 128];
+    if (trusted_program(createdump, why, sizeof why) != 0) {
+        fprintf(stderr, "%s: process %ld is a .NET process, but its runtime's createdump is not safe to run: %s\n",
+                prog, a->pid, why);
         return HD_ERROR;
     }
     const char *tmp = getenv("TMPDIR");

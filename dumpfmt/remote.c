@@ -921,7 +921,10 @@ gcd_rc gcd_remote_write(gcd_remote *r, const char *path, const gcd_writer_opts *
     gcd_rc rc = gcd_writer_open(path, &o, &hf, &w);
     if (rc) {
         char m[RT_ERRCAP];
-        snprintf(m, sizeof m, "cannot write %s: %s (%s)", path, gcd_rc_name(rc), strerror(errno));
+        int e = errno;
+        snprintf(m, sizeof m, "cannot write %s: %s%s", path, rc == GCD_E_IO ? strerror(e) : gcd_rc_name(rc),
+                 rc == GCD_E_IO && e == EEXIST ? " (at its temporary name PATH.tmp.PID: a symlink or another "
+                                                 "user's file there is never replaced)" : "");
         copy_err(errbuf, errcap, m);
         return rc;
     }

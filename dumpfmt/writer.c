@@ -2,6 +2,7 @@
  * Owns: gcd_writer_* and gcd_put_*; the static (no-malloc) mode used from signal handlers. */
 #define ZSTD_STATIC_LINKING_ONLY
 #include "gcdump.h"
+#include "safefile_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -99,19 +100,37 @@ static gcd_rc w_fail(gcd_writer *w, gcd_rc rc, const char *what, int err)
     w->rc = rc;
     size_t at = s_cat(w->err, sizeof w->err, 0, what);
     if (err) {
-        at = s_cat(w->err, sizeof w->err, at, " (errno ");
-        at = s_num(w->err, sizeof w->err, at, (uint64_t)err);
-        s_cat(w->err, sizeof w->err, at, ")");
+        at = s_cat(w->err, sizeof w->err, at, ": ");
+        at = s_cat(w->err, sizeof w->err, at, gcd_strerror(err));
+        if (!strcmp(gcd_strerror(err), "system error")) {
+            at = s_cat(w->err, sizeof w->err, at, " ");
+            s_num(w->err, sizeof w->err, at, (uint64_t)err);
+        }
     }
     return rc;
+}
+
+/* The executable name as one plain file name: it comes from the dumped
+ * process (its own memory or comm), so '/' and control characters become
+ * '_', so does a leading '.', and it is cut to EXE_NAME_MAX bytes. */
+#define EXE_NAME_MAX 64
+static size_t safe_name(const char *s, char out[EXE_NAME_MAX + 1])
+{
+    size_t n = 0;
+    for (; s[n] && n < EXE_NAME_MAX; n++) {
+        unsigned char c = (unsigned char)s[n];
+        out[n] = c == '/' || c < 0x20 || c == 0x7f || (n == 0 && c == '.') ? '_' : (char)c;
+    }
+    out[n] = 0;
+    return n;
 }
 
 size_t gcd_expand_path(const char *pattern, const char *exe, uint64_t pid, uint64_t time_s, char *out, size_t cap)
 {
     if (!pattern || !out || cap < 2)
         return 0;
-    char num[24];
-    size_t at = 0;
+    char num[24], name[EXE_NAME_MAX + 1];
+    size_t at = 0, n = 0;
     for (const char *p = pattern; *p; p++) {
         const char *add = NULL;
         char one[2] = {*p, 0};
@@ -123,11 +142,14 @@ size_t gcd_expand_path(const char *pattern, const char *exe, uint64_t pid, uint6
                 add = num;
             } else if (*p == 'e') {
                 add = exe && *exe ? exe : "app";
+                n = safe_name(add, name);
+                add = name;
             }
         }
         if (!add)
             add = one;
-        size_t n = strlen(add);
+        if (add != name)
+            n = strlen(add);
         if (at + n + 1 > cap)
             return 0;
         memcpy(out + at, add, n);
@@ -164,18 +186,12 @@ static inline void le64(uint8_t *p, uint64_t v)
 
 static gcd_rc w_write(gcd_writer *w, const void *buf, size_t len)
 {
-    const uint8_t *p = buf;
-    while (len) {
-        ssize_t n = write(w->fd, p, len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return w_fail(w, GCD_E_IO, "write failed", errno);
-        }
-        p += n;
-        len -= (size_t)n;
-        w->off += (uint64_t)n;
+    int e = gcd_write_all(w->fd, buf, len);
+    if (e) {
+        errno = e; /* a failed open names it (the header is written there) */
+        return w_fail(w, GCD_E_IO, "write failed", e);
     }
+    w->off += len;
     return GCD_OK;
 }
 
@@ -250,12 +266,16 @@ static gcd_rc open_file(gcd_writer *w, const char *path, const gcd_header_fields
     if (n == 0 || n + 32 >= sizeof w->path)
         return w_fail(w, GCD_E_INVAL, "dump path is empty or too long", 0);
     memcpy(w->path, path, n + 1);
-    size_t at = s_cat(w->tmp, sizeof w->tmp, 0, path);
-    at = s_cat(w->tmp, sizeof w->tmp, at, ".tmp.");
-    s_num(w->tmp, sizeof w->tmp, at, (uint64_t)getpid());
-    w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (w->fd < 0)
-        return w_fail(w, GCD_E_IO, "cannot create the temporary dump file", errno);
+    w->fd = gcd_tmp_create(path, w->tmp, sizeof w->tmp);
+    if (w->fd < 0) {
+        int e = -w->fd;
+        w->fd = -1;
+        errno = e;
+        if (e == EEXIST)
+            return w_fail(w, GCD_E_IO, "cannot create the temporary dump file: something else is at PATH.tmp.PID "
+                          "(a symlink, another user's file or a dump of this process in progress)", 0);
+        return w_fail(w, GCD_E_IO, "cannot create the temporary dump file", e);
+    }
 
     uint8_t h[HDR_SIZE];
     memset(h, 0, sizeof h);
@@ -354,7 +374,9 @@ gcd_rc gcd_writer_open(const char *path, const gcd_writer_opts *opts, const gcd_
     return GCD_OK;
 fail:;
     gcd_rc rc = w->rc ? w->rc : GCD_E_NOMEM;
+    int e = errno; /* the caller may name it */
     gcd_writer_abort(w);
+    errno = e;
     return rc;
 }
 
@@ -403,7 +425,9 @@ gcd_rc gcd_writer_open_static(void *ws, size_t size, const char *path, const gcd
         return GCD_E_ZSTD;
     gcd_rc rc = open_file(w, path, hf);
     if (rc) {
+        int e = errno; /* the caller may name it */
         gcd_writer_abort(w);
+        errno = e;
         return rc;
     }
     *out = w;
@@ -740,16 +764,19 @@ gcd_rc gcd_writer_finish(gcd_writer *w)
             rc = w_write(w, t, sizeof t);
         }
     }
-    if (!rc && fsync(w->fd) != 0 && errno != EINVAL)
-        rc = w_fail(w, GCD_E_IO, "fsync of the dump failed", errno);
     if (!rc) {
-        int cr = close(w->fd);
+        const char *step;
+        int e = gcd_tmp_commit(w->fd, w->tmp, w->path, &step);
         w->fd = -1;
-        if (cr != 0)
-            rc = w_fail(w, GCD_E_IO, "close of the dump failed", errno);
+        if (e) {
+            w->tmp[0] = 0; /* removed by the commit */
+            rc = w_fail(w, GCD_E_IO,
+                        !strcmp(step, "fsync")   ? "fsync of the dump failed"
+                        : !strcmp(step, "close") ? "close of the dump failed"
+                                                 : "cannot rename the temporary dump into place",
+                        e);
+        }
     }
-    if (!rc && rename(w->tmp, w->path) != 0)
-        rc = w_fail(w, GCD_E_IO, "cannot rename the temporary dump into place", errno);
     if (rc)
         return rc; /* the caller reads gcd_writer_error, then aborts */
     w_free(w);
@@ -760,11 +787,8 @@ void gcd_writer_abort(gcd_writer *w)
 {
     if (!w)
         return;
-    if (w->fd >= 0) {
-        close(w->fd);
-        w->fd = -1;
-    }
-    if (w->tmp[0])
-        unlink(w->tmp);
+    gcd_tmp_discard(w->fd, w->tmp);
+    w->fd = -1;
+    w->tmp[0] = 0;
     w_free(w);
 }

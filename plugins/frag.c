@@ -131,18 +131,11 @@ static void svg_block_title(FILE *f, gca_model *m, const gca_frag_block *b)
 static int write_svg(gca_model *m, const gca_frag *fr, const char *path, char *err, size_t errcap)
 {
     char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp) {
-        snprintf(err, errcap, "path too long");
-        return -1;
-    }
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0644); /* a fresh file, never an existing one */
-    FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
+    FILE *f = gca_file_create(path, tmp, sizeof tmp);
     if (!f) {
-        snprintf(err, errcap, "cannot create %.400s: %s", tmp, strerror(errno));
-        if (fd >= 0) {
-            close(fd);
-            unlink(tmp);
-        }
+        int e = errno;
+        snprintf(err, errcap, "cannot create %.400s: %s%s", path, strerror(e),
+                 e == EEXIST ? " (at its temporary name PATH.tmp.PID, which is never replaced)" : "");
         return -1;
     }
     const gca_info *in = gca_model_info(m);
@@ -337,15 +330,9 @@ static int write_svg(gca_model *m, const gca_frag *fr, const char *path, char *e
         fprintf(f, "</g>\n");
     }
     fprintf(f, "</svg>\n");
-    int bad = ferror(f);
-    if (fclose(f) != 0 || bad) {
-        snprintf(err, errcap, "cannot write %.400s", tmp);
-        unlink(tmp);
-        return -1;
-    }
-    if (rename(tmp, path) != 0) {
-        snprintf(err, errcap, "cannot rename %.300s to %.300s: %s", tmp, path, strerror(errno));
-        unlink(tmp);
+    int e = gca_file_commit(f, tmp, path);
+    if (e) {
+        snprintf(err, errcap, "cannot write %.400s: %s", path, strerror(e));
         return -1;
     }
     return 0;

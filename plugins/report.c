@@ -1257,19 +1257,13 @@ static int cmd_report(gca_ctx *ctx, int argc, char **argv)
     char *tmp = malloc(plen);
     if (!tmp)
         return gca_ctx_fail(ctx, "out of memory");
-    snprintf(tmp, plen, "%s.tmp.%ld", outpath, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC, 0666);
-    if (fd < 0) {
-        int rc = gca_ctx_fail(ctx, "cannot write %s: %s", tmp, strerror(errno));
+    html h = {gca_file_create(outpath, tmp, plen), 0};
+    if (!h.f) {
+        int e = errno;
+        int rc = gca_ctx_fail(ctx, "cannot write %s: %s%s", outpath, strerror(e),
+                              e == EEXIST ? " (at its temporary name PATH.tmp.PID, which is never replaced)" : "");
         free(tmp);
         return rc;
-    }
-    html h = {fdopen(fd, "w"), 0};
-    if (!h.f) {
-        close(fd);
-        unlink(tmp);
-        free(tmp);
-        return gca_ctx_fail(ctx, "out of memory");
     }
     report r = {0};
     r.m = m;
@@ -1287,18 +1281,15 @@ static int cmd_report(gca_ctx *ctx, int argc, char **argv)
         r.frag = NULL;
     if (!bad)
         bad = write_report(&r);
-    int saved = errno;
-    if (fflush(h.f) != 0 || ferror(h.f))
-        bad = 1, saved = errno;
-    if (fclose(h.f) != 0 && !bad)
-        bad = 1, saved = errno;
+    int saved = bad ? errno : 0;
+    if (bad)
+        gca_file_discard(h.f, tmp);
+    else
+        saved = gca_file_commit(h.f, tmp, outpath);
     ci_rootmap_free(&r.roots);
     gca_events_free(r.ev, r.nev);
     gca_frag_free(r.frag);
-    if (bad || rename(tmp, outpath) != 0) {
-        if (!bad)
-            saved = errno;
-        unlink(tmp);
+    if (bad || saved) {
         int rc = gca_ctx_fail(ctx, "cannot write %s: %s", outpath, saved ? strerror(saved) : "out of memory");
         free(tmp);
         return rc;

@@ -2,6 +2,7 @@
  * Owns: gcrt_alloc*, strings, arrays, boxing, gcrt_get_ref/gcrt_array_get (stores: gcrt.h, region.c). */
 #include "gcrt_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 /* ====================================================================
@@ -157,9 +158,11 @@ static gcrt_obj *oom(gcrt_thread *th, size_t size, bool loh)
         }
         world_resume(th);
     }
-    err_set(GCRT_E_OOM, "out of memory: cannot allocate %zu bytes on the %s (committed %llu bytes%s%llu)", size,
-            loh ? "large object heap" : "small object heap", (unsigned long long)h->committed_total,
-            h->cfg.hard_limit ? ", hard limit " : "", (unsigned long long)h->cfg.hard_limit);
+    char limit[64] = "";
+    if (h->cfg.hard_limit)
+        snprintf(limit, sizeof limit, ", hard limit %llu bytes", (unsigned long long)h->cfg.hard_limit);
+    err_set(GCRT_E_OOM, "out of memory: cannot allocate %zu bytes on the %s (committed %llu bytes%s)", size,
+            loh ? "large object heap" : "small object heap", (unsigned long long)h->committed_total, limit);
     return NULL;
 }
 

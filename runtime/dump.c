@@ -62,6 +62,20 @@ void dump_init(gcrt_heap *h)
     h->cfg.dump_path = h->dump_pattern;
 }
 
+/* One line on stderr, "gcrt: A B C D", in one write (signal-safe). */
+static void say(const char *a, const char *b, const char *c, const char *d)
+{
+    char line[PATH_MAX + 512];
+    size_t at = 0;
+    const char *parts[] = {"gcrt: ", a, b, c, d};
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+        for (const char *p = parts[i]; p && *p && at < sizeof line - 1; p++)
+            line[at++] = *p;
+    line[at++] = '\n';
+    ssize_t ig = write(2, line, at);
+    (void)ig;
+}
+
 /* The heap's dump path pattern for process pid, now (signal-safe). */
 static bool expand(const gcrt_heap *h, pid_t pid, char *out, size_t cap)
 {
@@ -394,8 +408,8 @@ static gcrt_rc dump_locked(gcrt_heap *h, const char *path, const gcrt_dump_opts 
     gcd_writer *w;
     gcd_rc rc = gcd_writer_open(path, &wo, &hf, &w);
     if (rc)
-        return err_set(rc == GCD_E_NOMEM ? GCRT_E_NOMEM : GCRT_E_SYS, "cannot start a dump at %s: %s (%s)", path,
-                       gcd_rc_name(rc), strerror(errno));
+        return err_set(rc == GCD_E_NOMEM ? GCRT_E_NOMEM : GCRT_E_SYS, "cannot create a dump at %s: %s", path,
+                       rc == GCD_E_IO ? strerror(errno) : gcd_rc_name(rc));
     emit_meta(h, w, r, hf.created_ns, hf.pid, fl, nfl);
     if (!(rc = emit_memory(h, w)))
         rc = gcd_writer_finish(w);
@@ -443,13 +457,18 @@ void dump_on_oom(gcrt_thread *th, size_t size, bool loh)
 {
     gcrt_heap *h = th->heap;
     char path[PATH_MAX], msg[160];
-    if (!expand(h, getpid(), path, sizeof path))
+    if (!expand(h, getpid(), path, sizeof path)) {
+        say("out of memory: heap dump not written: the dump path pattern gives an empty or too long path", "", "",
+            "");
         return;
+    }
     snprintf(msg, sizeof msg, "out of memory allocating %zu bytes on the %s", size, loh ? "LOH" : "SOH");
     dump_reason r = {2, 0, 0, th->id, (uint32_t)th->os_tid, size, loh ? 1u : 0u, msg, 0, 0, 0, 0, 0};
     gcrt_dump_opts o = {1, 1, 0, msg};
     if (dump_locked(h, path, &o, &r) == GCRT_OK)
-        fprintf(stderr, "gcrt: out of memory: heap dump written to %s\n", path);
+        say("out of memory: heap dump written to ", path, "", "");
+    else
+        say("out of memory: heap dump not written: ", gcrt_last_error(), "", "");
 }
 
 /* ====================================================================
@@ -472,8 +491,10 @@ static pthread_mutex_t crash_mu = PTHREAD_MUTEX_INITIALIZER;
 static void crash_write(gcrt_heap *h, int sig, siginfo_t *si, pid_t pid, pid_t tid, int idx)
 {
     char path[PATH_MAX];
-    if (!expand(h, pid, path, sizeof path))
+    if (!expand(h, pid, path, sizeof path)) {
+        say("crash: heap dump not written: the dump path pattern gives an empty or too long path", "", "", "");
         return;
+    }
     if (idx > 0) {
         size_t n = strlen(path);
         path[n < sizeof path - 4 ? n : sizeof path - 4] = 0;
@@ -530,16 +551,17 @@ static void crash_write(gcrt_heap *h, int sig, siginfo_t *si, pid_t pid, pid_t t
     gcd_writer_opts wo = {1, 1, 0, 0};
     gcd_header_fields hf = {nfl ? GCD_HF_INCONSISTENT : 0, (uint32_t)pid, wall_ns()};
     gcd_writer *w;
-    if (gcd_writer_open_static(h->crash_ws, h->crash_ws_size, path, &wo, &hf, &w) != GCD_OK)
+    gcd_rc orc = gcd_writer_open_static(h->crash_ws, h->crash_ws_size, path, &wo, &hf, &w);
+    if (orc != GCD_OK) {
+        say("crash: heap dump not written to ", path, ": cannot create it: ",
+            orc == GCD_E_IO ? gcd_strerror(errno) : gcd_rc_name(orc));
         return;
+    }
     emit_meta(h, w, &r, hf.created_ns, hf.pid, fl, nfl);
     if (emit_memory(h, w) == GCD_OK && gcd_writer_finish(w) == GCD_OK) {
-        static const char m1[] = "gcrt: crash: heap dump written to ";
-        ssize_t ig = write(2, m1, sizeof m1 - 1);
-        ig = write(2, path, strlen(path));
-        ig = write(2, "\n", 1);
-        (void)ig;
+        say("crash: heap dump written to ", path, "", "");
     } else {
+        say("crash: heap dump not written to ", path, ": ", gcd_writer_error(w));
         gcd_writer_abort(w);
     }
 }

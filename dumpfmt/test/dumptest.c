@@ -3,6 +3,7 @@
 #include "dumptest.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -232,16 +233,22 @@ static void put_frame(gcd_writer *w, uint64_t tid, uint32_t depth, const char *f
     gcd_record_end(w);
 }
 
+char dt_write_error[256];
+int dt_write_quiet;
+
 gcd_rc dt_write(const char *path, const dt_heap *h, const dt_opts *o)
 {
+    dt_write_error[0] = 0;
     gcd_writer_opts wo = { o ? o->level : 0, o ? o->threads : 0, o && o->frame_size ? o->frame_size : 64 * 1024,
                            o && o->meta_buffer ? o->meta_buffer : 4096 };
     gcd_header_fields hf = { o && o->consistent && !o->nflagged ? 0 : GCD_HF_INCONSISTENT, 4242,
                              1700000000123456789ull };
     gcd_writer *w;
     gcd_rc rc = gcd_writer_open(path, &wo, &hf, &w);
-    if (rc != GCD_OK)
+    if (rc != GCD_OK) {
+        snprintf(dt_write_error, sizeof dt_write_error, "cannot create the dump: %s", strerror(errno));
         return rc;
+    }
 
     gcd_list_begin(w, GCD_K_PROCESS);
     gcd_put_u32(w, 4242);
@@ -456,7 +463,9 @@ gcd_rc dt_write(const char *path, const dt_heap *h, const dt_opts *o)
         goto fail;
     return GCD_OK;
 fail:
-    fprintf(stderr, "dt_write: %s\n", gcd_writer_error(w));
+    snprintf(dt_write_error, sizeof dt_write_error, "%s", gcd_writer_error(w));
+    if (!dt_write_quiet)
+        fprintf(stderr, "dt_write: %s\n", dt_write_error);
     gcd_writer_abort(w);
     return rc;
 }

@@ -59,6 +59,9 @@ typedef struct dt_opts {
 } dt_opts;
 /* Write the whole dump (every metadata kind, then memory) to path. */
 gcd_rc dt_write(const char *path, const dt_heap *h, const dt_opts *o);
+/* The writer's error text of the last failed dt_write; dt_write_quiet: not printed. */
+extern char dt_write_error[256];
+extern int dt_write_quiet;
 
 /* Expected metadata. */
 extern const char *const dt_method_names[3];

@@ -6,11 +6,15 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -165,6 +169,100 @@ static void test_info(void **state)
     snprintf(line, sizeof line, "free objects %" PRIu64 " (", frees);
     assert_non_null(strstr(r.out, line));
     run_free(&r);
+}
+
+/* --info on NAME.tmp.PID: the rest of a dump whose writer was killed
+ * half-way (or one being written) says so, whole or cut. */
+static void test_info_unfinished(void **state)
+{
+    (void)state;
+    size_t len;
+    unsigned char *b = dt_read_file(good, &len);
+    pid_t c = fork(); /* a pid that is gone */
+    assert_true(c >= 0);
+    if (c == 0)
+        _exit(0);
+    assert_int_equal(waitpid(c, NULL, 0), c);
+    char name[64];
+    snprintf(name, sizeof name, "half.gcdump.tmp.%d", (int)c);
+    char *tmp = dt_path(dir, name);
+    dt_write_file(tmp, b, len / 2);
+    run r = hd("--info", tmp);
+    if (!strstr(r.out, "complete:    no, an unfinished temporary of a dump (NAME.tmp.PID): its writer, process ") ||
+        !strstr(r.out, "is gone (killed half-way)"))
+        fail_msg("--info on %s:\n%s%s", name, r.out, r.err);
+    run_free(&r);
+    /* cut inside the header: the error says what the file is */
+    dt_write_file(tmp, b, 20);
+    r = hd("--info", tmp);
+    assert_int_not_equal(r.status, 0);
+    assert_one_error_line(r.err);
+    assert_non_null(strstr(r.err, "an unfinished temporary of a dump"));
+    run_free(&r);
+    /* one whose writer lives (this test) */
+    free(tmp);
+    snprintf(name, sizeof name, "live.gcdump.tmp.%d", (int)getpid());
+    tmp = dt_path(dir, name);
+    dt_write_file(tmp, b, len);
+    r = hd("--info", tmp);
+    assert_non_null(strstr(r.out, "exists, and may still be writing it"));
+    run_free(&r);
+    unlink(tmp);
+    free(tmp);
+    free(b);
+}
+
+/* heapdump -p on a process that maps a file named libcoreclr.so runs the
+ * createdump next to it: a path the target chose. One in a folder others
+ * may write is refused (it was run: the marker appeared). */
+static void test_pid_untrusted_createdump(void **state)
+{
+    (void)state;
+    char *rt = dt_path(dir, "rt");
+    assert_int_equal(mkdir(rt, 0700), 0);
+    char lib[PATH_MAX], cd[PATH_MAX], marker[PATH_MAX], script[PATH_MAX * 2];
+    snprintf(lib, sizeof lib, "%s/libcoreclr.so", rt);
+    snprintf(cd, sizeof cd, "%s/createdump", rt);
+    snprintf(marker, sizeof marker, "%s/createdump-ran", dir);
+    static const unsigned char page[4096];
+    dt_write_file(lib, page, sizeof page);
+    snprintf(script, sizeof script, "#!/bin/sh\ntouch '%s'\nexit 1\n", marker);
+    dt_write_file(cd, script, strlen(script));
+    assert_int_equal(chmod(cd, 0755), 0);
+    assert_int_equal(chmod(rt, 0777), 0); /* anyone could have put createdump there */
+    int ready[2];
+    assert_int_equal(pipe(ready), 0);
+    pid_t c = fork();
+    assert_true(c >= 0);
+    if (c == 0) {
+        int fd = open(lib, O_RDONLY);
+        void *m = fd >= 0 ? mmap(NULL, sizeof page, PROT_READ, MAP_PRIVATE, fd, 0) : MAP_FAILED;
+        char ok = m != MAP_FAILED;
+        if (write(ready[1], &ok, 1) != 1)
+            _exit(1);
+        for (;;)
+            pause();
+    }
+    close(ready[1]);
+    char ok = 0;
+    assert_int_equal(read(ready[0], &ok, 1), 1);
+    close(ready[0]);
+    assert_true(ok);
+    char pid[32];
+    snprintf(pid, sizeof pid, "%d", (int)c);
+    run r = hd("-p", pid);
+    kill(c, SIGKILL);
+    waitpid(c, NULL, 0);
+    print_message("%s", r.err);
+    assert_int_not_equal(r.status, 0);
+    assert_one_error_line(r.err);
+    assert_non_null(strstr(r.err, "createdump is not safe to run"));
+    assert_int_equal(access(marker, F_OK), -1);
+    run_free(&r);
+    unlink(cd);
+    unlink(lib);
+    rmdir(rt);
+    free(rt);
 }
 
 static void test_verify(void **state)
@@ -513,6 +611,8 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_usage),
         cmocka_unit_test(test_info),
+        cmocka_unit_test(test_info_unfinished),
+        cmocka_unit_test(test_pid_untrusted_createdump),
         cmocka_unit_test(test_verify),
         cmocka_unit_test(test_verify_meaning),
     };

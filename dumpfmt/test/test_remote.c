@@ -1156,7 +1156,7 @@ static size_t put_note(unsigned char *p, uint32_t type, const unsigned char *des
     return sizeof nh + 8 + ((len + 3u) & ~3u);
 }
 
-static void write_signal_core(const char *path, int siginfo)
+static void write_signal_core(const char *path, int siginfo, const char *exe)
 {
     static unsigned char notes[4096];
     size_t at = 0;
@@ -1180,6 +1180,17 @@ static void write_signal_core(const char *path, int siginfo)
         memcpy(si + 8, &code, 4);
         memcpy(si + 16, &pid, 4);
         at += put_note(notes + at, NT_SIGINFO, si, sizeof si);
+    }
+    if (exe) { /* the executable: mapped at 0x400000, named exe by NT_FILE */
+        uint64_t auxv[] = {AT_PHDR, 0x400040, AT_ENTRY, 0x401000, AT_NULL, 0};
+        at += put_note(notes + at, NT_AUXV, (const unsigned char *)auxv, sizeof auxv);
+        unsigned char nf[512];
+        uint64_t hdr[5] = {1, 4096, 0x400000, 0x402000, 0};
+        size_t len = strlen(exe) + 1;
+        assert_true(sizeof hdr + len <= sizeof nf);
+        memcpy(nf, hdr, sizeof hdr);
+        memcpy(nf + sizeof hdr, exe, len);
+        at += put_note(notes + at, 0x46494c45 /* NT_FILE */, nf, (uint32_t)(sizeof hdr + len));
     }
     Elf64_Ehdr eh;
     memset(&eh, 0, sizeof eh);
@@ -1214,7 +1225,7 @@ static void test_signal_not_first(void **state)
     char path[PATH_MAX], err[512];
     snprintf(path, sizeof path, "%s/sigcore", dir);
     for (int siginfo = 0; siginfo < 2; siginfo++) {
-        write_signal_core(path, siginfo);
+        write_signal_core(path, siginfo, NULL);
         gcd_core_facts f;
         memset(&f, 0, sizeof f);
         err[0] = 0;
@@ -1225,6 +1236,36 @@ static void test_signal_not_first(void **state)
         assert_int_equal(f.dotnet, 0);
         unlink(path);
     }
+}
+
+/* A core whose NT_FILE note names a FIFO as the executable: opening it
+ * for reading used to block for ever (obj_open). Now it is refused as not
+ * a regular file at once. The child has 20 s: blocked, SIGALRM kills it. */
+static void test_exe_is_fifo(void **state)
+{
+    (void)state;
+    char core[PATH_MAX], fifo[PATH_MAX], out[PATH_MAX];
+    snprintf(core, sizeof core, "%s/fifocore", dir);
+    snprintf(fifo, sizeof fifo, "%s/fifo-exe", dir);
+    snprintf(out, sizeof out, "%s/fifo.gcdump", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    write_signal_core(core, 1, fifo);
+    pid_t c = fork();
+    assert_true(c >= 0);
+    if (c == 0) {
+        alarm(20);
+        char err[512] = "";
+        gcd_rc rc = gcd_dump_core(core, NULL, out, NULL, err, sizeof err);
+        fprintf(stderr, "gcd_dump_core: %s: %s\n", gcd_rc_name(rc), err);
+        _exit(rc != GCD_OK && strstr(err, "not a regular file") ? 0 : 3);
+    }
+    int st;
+    assert_int_equal(waitpid(c, &st, 0), c);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    assert_int_equal(access(out, F_OK), -1);
+    unlink(core);
+    unlink(fifo);
 }
 
 static int setup(void **state)
@@ -1283,7 +1324,7 @@ int main(void)
         cmocka_unit_test(test_core),         cmocka_unit_test(test_gcanalyze_core), cmocka_unit_test(test_pid),
         cmocka_unit_test(test_pid_errors),   cmocka_unit_test(test_live_context),   cmocka_unit_test(test_shared_lib),
         cmocka_unit_test(test_nopie),        cmocka_unit_test(test_crash),          cmocka_unit_test(test_bad_input),
-        cmocka_unit_test(test_signal_not_first),
+        cmocka_unit_test(test_signal_not_first), cmocka_unit_test(test_exe_is_fifo),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -110,6 +112,11 @@ static const char *truth_get(const truth *t, const char *key)
 static uint64_t truth_u64(const truth *t, const char *key) { return strtoull(truth_get(t, key), NULL, 10); }
 static uint64_t truth_hex(const truth *t, const char *key) { return strtoull(truth_get(t, key), NULL, 16); }
 
+/* For the next run_prog: a symlink to plant_to at PLANT_AT.tmp.PID, and a
+ * file size limit (0: none). */
+static const char *plant_at, *plant_to;
+static rlim_t fsize_limit;
+
 /* Run argv with stdout/stderr to files. @return the exit status (128+signal if killed). */
 static int run_prog(char *const argv[], char **out, size_t *outlen, char **err)
 {
@@ -130,6 +137,17 @@ static int run_prog(char *const argv[], char **out, size_t *outlen, char **err)
         dup2(fi, 0);
         dup2(fo, 1);
         dup2(fe, 2);
+        if (plant_at) { /* the exec keeps this pid: the writer's temporary name is known */
+            char t[PATH_MAX + 64];
+            snprintf(t, sizeof t, "%s.tmp.%d", plant_at, (int)getpid());
+            if (symlink(plant_to, t) != 0)
+                _exit(125);
+        }
+        if (fsize_limit) { /* writes past it fail with EFBIG (SIGXFSZ ignored) */
+            struct rlimit rl = {fsize_limit, fsize_limit};
+            signal(SIGXFSZ, SIG_IGN);
+            setrlimit(RLIMIT_FSIZE, &rl);
+        }
         unsetenv("GCA_PLUGIN_PATH");
         unsetenv("GCANALYZE_DUMP");
         execv(argv[0], argv);
@@ -924,6 +942,54 @@ static void test_lohfrag_svg(void **state)
     run_free(&r);
 }
 
+/* lohfrag -svg writes through the one safe way: mode 0600, a symlink at
+ * its temporary name not followed, and a failed write says why (it said
+ * "cannot write X.tmp.PID" and no reason; the file was 0644). */
+static void test_lohfrag_svg_safe_write(void **state)
+{
+    (void)state;
+    char path[PATH_MAX + 64], victim[PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/safe.svg", E.tmp);
+    snprintf(victim, sizeof victim, "%s/victim.txt", E.tmp);
+    run r;
+    gca(&r, 0, D_LOH, "lohfrag", "-svg", path, NULL);
+    CHECK(&r, r.rc == 0);
+    struct stat st;
+    CHECK(&r, stat(path, &st) == 0 && (st.st_mode & 07777) == 0600);
+    run_free(&r);
+    unlink(path);
+    /* a symlink planted at PATH.tmp.PID */
+    FILE *f = fopen(victim, "w");
+    assert_non_null(f);
+    fputs("precious", f);
+    fclose(f);
+    plant_at = path;
+    plant_to = victim;
+    gca(&r, 0, D_LOH, "lohfrag", "-svg", path, NULL);
+    plant_at = plant_to = NULL;
+    CHECK(&r, r.rc == 1 && strstr(r.err, "File exists") && access(path, F_OK) != 0);
+    size_t vlen;
+    char *v = slurp(victim, &vlen);
+    CHECK(&r, v && vlen == 8 && !memcmp(v, "precious", 8));
+    free(v);
+    run_free(&r);
+    /* a write that fails half-way (the file size limit): the reason */
+    fsize_limit = 4096;
+    gca(&r, 0, D_LOH, "lohfrag", "-svg", path, NULL);
+    fsize_limit = 0;
+    CHECK(&r, r.rc == 1 && strstr(r.err, "cannot write") && strstr(r.err, "File too large") &&
+                  access(path, F_OK) != 0);
+    run_free(&r);
+    DIR *dir = opendir(E.tmp);
+    assert_non_null(dir);
+    struct dirent *de;
+    while ((de = readdir(dir)) != NULL)
+        if (strstr(de->d_name, "safe.svg.tmp.") && de->d_type != DT_LNK)
+            fail_msg("temporary file left: %s", de->d_name);
+    closedir(dir);
+    unlink(victim);
+}
+
 /* ======================================================================
  * lohfrag -svg in a real browser: Debian's chromium, headless, when it is
  * installed (else the test says so and skips). The DOM it builds keeps
@@ -1133,6 +1199,7 @@ int main(void)
         cmocka_unit_test(test_lohfrag_oom),
         cmocka_unit_test(test_xml_check),
         cmocka_unit_test(test_lohfrag_svg),
+        cmocka_unit_test(test_lohfrag_svg_safe_write),
         cmocka_unit_test(test_lohfrag_svg_in_browser),
         cmocka_unit_test(test_every_form),
         cmocka_unit_test(test_help),

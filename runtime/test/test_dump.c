@@ -4,8 +4,11 @@
 #include "testutil.h"
 
 #include "gcdump.h"
+#include "gcrt_int.h" /* the heap's exe_name, as a target could set it */
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -661,6 +664,150 @@ static void test_failed_dump_keeps_existing_file(void **state)
     shop_free(&s);
 }
 
+/* Fill a heap under a hard limit with dumps on OOM at pattern (the heap's
+ * exe_name set to exe when not NULL); stderr goes to errfile meanwhile.
+ * @return gcrt_last_error() of the failed allocation (static). */
+static const char *oom_with(const char *pattern, const char *exe, const char *errfile)
+{
+    gcrt_config cfg = quiet_config();
+    cfg.hard_limit = 8 * TU_MIB;
+    cfg.soh_segment_size = 4 * TU_MIB;
+    cfg.loh_segment_size = 4 * TU_MIB;
+    cfg.dump_on_oom = 1;
+    cfg.dump_path = pattern;
+    gcrt_heap *h;
+    assert_int_equal(gcrt_heap_create(&cfg, &h), GCRT_OK);
+    if (exe)
+        snprintf(h->exe_name, sizeof h->exe_name, "%s", exe);
+    gcrt_thread *th = gcrt_thread_attach(h, "main");
+    struct { gcrt_obj *keep; } L = {0};
+    gcrt_frame F;
+    GCRT_FRAME_PUSH(th, F, "oom_with", L, "keep");
+    L.keep = gcrt_alloc_array(th, gcrt_builtin_type(h, GCRT_T_OBJECT_ARRAY), 100);
+    fflush(stderr);
+    int saved = dup(2), fd = open(errfile, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(saved >= 0 && fd >= 0);
+    dup2(fd, 2);
+    close(fd);
+    gcrt_obj *a;
+    uint64_t i = 0;
+    while ((a = gcrt_alloc_array(th, gcrt_type_value_array(h, GCRT_K_U8), 1000000)) != NULL) {
+        assert_true(i < 100);
+        gcrt_array_set(L.keep, i++, a);
+    }
+    static char why[512];
+    snprintf(why, sizeof why, "%s", gcrt_last_error());
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    GCRT_FRAME_POP(th, F);
+    gcrt_heap_destroy(h);
+    return why;
+}
+
+static char *slurp(const char *path)
+{
+    static char buf[4096];
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = 0;
+    fclose(f);
+    return buf;
+}
+
+/* %e comes from the process (here written into the heap as a hostile
+ * target could): it never leaves the pattern's directory. */
+static void test_oom_dump_exe_name(void **state)
+{
+    (void)state;
+    char sub[512], errf[512], cwd[PATH_MAX], want[1300], bad[600];
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    snprintf(sub, sizeof sub, "%s/sub", tmpdir);
+    snprintf(errf, sizeof errf, "%s/oom-stderr", tmpdir);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    assert_int_equal(chdir(sub), 0);
+    const char *why = oom_with("%e.gcdump", "../x", errf);
+    assert_int_equal(chdir(cwd), 0);
+    print_message("stderr: %s", slurp(errf));
+    snprintf(bad, sizeof bad, "%s/x.gcdump", tmpdir);
+    snprintf(want, sizeof want, "%s/_._x.gcdump", sub);
+    assert_int_equal(access(bad, F_OK), -1);
+    assert_int_equal(access(want, F_OK), 0);
+    assert_non_null(strstr(slurp(errf), "gcrt: out of memory: heap dump written to _._x.gcdump"));
+    /* the OOM message itself: "committed N bytes, hard limit M bytes)" */
+    assert_null(strstr(why, "bytes0)"));
+    assert_non_null(strstr(why, ", hard limit 8388608 bytes)"));
+    /* an absolute path as the name */
+    char abs[600];
+    snprintf(abs, sizeof abs, "%s/abs", tmpdir);
+    assert_int_equal(chdir(sub), 0);
+    oom_with("%e.gcdump", abs, errf);
+    assert_int_equal(chdir(cwd), 0);
+    snprintf(bad, sizeof bad, "%s/abs.gcdump", tmpdir);
+    assert_int_equal(access(bad, F_OK), -1);
+    for (char *p = abs; *p; p++)
+        if (*p == '/')
+            *p = '_';
+    snprintf(want, sizeof want, "%s/%s.gcdump", sub, abs);
+    assert_int_equal(access(want, F_OK), 0);
+    unlink(want);
+    snprintf(want, sizeof want, "%s/_._x.gcdump", sub);
+    unlink(want);
+    rmdir(sub);
+    unlink(errf);
+}
+
+/* A dump on OOM that cannot be written says so, and why, on stderr. */
+static void test_oom_dump_fails_loudly(void **state)
+{
+    (void)state;
+    char pattern[512], errf[512];
+    snprintf(pattern, sizeof pattern, "%s/no/such/dir/oom.gcdump", tmpdir);
+    snprintf(errf, sizeof errf, "%s/oom-stderr", tmpdir);
+    oom_with(pattern, NULL, errf);
+    const char *got = slurp(errf);
+    print_message("stderr: %s", got);
+    assert_non_null(strstr(got, "gcrt: out of memory: heap dump not written: cannot create a dump at "));
+    assert_non_null(strstr(got, "no/such/dir/oom.gcdump: No such file or directory\n"));
+    unlink(errf);
+}
+
+/* A crash dump says in one line from the crashing process where it went,
+ * or why it could not be written. */
+static void test_crash_dump_messages(void **state)
+{
+    (void)state;
+    char errf[512];
+    snprintf(errf, sizeof errf, "%s/crash-stderr", tmpdir);
+    for (int ok = 0; ok < 2; ok++) {
+        char path[512];
+        snprintf(path, sizeof path, ok ? "%s/msg.gcdump" : "%s/no/such/dir/msg.gcdump", tmpdir);
+        fflush(NULL);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            int fd = open(errf, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+            dup2(fd, 2);
+            crash_child(path, 0);
+        }
+        int st = 0;
+        assert_int_equal(waitpid(pid, &st, 0), pid);
+        assert_true(WIFSIGNALED(st));
+        const char *got = slurp(errf);
+        print_message("stderr: %s", got);
+        char want[700];
+        if (ok)
+            snprintf(want, sizeof want, "gcrt: crash: heap dump written to %s\n", path);
+        else
+            snprintf(want, sizeof want, "gcrt: crash: heap dump not written to %s: cannot create it: No such file or "
+                     "directory\n", path);
+        assert_non_null(strstr(got, want));
+        unlink(path);
+    }
+    unlink(errf);
+}
+
 static void test_dump_path_pattern(void **state)
 {
     (void)state;
@@ -686,6 +833,9 @@ int main(void)
         cmocka_unit_test(test_crash_sent_signal),
         cmocka_unit_test(test_failed_dump_keeps_existing_file),
         cmocka_unit_test(test_dump_path_pattern),
+        cmocka_unit_test(test_oom_dump_exe_name),
+        cmocka_unit_test(test_oom_dump_fails_loudly),
+        cmocka_unit_test(test_crash_dump_messages),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
