@@ -119,6 +119,7 @@ typedef struct synth {
     uint64_t loh_free[1 << 16][2];
     size_t nloh_free;
     gcd_rc rc;
+    FILE *raw;                   /* -r: the heap's bytes, concatenated (the peer's input) */
 } synth;
 
 static uint64_t rnd(synth *s)
@@ -133,6 +134,8 @@ static void flush(synth *s, heap_space *h)
 {
     if (s->writing && h->buf_len && s->rc == GCD_OK)
         s->rc = gcd_write_memory(s->w, h->buf_addr, h->buf, h->buf_len);
+    if (s->writing && h->buf_len && s->raw && fwrite(h->buf, 1, h->buf_len, s->raw) != h->buf_len)
+        s->rc = GCD_E_IO;
     h->buf_addr += h->buf_len;
     h->buf_len = 0;
 }
@@ -567,7 +570,7 @@ static void write_meta(synth *s, gcd_writer *w, uint64_t seed)
 /* One line: bad arguments are named, not explained at length (the header comment does that). */
 static void usage(void)
 {
-    fprintf(stderr, "gcsynth: usage: gcsynth [-s SEED] [-T THREADS] [-l LEVEL] OBJECTS OUT.gcdump "
+    fprintf(stderr, "gcsynth: usage: gcsynth [-s SEED] [-T THREADS] [-l LEVEL] [-r RAWFILE] OBJECTS OUT.gcdump "
                     "(OBJECTS from 1000 to 1e9, k/M suffixes allowed)\n");
 }
 
@@ -591,11 +594,16 @@ static int parse_count(const char *a, uint64_t *out)
 int main(int argc, char **argv)
 {
     uint64_t seed = 1, n = 0;
+    const char *rawpath = NULL;
     int threads = 2, level = 1, i = 1;
     for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
         if (i + 1 >= argc) {
             usage();
             return 2;
+        }
+        if (!strcmp(argv[i], "-r")) {
+            rawpath = argv[++i];
+            continue;
         }
         char *end;
         unsigned long long v = strtoull(argv[i + 1], &end, 10);
@@ -644,6 +652,11 @@ int main(int argc, char **argv)
     int nlayout = s->nsegs;
     memcpy(layout, s->segs, sizeof layout);
     s->writing = 1;
+    if (rawpath && !(s->raw = fopen(rawpath, "wb"))) {
+        fprintf(stderr, "gcsynth: cannot write %s: %s\n", rawpath, strerror(errno));
+        gcd_writer_abort(s->w);
+        return 1;
+    }
     uint64_t fbytes = 0, raw = 0;
     int built = build(s, n, seed) == 0 && s->nsegs == nlayout &&
                 !memcmp(layout, s->segs, (size_t)nlayout * sizeof *layout);
@@ -656,6 +669,10 @@ int main(int argc, char **argv)
         return 1;
     }
 
+    if (s->raw && fclose(s->raw) != 0) {
+        fprintf(stderr, "gcsynth: writing %s failed\n", rawpath);
+        return 1;
+    }
     uint64_t total = 0, bytes = 0;
     for (int t = 0; t < NTYPES; t++)
         total += s->count[t], bytes += s->bytes[t];
