@@ -8,3 +8,5 @@ $(bench_PROGS): | $(PROG_gcanalyze)
 ALL_TARGETS += $(bench_PROGS)
 # gcsynth is a tool the benchmarks run (it writes synthetic dumps), not a benchmark
 BENCH_PROGS += $(filter-out $(BUILD)/bench/gcsynth,$(bench_PROGS))
+# scale_open runs gcsynth
+$(BUILD)/bench/scale_open: | $(BUILD)/bench/gcsynth
