@@ -116,6 +116,7 @@ typedef struct synth {
     /* found in the first pass, used by the second */
     uint64_t root_map, root_lists, root_fan, root_chain, root_pub, root_blobs, config, chain_tail;
     uint64_t chain_len;
+    uint64_t map_value;          /* the last entry's value: a gcroot target inside the map */
     uint64_t loh_free[1 << 16][2];
     size_t nloh_free;
     gcd_rc rc;
@@ -346,6 +347,7 @@ static int build(synth *s, uint64_t n, uint64_t seed)
         uint64_t refs[3] = {key, val, buckets.v[b]};
         buckets.v[b] = obj(s, T_ENTRY, refs, 3, 32, h);
         prev_val = val;
+        s->map_value = val;
     }
     uint64_t barr = array(s, T_OBJARR, nb, vec_at, &buckets);
     free(buckets.v);
@@ -686,6 +688,7 @@ int main(int argc, char **argv)
             printf("type %s %" PRIu64 " %" PRIu64 "\n", TYPES[t].name, s->count[t], s->bytes[t]);
     printf("gcroot 0x%" PRIx64 " static Synth.Program.Chain %" PRIu64 "\n", s->chain_tail, s->chain_len);
     printf("chain_head 0x%" PRIx64 "\n", s->root_chain);
+    printf("map_value 0x%" PRIx64 "\n", s->map_value);
     printf("config 0x%" PRIx64 "\n", s->config);
     free(s->soh.buf);
     free(s->loh.buf);

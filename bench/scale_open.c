@@ -23,7 +23,8 @@
  *   zstd -d -c HEAP.zst > /dev/null              the peer;
  *   gcanalyze -q DUMP -c "dumpheap -stat"         open + a pass over every object;
  *   gcanalyze -q DUMP -c eeheap                   the load alone;
- *   gcanalyze -q DUMP -c "gcroot TAIL"            the planted chain's tail;
+ *   gcanalyze -q DUMP -c "gcroot VALUE"           a Synth.Value of the map (the
+ *                                                 incoming index, then a short path);
  *   gcanalyze -q DUMP -c "dominators -top 5"      every retained size.
  * Medians of wall time; the open ratio is median(dumpheap -stat) /
  * median(zstd -d) of the same rounds. "over load" subtracts eeheap's
@@ -135,7 +136,7 @@ typedef struct row {
 
 static int measure(uint64_t n, const char *tmp, int pairs, row *r)
 {
-    char dump[PATH_MAX + 64], raw[PATH_MAX + 64], zst[PATH_MAX + 64], tr[PATH_MAX + 64], count[32], tail[64];
+    char dump[PATH_MAX + 64], raw[PATH_MAX + 64], zst[PATH_MAX + 64], tr[PATH_MAX + 64], count[32], target[64];
     char synth[PATH_MAX + 32], gca[PATH_MAX + 32], gcroot_cmd[96];
     snprintf(dump, sizeof dump, "%s/scale.gcdump", tmp);
     snprintf(raw, sizeof raw, "%s/scale.heap", tmp);
@@ -153,12 +154,12 @@ static int measure(uint64_t n, const char *tmp, int pairs, row *r)
     unlink(raw);
     char v[64];
     if (truth(tr, "objects", v, sizeof v) || (r->objects = strtoull(v, NULL, 10)) == 0 ||
-        truth(tr, "references", v, sizeof v) || truth(tr, "gcroot", tail, sizeof tail))
+        truth(tr, "references", v, sizeof v) || truth(tr, "map_value", target, sizeof target))
         return -1;
     r->refs = strtoull(v, NULL, 10);
     if (truth(tr, "heap_bytes", v, sizeof v) == 0)
         r->heap_bytes = strtoull(v, NULL, 10);
-    snprintf(gcroot_cmd, sizeof gcroot_cmd, "gcroot %s", tail);
+    snprintf(gcroot_cmd, sizeof gcroot_cmd, "gcroot %s", target);
 
     char *argv[NRUNS][8] = {
         {"zstd", "-d", "-q", "-c", zst, NULL},
@@ -273,7 +274,7 @@ int main(int argc, char **argv)
     ROW("ratio, CPU time", "%.2f", r->cpu[R_STAT] / r->cpu[R_ZSTD]);
     ROW("open (ns/object, eeheap)", "%.0f", r->med[R_LOAD] * 1e9 / (double)r->objects);
     ROW("dominators over load (ns/object)", "%.0f", (r->med[R_DOM] - r->med[R_LOAD]) * 1e9 / (double)r->objects);
-    ROW("gcroot of the chain's tail over load (s)", "%.3f", r->med[R_GCROOT] - r->med[R_LOAD]);
+    ROW("gcroot of a map value over load (s)", "%.3f", r->med[R_GCROOT] - r->med[R_LOAD]);
     ROW("peak RSS, dumpheap -stat (B/object)", "%.0f", (double)r->peak_stat / (double)r->objects);
     ROW("peak RSS, dominators (B/object)", "%.0f", (double)r->peak_dom / (double)r->objects);
     ROW("target 48 B/object + 8 B/reference", "%.0f", 48.0 + 8.0 * (double)r->refs / (double)r->objects);
