@@ -3,10 +3,12 @@
 #include "gcdump.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ======================================================================
  * The heap: about N objects (argument), deterministic from a seed, in
@@ -632,32 +634,43 @@ int main(int argc, char **argv)
     const char *out = argv[i + 1];
 
     synth *s = calloc(1, sizeof *s);
+    int status = 1;
+    char rawtmp[4096] = "";
     if (!s || !(s->soh.buf = malloc(FRAME_BYTES)) || !(s->loh.buf = malloc(FRAME_BYTES))) {
         fprintf(stderr, "gcsynth: out of memory\n");
-        return 1;
+        goto out;
     }
     /* pass 1: layout */
     if (build(s, n, seed) != 0) {
         fprintf(stderr, "gcsynth: the heap does not fit the layout (%s)\n", gcd_rc_name(s->rc));
-        return 1;
+        goto out;
     }
     gcd_writer_opts wo = {level, threads, FRAME_BYTES, 0};
     gcd_header_fields hf = {0, 1, seed};
     gcd_rc rc = gcd_writer_open(out, &wo, &hf, &s->w);
     if (rc != GCD_OK) {
         fprintf(stderr, "gcsynth: cannot write %s: %s\n", out, gcd_rc_name(rc));
-        return 1;
+        s->w = NULL;
+        goto out;
     }
     write_meta(s, s->w, seed);
-    /* pass 2: the same heap, written */
-    seg layout[MAX_SEGS];
+    /* pass 2: the same heap, written (the raw bytes to a temporary name, renamed at the end) */
+    static seg layout[MAX_SEGS];
     int nlayout = s->nsegs;
     memcpy(layout, s->segs, sizeof layout);
     s->writing = 1;
-    if (rawpath && !(s->raw = fopen(rawpath, "wb"))) {
-        fprintf(stderr, "gcsynth: cannot write %s: %s\n", rawpath, strerror(errno));
-        gcd_writer_abort(s->w);
-        return 1;
+    if (rawpath) {
+        int fd = -1;
+        if ((size_t)snprintf(rawtmp, sizeof rawtmp, "%s.tmp.%ld", rawpath, (long)getpid()) >= sizeof rawtmp ||
+            (fd = open(rawtmp, O_WRONLY | O_CREAT | O_EXCL, 0644)) < 0 || !(s->raw = fdopen(fd, "wb"))) {
+            fprintf(stderr, "gcsynth: cannot write %s: %s\n", rawpath, strerror(errno));
+            if (fd >= 0) {
+                close(fd);
+                unlink(rawtmp);
+            }
+            rawtmp[0] = 0;
+            goto out;
+        }
     }
     uint64_t fbytes = 0, raw = 0;
     int built = build(s, n, seed) == 0 && s->nsegs == nlayout &&
@@ -666,14 +679,18 @@ int main(int argc, char **argv)
         gcd_writer_sizes(s->w, &fbytes, &raw);
     if (!built || (rc = gcd_writer_finish(s->w)) != GCD_OK) {
         fprintf(stderr, "gcsynth: writing %s failed: %s\n", out,
-                s->rc != GCD_OK ? gcd_writer_error(s->w) : rc != GCD_OK ? gcd_writer_error(s->w) : "layout changed");
-        gcd_writer_abort(s->w);
-        return 1;
+                s->rc != GCD_OK || rc != GCD_OK ? gcd_writer_error(s->w) : "the second pass laid out another heap");
+        goto out;
     }
-
-    if (s->raw && fclose(s->raw) != 0) {
-        fprintf(stderr, "gcsynth: writing %s failed\n", rawpath);
-        return 1;
+    s->w = NULL; /* finished: freed */
+    if (s->raw) {
+        int bad = fclose(s->raw) != 0;
+        s->raw = NULL;
+        if (bad || rename(rawtmp, rawpath) != 0) {
+            fprintf(stderr, "gcsynth: writing %s failed: %s\n", rawpath, strerror(errno));
+            goto out;
+        }
+        rawtmp[0] = 0;
     }
     uint64_t total = 0, bytes = 0;
     for (int t = 0; t < NTYPES; t++)
@@ -690,8 +707,18 @@ int main(int argc, char **argv)
     printf("chain_head 0x%" PRIx64 "\n", s->root_chain);
     printf("map_value 0x%" PRIx64 "\n", s->map_value);
     printf("config 0x%" PRIx64 "\n", s->config);
-    free(s->soh.buf);
-    free(s->loh.buf);
+    status = fflush(stdout) == 0 ? 0 : 1;
+out:
+    if (s && s->w)
+        gcd_writer_abort(s->w);
+    if (s && s->raw)
+        fclose(s->raw);
+    if (rawtmp[0])
+        unlink(rawtmp);
+    if (s) {
+        free(s->soh.buf);
+        free(s->loh.buf);
+    }
     free(s);
-    return 0;
+    return status;
 }
