@@ -36,20 +36,27 @@
  *     node ids.
  *
  * Memory, with n nodes, N of them reached (the root counted) and E edges
- * out of reached nodes, 8 bytes an entry: steps 1-2 hold num (n),
- * vertex, parent, off, lab (N each; n until the DFS ends) and src (E);
- * step 3 frees num and adds anc and semi (N each); the buckets need no
- * memory of their own (see step 3). The result is idom and retained (n
- * each); the children lists (n + N) come on first use. Peak:
- * max(8 n + 32 N, 48 N) + 8 E bytes, 48 + 8 E/n bytes an object when
- * every object is reachable; kept: 16 bytes an object, 32 with the
- * children. The big arrays are anonymous mappings advised for huge
+ * out of reached nodes: node numbers are 4 bytes (d_id: a graph has
+ * fewer than 2^32 - 2 nodes), edge offsets and sizes 8. Steps 1-2 hold
+ * num (4 n), vertex, parent (4 N each), off, lab (8 N each; n until the
+ * DFS ends) and src (4 E); step 3 frees num and adds anc and semi (4 N
+ * each); the buckets need no memory of their own (see step 3). The
+ * result is idom and retained (8 n each), made while vertex, parent and
+ * lab are held; the children lists (n + N) come on first use. Peak:
+ * max(4 n + 24 N + 4 E, 32 N + 4 E, 16 n + 16 N) bytes, 32 + 4 E/n bytes
+ * an object when every object is reachable (it was 48 + 8 E/n with
+ * 8-byte numbers); kept: 16 bytes an object, 32 with the children. The big arrays are anonymous mappings advised for huge
  * pages (mdl_big_resize): the DFS and the predecessor passes read num[]
  * at random, and TLB misses are much of their time.
  * ====================================================================== */
 
 #define D_VROOT 0            /* the virtual root's preorder number */
-#define D_EMPTY UINT64_MAX   /* an empty bucket, the end of one */
+#define D_EMPTY UINT64_MAX   /* an empty bucket, the end of one (in lab) */
+
+/* A preorder number, or a node id below 2^32 - 2 (dom_compute refuses
+ * bigger graphs): half the bytes of the temporaries' gca_oid. */
+typedef uint32_t d_id;
+#define D_NIL UINT32_MAX     /* D_EMPTY as a bucket link in src */
 
 typedef struct d_mem {
     uint64_t held, peak;
@@ -133,7 +140,7 @@ static int d_push(d_stack *s, uint64_t v)
  * least node above it.
  * @return that node, or UINT64_MAX when the stack cannot grow.
  * ====================================================================== */
-static uint64_t d_eval(uint64_t *anc, uint64_t *lab, const uint64_t *semi, d_stack *st, uint64_t v, uint64_t w)
+static uint64_t d_eval(d_id *anc, uint64_t *lab, const d_id *semi, d_stack *st, uint64_t v, uint64_t w)
 {
     if (anc[v] <= w)
         return lab[v];
@@ -148,7 +155,7 @@ static uint64_t d_eval(uint64_t *anc, uint64_t *lab, const uint64_t *semi, d_sta
     uint64_t root = anc[x], pl = lab[x];
     while (st->n) {
         uint64_t y = st->a[--st->n];
-        anc[y] = root;
+        anc[y] = (d_id)root;
         if (semi[pl] < semi[lab[y]])
             lab[y] = pl;
         else
@@ -175,14 +182,14 @@ gca_rc dom_compute(const dom_graph *g, dom_tree *t)
         (g->n && !g->size && !g->size_fn))
         return GCA_E_INVAL;
     const uint64_t n = g->n;
-    if (n >= (UINT64_MAX >> 5) || n + 3 > SIZE_MAX / 8)
+    if (n >= (uint64_t)D_NIL - 1 || n + 3 > SIZE_MAX / 8)
         return GCA_E_INVAL;
     const uint64_t *off_g = g->off;
     const gca_oid *tgt = g->tgt;
     d_mem mm = {0, 0};
     gca_rc rc = GCA_E_NOMEM;
-    uint64_t *num = NULL, *vertex = NULL, *parent = NULL, *off = NULL, *src = NULL, *anc = NULL, *lab = NULL;
-    uint64_t *semi = NULL;
+    d_id *num = NULL, *vertex = NULL, *parent = NULL, *src = NULL, *anc = NULL, *semi = NULL;
+    uint64_t *off = NULL, *lab = NULL;
     uint64_t N = 1, E = 0, vcap = n + 1, pcap = n + 1, ocap = n + 3, lcap = n + 1;
     d_stack st = {0};
     t->n = n;
@@ -200,7 +207,7 @@ gca_rc dom_compute(const dom_graph *g, dom_tree *t)
         goto out;
     {
         uint64_t *iter = lab, cur = D_VROOT;
-        vertex[D_VROOT] = GCA_NONE;
+        vertex[D_VROOT] = D_NIL;
         parent[D_VROOT] = D_VROOT;
         iter[D_VROOT] = 0;
         for (;;) {
@@ -243,10 +250,10 @@ gca_rc dom_compute(const dom_graph *g, dom_tree *t)
                 rc = GCA_E_CANCELLED;
                 goto out;
             }
-            num[next] = N;
+            num[next] = (d_id)N;
             off[N + 2]++;
-            vertex[N] = next;
-            parent[N] = cur;
+            vertex[N] = (d_id)next;
+            parent[N] = (d_id)cur;
             iter[N] = off_g[next];
             cur = N++;
         }
@@ -278,7 +285,7 @@ gca_rc dom_compute(const dom_graph *g, dom_tree *t)
         for (uint64_t j = off_g[v], e = off_g[v + 1]; j < e; j++) {
             gca_oid x = tgt[j];
             if (x < n)
-                src[off[num[x] + 1]++] = i;
+                src[off[num[x] + 1]++] = (d_id)i;
         }
     }
     assert(off[N] == E);
@@ -319,15 +326,15 @@ gca_rc dom_compute(const dom_graph *g, dom_tree *t)
                 sw = v;
         }
         assert(lab[w] == D_EMPTY && off[w] < off[w + 1]);
-        semi[w] = sw;
+        semi[w] = (d_id)sw;
         lab[w] = w;
-        src[off[w]] = lab[sw]; /* into the bucket of semi(w) */
+        src[off[w]] = lab[sw] == D_EMPTY ? D_NIL : (d_id)lab[sw]; /* into the bucket of semi(w) */
         lab[sw] = w;
-        for (uint64_t v = lab[p]; v != D_EMPTY; v = src[off[v]]) {
+        for (uint64_t v = lab[p]; v != D_EMPTY; v = src[off[v]] == D_NIL ? D_EMPTY : src[off[v]]) {
             uint64_t u = d_eval(anc, lab, semi, &st, v, w - 1);
             if (u == UINT64_MAX)
                 goto out;
-            parent[v] = semi[u] < semi[v] ? u : p;
+            parent[v] = (d_id)(semi[u] < semi[v] ? u : p);
         }
         lab[p] = D_EMPTY;
     }

@@ -6,4 +6,7 @@ $(eval $(call gc_programs,bench,bench,bench,$(LIB_gca_A) $(GCRT_LINK),-lzstd -le
 # bench programs that run gcanalyze need it built
 $(bench_PROGS): | $(PROG_gcanalyze)
 ALL_TARGETS += $(bench_PROGS)
-BENCH_PROGS += $(bench_PROGS)
+# gcsynth is a tool the benchmarks run (it writes synthetic dumps), not a benchmark
+BENCH_PROGS += $(filter-out $(BUILD)/bench/gcsynth,$(bench_PROGS))
+# scale_open runs gcsynth
+$(BUILD)/bench/scale_open: | $(BUILD)/bench/gcsynth

@@ -88,6 +88,8 @@ struct gcd_reader_s {
     size_t cache_frames;
     int verify_payloads;
     ZSTD_DCtx *dctx;
+    unsigned char *zbuf;      /* compressed payloads of MEMORY reads, reused (grows only) */
+    size_t zcap;
 
     rd_chunk *chunks;
     size_t nchunks, chunks_cap;
@@ -452,70 +454,103 @@ static const char *rd_where(const rd_chunk *c, char *buf, size_t cap)
 /* Read a chunk's payload and padding, check the CRC and the zero padding,
  * and decompress. *out (malloc'd, at least 1 byte) holds raw_size bytes.
  * Sizes were bounded by rd_parse_header before anything is allocated. */
-static gcd_rc rd_load(gcd_reader *r, const rd_chunk *c, unsigned char **out)
+/* Free a payload buffer unless it is the reader's reusable one. */
+static void rd_unload(gcd_reader *r, unsigned char *buf)
+{
+    if (buf != r->zbuf)
+        free(buf);
+}
+
+/* Load chunk c's payload, checked, and decompress it: into into (which
+ * holds raw_size bytes) when given, else into a new buffer returned in
+ * *out. With into, the compressed bytes go through the reader's reusable
+ * buffer instead of a new one: a walk over a whole heap then neither
+ * allocates nor faults in fresh pages per chunk, and copies nothing. */
+static gcd_rc rd_load_to(gcd_reader *r, const rd_chunk *c, unsigned char *into, unsigned char **out)
 {
     char wb[96];
     uint64_t stored = c->info.stored_size, raw = c->info.raw_size;
     size_t padded = (size_t)align8(stored);
-    *out = NULL;
-    unsigned char *buf = malloc(padded ? padded : 1);
+    if (out)
+        *out = NULL;
+    int reuse = into && (c->info.flags & 1u);
+    if (reuse && r->zcap < padded) {
+        free(r->zbuf);
+        r->zcap = 0;
+        if ((r->zbuf = malloc(padded ? padded : 1)) != NULL)
+            r->zcap = padded;
+    }
+    unsigned char *buf = reuse ? r->zbuf : malloc(padded ? padded : 1);
     if (!buf)
         return rd_fail(r, GCD_E_NOMEM, "%s: out of memory for %zu bytes", rd_where(c, wb, sizeof wb), padded);
     gcd_rc rc = rd_pread(r, buf, padded, c->info.offset + RD_CHUNK_HDR);
     if (rc != GCD_OK) {
-        free(buf);
+        rd_unload(r, buf);
         return rd_wrap(r, rc, "%s", rd_where(c, wb, sizeof wb));
     }
     if (gcd_crc32c(0, buf, (size_t)stored) != c->payload_crc) {
-        free(buf);
+        rd_unload(r, buf);
         return rd_fail(r, GCD_E_CHECKSUM, "%s: payload checksum mismatch", rd_where(c, wb, sizeof wb));
     }
     for (size_t i = (size_t)stored; i < padded; i++) {
         if (buf[i]) {
-            free(buf);
+            rd_unload(r, buf);
             return rd_fail(r, GCD_E_FORMAT, "%s: nonzero padding after the payload", rd_where(c, wb, sizeof wb));
         }
     }
     if (!(c->info.flags & 1u)) {
-        *out = buf;
+        if (into) {
+            memcpy(into, buf, (size_t)(raw < stored ? raw : stored));
+            free(buf);
+        } else {
+            *out = buf;
+        }
         return GCD_OK;
     }
     unsigned long long fcs = ZSTD_getFrameContentSize(buf, (size_t)stored);
     if (fcs == ZSTD_CONTENTSIZE_ERROR || fcs == ZSTD_CONTENTSIZE_UNKNOWN) {
-        free(buf);
+        rd_unload(r, buf);
         return rd_fail(r, GCD_E_ZSTD, "%s: payload is not a zstd frame with a content size",
                        rd_where(c, wb, sizeof wb));
     }
     if (fcs != raw) {
-        free(buf);
+        rd_unload(r, buf);
         return rd_fail(r, GCD_E_ZSTD, "%s: zstd frame content size %llu differs from raw size %llu",
                        rd_where(c, wb, sizeof wb), fcs, (ull)raw);
     }
     size_t fsz = ZSTD_findFrameCompressedSize(buf, (size_t)stored);
     if (ZSTD_isError(fsz) || fsz != stored) {
-        free(buf);
+        rd_unload(r, buf);
         return rd_fail(r, GCD_E_ZSTD, "%s: payload is not exactly one zstd frame", rd_where(c, wb, sizeof wb));
     }
-    unsigned char *dst = malloc(raw ? (size_t)raw : 1);
+    unsigned char *dst = into ? into : malloc(raw ? (size_t)raw : 1);
     if (!dst) {
-        free(buf);
+        rd_unload(r, buf);
         return rd_fail(r, GCD_E_NOMEM, "%s: out of memory for %llu bytes", rd_where(c, wb, sizeof wb), (ull)raw);
     }
     size_t got = ZSTD_decompressDCtx(r->dctx, dst, (size_t)raw, buf, (size_t)stored);
-    free(buf);
+    rd_unload(r, buf);
     if (ZSTD_isError(got)) {
-        free(dst);
+        if (!into)
+            free(dst);
         if (ZSTD_getErrorCode(got) == ZSTD_error_checksum_wrong)
             return rd_fail(r, GCD_E_CHECKSUM, "%s: zstd content checksum mismatch", rd_where(c, wb, sizeof wb));
         return rd_fail(r, GCD_E_ZSTD, "%s: zstd: %s", rd_where(c, wb, sizeof wb), ZSTD_getErrorName(got));
     }
     if (got != raw) {
-        free(dst);
+        if (!into)
+            free(dst);
         return rd_fail(r, GCD_E_ZSTD, "%s: zstd frame holds %zu bytes, raw size says %llu", rd_where(c, wb, sizeof wb),
                        got, (ull)raw);
     }
-    *out = dst;
+    if (!into)
+        *out = dst;
     return GCD_OK;
+}
+
+static gcd_rc rd_load(gcd_reader *r, const rd_chunk *c, unsigned char **out)
+{
+    return rd_load_to(r, c, NULL, out);
 }
 
 /* CRC of a payload streamed through a fixed buffer, plus its padding
@@ -1756,6 +1791,7 @@ void gcd_close(gcd_reader *r)
     if (r->fd >= 0)
         close(r->fd);
     ZSTD_freeDCtx(r->dctx);
+    free(r->zbuf);
     for (size_t i = 0; i < r->nslots; i++)
         free(r->slots[i].data);
     free(r->slots);
@@ -1943,6 +1979,14 @@ static gcd_rc rd_frame(gcd_reader *r, size_t mi, const unsigned char **data)
     return GCD_OK;
 }
 
+static int rd_cached(const gcd_reader *r, size_t mi)
+{
+    for (size_t i = 0; i < r->nslots; i++)
+        if (r->slots[i].data && r->slots[i].mem == mi)
+            return 1;
+    return 0;
+}
+
 gcd_rc gcd_read(gcd_reader *r, uint64_t addr, void *buf, size_t len)
 {
     if (!r || (!buf && len))
@@ -1958,11 +2002,22 @@ gcd_rc gcd_read(gcd_reader *r, uint64_t addr, void *buf, size_t len)
                 return rd_fail(r, GCD_E_RANGE, "address 0x%llx is outside every segment", (ull)addr);
             return rd_fail(r, GCD_E_RANGE, "address 0x%llx (segment %zu) is not in any MEMORY chunk", (ull)addr, s);
         }
+        const rd_mem *m = &r->mem[mi];
+        if (addr == m->addr && len >= m->end - m->addr && (r->chunks[m->chunk].info.flags & 1u) && !rd_cached(r, mi)) {
+            /* a whole chunk the cache does not hold: straight into the caller's buffer */
+            gcd_rc rc = rd_load_to(r, &r->chunks[m->chunk], dst, NULL);
+            if (rc != GCD_OK)
+                return rc;
+            size_t n = (size_t)(m->end - m->addr);
+            dst += n;
+            addr += n;
+            len -= n;
+            continue;
+        }
         const unsigned char *data;
         gcd_rc rc = rd_frame(r, mi, &data);
         if (rc != GCD_OK)
             return rc;
-        const rd_mem *m = &r->mem[mi];
         uint64_t avail = m->end - addr;
         size_t n = avail < len ? (size_t)avail : len;
         memcpy(dst, data + (addr - m->addr), n);

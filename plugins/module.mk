@@ -30,3 +30,5 @@ $(patsubst %.c,$(BUILD)/obj/%.o,$(plugins_test_SRCS)) $(plugins_test_HELPER_OBJS
 # (testdata/ comes later in MODULES: name its programs by path.)
 $(plugins_test_TESTS): | $(plugins_PLUGINS) $(PROG_gcanalyze) \
     $(patsubst testdata/%.c,$(BUILD)/testdata/%,$(wildcard testdata/heap_*.c))
+# test_synth runs the dump synthesizer of bench/ (built later in MODULES: named by path).
+$(BUILD)/test/plugins/test_synth: | $(BUILD)/bench/gcsynth

@@ -402,6 +402,23 @@ static void test_random_reads(void **state)
             assert_int_equal(gcd_read(r, s->begin + off, buf, (size_t)len), GCD_OK);
             assert_memory_equal(buf, s->mem + off, (size_t)len);
         }
+        /* Whole segments: chunks the cache does not hold are decompressed
+         * straight into the caller's buffer, the others copied from the cache. */
+        for (int k = 0; k < 3; k++) {
+            const dt_seg *g = &heap.seg[k];
+            size_t size = (size_t)(g->allocated - g->begin);
+            unsigned char *all = malloc(size), *b1 = malloc(64);
+            assert_non_null(all);
+            assert_non_null(b1);
+            for (int round = 0; round < 2; round++) {
+                memset(all, 0xAA, size);
+                assert_int_equal(gcd_read(r, g->begin, all, size), GCD_OK);
+                assert_memory_equal(all, g->mem, size);
+                assert_int_equal(gcd_read(r, g->begin + size / 2, b1, 8), GCD_OK); /* caches one chunk */
+            }
+            free(all);
+            free(b1);
+        }
         /* Past the allocated end, across it, and outside every segment. */
         const dt_seg *s = &heap.seg[1];
         assert_int_equal(gcd_read(r, s->allocated, buf, 1), GCD_E_RANGE);
@@ -628,6 +645,10 @@ static void test_bitflips(void **state)
                     gcd_rc want = in_payload ? GCD_E_CHECKSUM : GCD_E_FORMAT;
                     assert_int_equal(gcd_read(r, c.aux, b, sizeof b), want);
                     assert_one_line(gcd_error(r));
+                    unsigned char *whole = malloc((size_t)c.raw_size); /* the direct path sees it too */
+                    assert_non_null(whole);
+                    assert_int_equal(gcd_read(r, c.aux, whole, (size_t)c.raw_size), want);
+                    free(whole);
                     assert_int_equal(gcd_verify(r, NULL, err, sizeof err), want);
                     assert_non_null(strstr(err, "MEMORY chunk at offset"));
                 }

@@ -1,0 +1,254 @@
+/* test_synth.c - end-to-end test of the dump synthesizer (build/bench/gcsynth) against gcanalyze.
+ * Owns: checking that gcanalyze's answers on a synthetic heap equal the truths gcsynth prints. */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+static char build_dir[PATH_MAX], synth[PATH_MAX + 32], gcanalyze[PATH_MAX + 32], tmpdir[PATH_MAX];
+static char dump_a[PATH_MAX + 32], dump_b[PATH_MAX + 32], dump_c[PATH_MAX + 32];
+static char *truth; /* gcsynth's stdout for dump_a */
+
+/* Run argv with stdout captured (stderr to *err when err); @return the exit status. */
+static int run(char *const argv[], char **out, char **err)
+{
+    int po[2], pe[2];
+    if (pipe(po) != 0 || pipe(pe) != 0)
+        return -1;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        dup2(po[1], 1);
+        dup2(pe[1], 2);
+        close(po[0]);
+        close(pe[0]);
+        unsetenv("GCA_PLUGIN_PATH");
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    close(po[1]);
+    close(pe[1]);
+    char *b[2] = {NULL, NULL};
+    size_t len[2] = {0, 0}, cap[2] = {0, 0};
+    int fds[2] = {po[0], pe[0]};
+    for (int k = 0; k < 2; k++) { /* stderr is small: reading stdout first cannot block on it */
+        for (;;) {
+            if (len[k] + 65536 + 1 > cap[k]) {
+                cap[k] = cap[k] ? cap[k] * 2 : 131072;
+                b[k] = realloc(b[k], cap[k]);
+                assert_non_null(b[k]);
+            }
+            ssize_t r = read(fds[k], b[k] + len[k], 65536);
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r <= 0)
+                break;
+            len[k] += (size_t)r;
+        }
+        b[k][len[k]] = 0;
+        close(fds[k]);
+    }
+    int st;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    if (out)
+        *out = b[0];
+    else
+        free(b[0]);
+    if (err)
+        *err = b[1];
+    else
+        free(b[1]);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* The value after "key " on a line of the truth, or NULL. */
+static const char *truth_line(const char *key)
+{
+    size_t k = strlen(key);
+    for (const char *p = truth; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+        if (!strncmp(p, key, k) && p[k] == ' ')
+            return p + k + 1;
+    return NULL;
+}
+
+static uint64_t truth_u64(const char *key)
+{
+    const char *v = truth_line(key);
+    assert_non_null(v);
+    return strtoull(v, NULL, 0);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    ssize_t n = readlink("/proc/self/exe", build_dir, sizeof build_dir - 1);
+    if (n <= 0)
+        return -1;
+    build_dir[n] = 0;
+    for (int up = 0; up < 3; up++) /* BUILD/test/plugins/test_synth -> BUILD */
+        *strrchr(build_dir, '/') = 0;
+    snprintf(synth, sizeof synth, "%s/bench/gcsynth", build_dir);
+    snprintf(gcanalyze, sizeof gcanalyze, "%s/bin/gcanalyze", build_dir);
+    snprintf(tmpdir, sizeof tmpdir, "%s/test_synth.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    if (!mkdtemp(tmpdir))
+        return -1;
+    snprintf(dump_a, sizeof dump_a, "%s/a.gcdump", tmpdir);
+    snprintf(dump_b, sizeof dump_b, "%s/b.gcdump", tmpdir);
+    snprintf(dump_c, sizeof dump_c, "%s/c.gcdump", tmpdir);
+    char *argv[] = {synth, "-s", "7", "100000", dump_a, NULL};
+    if (run(argv, &truth, NULL) != 0)
+        return -1;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    unlink(dump_a);
+    unlink(dump_b);
+    unlink(dump_c);
+    rmdir(tmpdir);
+    free(truth);
+    return 0;
+}
+
+/* dumpheap -stat lists every type with the count and bytes gcsynth placed. */
+static void test_dumpheap_stat_equals_truth(void **state)
+{
+    (void)state;
+    char *out = NULL;
+    char *argv[] = {gcanalyze, dump_a, "dumpheap", "-stat", NULL};
+    assert_int_equal(run(argv, &out, NULL), 0);
+    size_t types = 0;
+    for (const char *p = truth; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+        char name[128];
+        unsigned long long cnt, bytes;
+        if (sscanf(p, "type %127s %llu %llu", name, &cnt, &bytes) != 3)
+            continue;
+        types++;
+        /* the columns are padded: compare numbers by parsing each line of the output */
+        int found = 0;
+        for (const char *q = out; q && *q; q = strchr(q, '\n') ? strchr(q, '\n') + 1 : NULL) {
+            char mt[32], nm[128];
+            unsigned long long c2, b2;
+            if (sscanf(q, "%31s %llu %llu %127s", mt, &c2, &b2, nm) == 4 && !strcmp(nm, name)) {
+                found = 1;
+                if (c2 != cnt || b2 != bytes)
+                    fail_msg("%s: gcanalyze says %llu objects, %llu bytes; gcsynth placed %llu, %llu", name, c2, b2, cnt,
+                             bytes);
+            }
+        }
+        if (!found)
+            fail_msg("type %s missing from dumpheap -stat", name);
+    }
+    assert_true(types >= 12);
+    char total[128];
+    snprintf(total, sizeof total, "Total %" PRIu64 " objects, %" PRIu64 " bytes", truth_u64("objects"),
+             truth_u64("bytes"));
+    if (!strstr(out, total))
+        fail_msg("expected '%s' in:\n%s", total, out);
+    free(out);
+}
+
+/* gcroot of the chain's tail finds the one planted path: the static, then every link from head to tail. */
+static void test_gcroot_finds_planted_path(void **state)
+{
+    (void)state;
+    const char *g = truth_line("gcroot");
+    assert_non_null(g);
+    char tail[32], kind[32], root[128];
+    unsigned long long len;
+    assert_int_equal(sscanf(g, "%31s %31s %127s %llu", tail, kind, root, &len), 4);
+    char *out = NULL;
+    char *argv[] = {gcanalyze, dump_a, "gcroot", tail, NULL};
+    assert_int_equal(run(argv, &out, NULL), 0);
+    char first[200];
+    snprintf(first, sizeof first, "%s %s\n", kind, root);
+    assert_int_equal(strncmp(out, first, strlen(first)), 0);
+    unsigned long long hops = 0, head = 0, last = 0;
+    for (const char *q = out; (q = strstr(q, "-> ")) != NULL; q += 3) {
+        unsigned long long a = strtoull(q + 3, NULL, 16);
+        if (!hops)
+            head = a;
+        last = a;
+        hops++;
+    }
+    assert_int_equal(hops, len);
+    assert_int_equal(head, truth_u64("chain_head"));
+    assert_int_equal(last, strtoull(tail, NULL, 16));
+    assert_non_null(strstr(out, "Found 1 unique roots"));
+    free(out);
+}
+
+/* The synthetic heap is consistent (verifyheap), and the dump is a function of the seed. */
+static void test_verifies_and_is_deterministic(void **state)
+{
+    (void)state;
+    char *out = NULL;
+    char *v[] = {gcanalyze, dump_a, "verifyheap", NULL};
+    assert_int_equal(run(v, &out, NULL), 0);
+    assert_non_null(strstr(out, "No heap corruption detected."));
+    free(out);
+    char *b[] = {synth, "-s", "7", "100000", dump_b, NULL};
+    char *c[] = {synth, "-s", "8", "100000", dump_c, NULL};
+    char *tb = NULL;
+    assert_int_equal(run(b, &tb, NULL), 0);
+    assert_string_equal(tb, truth);
+    free(tb);
+    assert_int_equal(run(c, NULL, NULL), 0);
+    char *cmp1[] = {"/usr/bin/cmp", "-s", dump_a, dump_b, NULL};
+    char *cmp2[] = {"/usr/bin/cmp", "-s", dump_a, dump_c, NULL};
+    assert_int_equal(run(cmp1, NULL, NULL), 0);
+    assert_int_equal(run(cmp2, NULL, NULL), 1);
+}
+
+/* Bad arguments: one line naming the problem, a non-zero exit, no file. */
+static void test_bad_arguments(void **state)
+{
+    (void)state;
+    static const char *const bad[][5] = {
+        {"12x", "OUT", NULL},
+        {"-s", "z", "1000", "OUT", NULL},
+        {"10", "OUT", NULL},
+        {"1000", NULL},
+        {"1000", "/nonexistent-dir/x.gcdump", NULL},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *argv[6] = {synth};
+        for (int k = 0; k < 5 && bad[i][k]; k++)
+            argv[k + 1] = strcmp(bad[i][k], "OUT") ? (char *)bad[i][k] : dump_c;
+        char *err = NULL;
+        int rc = run(argv, NULL, &err);
+        assert_true(rc == 1 || rc == 2);
+        assert_non_null(strstr(err, "gcsynth"));
+        assert_non_null(strchr(err, '\n'));
+        assert_null(strchr(err, '\n') + 1 == err + strlen(err) ? NULL : err); /* one line */
+        free(err);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_dumpheap_stat_equals_truth),
+        cmocka_unit_test(test_gcroot_finds_planted_path),
+        cmocka_unit_test(test_verifies_and_is_deterministic),
+        cmocka_unit_test(test_bad_arguments),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
