@@ -92,6 +92,7 @@ static double run_gca(const char *gca, const char *dump, const char *cmd, int ti
     int n = 0;
     argv[n++] = (char *)gca;
     argv[n++] = "-q";
+    argv[n++] = "--no-index"; /* every run loads: the index is timed on its own (docs/perf.md) */
     argv[n++] = (char *)dump;
     for (int i = 0; i < times && n < 30; i++) {
         argv[n++] = "-c";
