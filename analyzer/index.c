@@ -758,6 +758,17 @@ static int ix_collect(gca_model *m, const dom_tree *dt, int dom_weak, ix_head *h
     src[IX_TSTAT] = (ix_src){ *tstat, m->ntypes * 2 * 8 };
     src[IX_FLAG] = (ix_src){ *flag, m->nflagged * 8 };
     src[IX_WARN] = (ix_src){ *warn, wlen };
+    /* what this session did not use is kept from the index it came from, once checked */
+    m_index *x = m->idx;
+    if (!m->in_off && x && x->h.has_in)
+        mdl_index_in(m);
+    if (!m->live && x && x->h.has_live)
+        mdl_index_live(m);
+    dom_tree old;
+    if (!dt && x && x->h.has_dom && mdl_index_dom(m, (int)x->h.dom_weak, &old)) {
+        dt = &old;
+        dom_weak = (int)x->h.dom_weak;
+    }
     if (m->in_off) {
         h->has_in = 1;
         src[IX_INOFF] = (ix_src){ m->in_off, (n + 1) * 8 };

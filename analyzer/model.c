@@ -370,6 +370,7 @@ void gca_close(gca_model *m)
 {
     if (!m)
         return;
+    memset(&m->mon, 0, sizeof m->mon); /* the caller's monitor may be gone */
     if (m->ix_mode != MDL_IX_REOPEN)
         mdl_index_save(m, m->info.path); /* what this session computed, for the next (best effort) */
     gca_dominators_free(m);

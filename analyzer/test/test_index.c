@@ -221,8 +221,16 @@ static void test_index_grows(void **state)
     assert_int_equal(mdl_index_live(b), 1);
     gca_model *a = fresh(path);
     same_answers(a, b);
-    gca_close(a);
     gca_close(b);
+    /* a session that only adds the tree with weak roots keeps the rest */
+    b = open_ix(path, 0);
+    assert_int_equal(gca_dominators(b, 1), GCA_OK);
+    gca_close(b);
+    b = open_ix(path, 0);
+    assert_int_equal(mdl_index_in(b), 1);
+    assert_int_equal(mdl_index_live(b), 1);
+    gca_close(b);
+    gca_close(a);
 }
 
 /* ---------------------------------------------------------------- refused and rebuilt */
