@@ -406,6 +406,8 @@ void mdl_index_close(gca_model *m)
 {
     ix_unmap(m->idx);
     m->idx = NULL;
+    free(m->ix_ident);
+    m->ix_ident = NULL;
 }
 
 static const void *ix_at(const m_index *x, int s) { return x->map + x->h.sec[s].off; }
@@ -540,10 +542,11 @@ int mdl_index_load(gca_model *m, const char *dump)
     ix_head id;
     struct stat st;
     memset(&id, 0, sizeof id);
-    if (ix_identity(dump, &id, &st) != 0) {
+    if (ix_identity(dump, &id, &st) != 0 || !(m->ix_ident = malloc(sizeof id))) {
         m->ix_mode = MDL_IX_OFF; /* cannot tell this dump apart: no index */
         return 0;
     }
+    memcpy(m->ix_ident, &id, sizeof id); /* what the index written later describes */
     char paths[2][PATH_MAX];
     int np = 0;
     if (ix_near_path(dump, paths[np], sizeof paths[np]) == 0)
@@ -822,7 +825,12 @@ int mdl_index_save(gca_model *m, const char *dump)
     uint64_t *segx = NULL, *tstat = NULL, *flag = NULL;
     struct stat st;
     int rc = -1;
-    if (!h || ix_identity(dump, h, &st) != 0)
+    /* the dump as it was opened, and still is (else what was loaded is not what is there now) */
+    const ix_head *was = m->ix_ident;
+    if (!h || !was || ix_identity(dump, h, &st) != 0 || h->dump_size != was->dump_size ||
+        h->dump_mtime_s != was->dump_mtime_s || h->dump_mtime_ns != was->dump_mtime_ns ||
+        memcmp(h->dump_head, was->dump_head, sizeof h->dump_head) != 0 ||
+        memcmp(h->dump_tail, was->dump_tail, sizeof h->dump_tail) != 0)
         goto out;
     memcpy(h->magic, IX_MAGIC, 8);
     h->version = IX_VERSION;

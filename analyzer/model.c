@@ -397,6 +397,7 @@ void gca_close(gca_model *m)
     mdl_big_set((void **)&m->out, &m->b_out, 0, 1);
     mdl_big_set((void **)&m->bucket, &m->b_bucket, 0, 1);
     mdl_refs_free(m);
+    mdl_index_close(m);
     free(m->big);
     free(m->roots);
     for (m_block *b = m->arena, *n; b; b = n) {

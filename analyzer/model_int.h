@@ -155,6 +155,7 @@ struct gca_model_s {
     int ix_rebuilt;               /* an index was there but refused (ix_why) */
     int ix_walked_ok;             /* the arrays are complete: an index may be written */
     const char *ix_why;
+    void *ix_ident;               /* the dump's identity when it was opened (index.c) */
     size_t ix_w0, ix_w1, ix_d0, ix_d1; /* warnings (kept, dropped) the walk gave */
 };
 
