@@ -200,7 +200,8 @@ static int ix_verify(m_index *x, const int *ids, size_t nids)
  * writable (or an index there is not ours), in the cache folder, named
  * with the dump's device and inode.
  * ====================================================================== */
-int gca_cache_dir(char *out, size_t cap)
+/* The cache folder's path, created when create is set. */
+static int ix_cache_dir(char *out, size_t cap, int create)
 {
     const char *x = getenv("XDG_CACHE_HOME");
     const char *home = getenv("HOME");
@@ -213,23 +214,26 @@ int gca_cache_dir(char *out, size_t cap)
         snprintf(base, sizeof base, "%s/.cache", home);
     else
         return -1;
-    mkdir(base, 0700);
+    if (create)
+        mkdir(base, 0700);
     if ((size_t)snprintf(out, cap, "%s/gcanalyze", base) >= cap)
         return -1;
-    if (mkdir(out, 0700) != 0 && errno != EEXIST)
+    if (create && mkdir(out, 0700) != 0 && errno != EEXIST)
         return -1;
     return 0;
 }
+
+int gca_cache_dir(char *out, size_t cap) { return ix_cache_dir(out, cap, 1); }
 
 static int ix_near_path(const char *dump, char *out, size_t cap)
 {
     return (size_t)snprintf(out, cap, "%s.gcaidx", dump) < cap ? 0 : -1;
 }
 
-static int ix_cache_path(const char *dump, const struct stat *st, char *out, size_t cap)
+static int ix_cache_path(const char *dump, const struct stat *st, char *out, size_t cap, int create)
 {
     char dir[PATH_MAX];
-    if (gca_cache_dir(dir, sizeof dir) != 0)
+    if (ix_cache_dir(dir, sizeof dir, create) != 0)
         return -1;
     const char *slash = strrchr(dump, '/');
     const char *base = slash ? slash + 1 : dump;
@@ -551,7 +555,7 @@ int mdl_index_load(gca_model *m, const char *dump)
     int np = 0;
     if (ix_near_path(dump, paths[np], sizeof paths[np]) == 0)
         np++;
-    if (ix_cache_path(dump, &st, paths[np], sizeof paths[np]) == 0)
+    if (ix_cache_path(dump, &st, paths[np], sizeof paths[np], 0) == 0) /* (looked at, not created) */
         np++;
     for (int i = 0; i < np; i++) {
         const char *why = NULL;
@@ -846,7 +850,7 @@ int mdl_index_save(gca_model *m, const char *dump)
                    (lstat(near, &ist) != 0 || (S_ISREG(ist.st_mode) && ist.st_uid == geteuid()));
     if (use_near && ix_write_file(near, h, src) == 0)
         rc = 0;
-    else if (ix_cache_path(dump, &st, cache, sizeof cache) == 0 && ix_write_file(cache, h, src) == 0)
+    else if (ix_cache_path(dump, &st, cache, sizeof cache, 1) == 0 && ix_write_file(cache, h, src) == 0)
         rc = 0;
 out:
     free(h);

@@ -182,9 +182,12 @@ static void test_reopen_same_answers(void **state)
         char path[600], ix[700];
         copy_fixture(names[i], "same", path, sizeof path);
         snprintf(ix, sizeof ix, "%s.gcaidx", path);
-        /* small dumps: no index unless asked */
+        /* small dumps: no index unless asked, and no cache folder made for nothing */
         gca_close(open_ix(path, 0));
         assert_false(exists(ix));
+        char cache[600];
+        snprintf(cache, sizeof cache, "%s/cache", tmpdir);
+        assert_false(exists(cache));
         build_index(path);
         assert_true(exists(ix));
         struct stat st;
