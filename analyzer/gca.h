@@ -181,8 +181,6 @@ typedef struct gca_open_opts {
     int progress;             /* -1 never, 0 when stderr is a terminal (default), 1 always;
                                  ignored when monitor is set */
     const gca_monitor *monitor; /* copied into the model (gca_set_monitor); NULL: none */
-    int index;                /* the persisted index DUMP.gcaidx (docs/format.md): 0 use it and write it
-                                 (GCA_INDEX in the environment may change that), -1 never */
 } gca_open_opts;
 
 /* Load a dump (gcdump today; the loader is chosen from the file's magic).
@@ -191,7 +189,9 @@ typedef struct gca_open_opts {
  * dump, an object that cannot be walked) become warnings. */
 GCA_API gca_rc gca_open(const char *path, const gca_open_opts *opts, gca_model **out, char *errbuf, size_t errcap);
 GCA_API void gca_close(gca_model *m);
-/* Did the objects come from the persisted index? @return 1 yes, 0 no
+/* The persisted index DUMP.gcaidx (docs/commands.md, docs/format.md) is
+ * read and written unless GCA_INDEX=off is in the environment.
+ * Did the objects come from the persisted index? @return 1 yes, 0 no
  * index was there (or indexes are off), -1 one was there and refused:
  * *why (may be NULL) says why ("stale (the dump changed)", ...). */
 GCA_API int gca_index_state(const gca_model *m, const char **why);

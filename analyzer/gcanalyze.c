@@ -752,7 +752,8 @@ int main(int argc, char **argv)
     if ((rc = check_script(h, &o)) >= 0)
         goto done;
     gcaH_set_mode(h, o.json, o.quiet);
-    gcaH_set_index(h, !o.no_index);
+    if (o.no_index)
+        setenv("GCA_INDEX", "off", 1); /* libgca reads it at each open (analyzer/index.c) */
     if (o.list_plugins) {
         char *pv[] = {"plugins", NULL};
         rc = gcaH_run(h, 1, pv);

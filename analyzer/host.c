@@ -41,7 +41,6 @@ typedef struct refusal {
 struct gca_host {
     FILE *out, *err;
     int json, quiet;
-    int no_index;          /* gca_open_opts.index = -1 */
     plugin_rec *plugins;
     size_t nplugins, capplugins;
     name_rec *names;
@@ -464,12 +463,6 @@ void gcaH_set_mode(gca_host *h, int json, int quiet)
         return;
     h->json = json != 0;
     h->quiet = quiet != 0;
-}
-
-void gcaH_set_index(gca_host *h, int on)
-{
-    if (h)
-        h->no_index = !on;
 }
 
 void gcaH_set_cancel_flag(gca_host *h, volatile sig_atomic_t *flag)
@@ -1062,7 +1055,7 @@ static gca_rc open_model(gca_host *h, const char *path, gca_model **out, char *e
     char why[512] = "";
     gca_monitor mon;
     host_monitor(h, &mon);
-    gca_open_opts oo = {h->quiet ? -1 : 0, &mon, h->no_index ? -1 : 0};
+    gca_open_opts oo = {h->quiet ? -1 : 0, &mon};
     gca_model *m = NULL;
     if (!h->prog_on && !h->prog_shown)
         prog_arm(h); /* opened outside a command (the program's first dump) */

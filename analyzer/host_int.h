@@ -104,9 +104,6 @@ typedef struct gcaH_opts {
 gca_host *gcaH_new(const gcaH_opts *opts);
 /* Changes the rendering (JSON or text) and quietness for later commands. */
 void gcaH_set_mode(gca_host *h, int json, int quiet);
-/* Dumps opened later use and write their persisted index (on, the
- * default) or never touch it (gca_open_opts.index). */
-void gcaH_set_index(gca_host *h, int on);
 /* Ctrl-C: the flag the program's SIGINT handler sets. Long work polls it
  * (gca_ctx_cancelled, gca_progress, libgca's monitor) and stops with
  * "interrupted"; gcaH_run clears it before each command. NULL: none. */

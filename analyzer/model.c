@@ -299,7 +299,7 @@ gca_rc gca_open(const char *path, const gca_open_opts *opts, gca_model **out, ch
     }
     if (opts && opts->monitor)
         m->mon = *opts->monitor;
-    m->ix_mode = opts && opts->index < 0 ? MDL_IX_OFF : mdl_index_env();
+    m->ix_mode = mdl_index_env();
     mdl_progress_begin(m, opts ? opts->progress : 0);
     char err[1024] = "";
     gca_rc rc = fmt->load(m, path, err, sizeof err);

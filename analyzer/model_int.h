@@ -65,7 +65,7 @@ struct d_cache; /* dominators.c */
 struct m_index; /* index.c */
 struct dom_tree; /* dominators_int.h */
 
-/* How the persisted index (index.c) is used: gca_open_opts.index and GCA_INDEX. */
+/* How the persisted index (index.c) is used: GCA_INDEX in the environment (gcanalyze --no-index sets it to off). */
 enum { MDL_IX_AUTO = 0, MDL_IX_OFF = 1, MDL_IX_ALWAYS = 2, MDL_IX_REOPEN = 3 };
 
 struct gca_model_s {

@@ -206,7 +206,7 @@ static void test_model(void **state)
     write_dump(GCD_HF_CLR);
     char err[256];
     gca_model *m;
-    gca_open_opts oo = { -1, NULL, 0 };
+    gca_open_opts oo = { -1, NULL };
     assert_int_equal(gca_open(path, &oo, &m, err, sizeof err), GCA_OK);
     assert_int_equal(gca_warning_count(m), 0);
     assert_true(gca_object_count(m) == 6);

@@ -95,7 +95,7 @@ static gca_model *open_model(const char *path)
 {
     char err[1024] = "";
     gca_model *m = NULL;
-    gca_open_opts o = {-1, NULL, 0};
+    gca_open_opts o = {-1, NULL};
     gca_rc rc = gca_open(path, &o, &m, err, sizeof err);
     if (rc != GCA_OK)
         fail_msg("gca_open(%s): %d %s", path, rc, err);

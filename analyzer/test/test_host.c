@@ -1152,7 +1152,7 @@ static void test_monitor(void **state)
     fixture_path(good, sizeof good, "shop-1.0.gcdump");
     mon_rec r = {0};
     gca_monitor mon = {mon_progress, mon_cancelled, &r};
-    gca_open_opts oo = {-1, &mon, 0};
+    gca_open_opts oo = {-1, &mon};
     gca_model *m = NULL;
     char err[512];
     /* Ctrl-C during the load: nothing is returned */

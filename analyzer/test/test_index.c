@@ -73,8 +73,17 @@ static gca_model *open_ix(const char *path, int index)
 {
     char err[1024] = "";
     gca_model *m = NULL;
-    gca_open_opts o = { -1, NULL, index };
+    gca_open_opts o = { -1, NULL };
+    const char *env = getenv("GCA_INDEX");
+    char was[32];
+    snprintf(was, sizeof was, "%s", env ? env : "");
+    if (index < 0)
+        setenv("GCA_INDEX", "off", 1);
     gca_rc rc = gca_open(path, &o, &m, err, sizeof err);
+    if (index < 0 && *was)
+        setenv("GCA_INDEX", was, 1);
+    else if (index < 0)
+        unsetenv("GCA_INDEX");
     if (rc != GCA_OK)
         fail_msg("gca_open(%s): %d %s", path, rc, err);
     if (mdl_check(m, err, sizeof err))

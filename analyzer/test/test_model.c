@@ -68,7 +68,7 @@ static gca_model *open_model(const char *path)
 {
     char err[1024] = "";
     gca_model *m = NULL;
-    gca_open_opts o = { -1, NULL, 0 };
+    gca_open_opts o = { -1, NULL };
     gca_rc rc = gca_open(path, &o, &m, err, sizeof err);
     if (rc != GCA_OK)
         fail_msg("gca_open(%s): %d %s", path, rc, err);
@@ -1620,7 +1620,7 @@ static size_t capture_open(const char *path, int mode, char *out, size_t cap)
     assert_true(saved >= 0 && fd >= 0);
     dup2(fd, 2);
     close(fd);
-    gca_open_opts o = { mode, NULL, 0 };
+    gca_open_opts o = { mode, NULL };
     gca_model *m = NULL;
     char err[256];
     gca_rc rc = gca_open(path, &o, &m, err, sizeof err);
