@@ -190,12 +190,20 @@ CHECK_BINS := $(TEST_BINS)
 endif
 HEAPVERIFY_BINS := $(filter-out $(addprefix %/,$(HEAPVERIFY_SKIP)),$(filter $(STRESS_TEST_BINS),$(CHECK_BINS)))
 GCSTRESS_BINS := $(filter-out $(addprefix %/,$(GCSTRESS_SKIP)),$(filter $(STRESS_TEST_BINS),$(CHECK_BINS)))
+# The tests that compare the analyzer's answers with known truths run again
+# on models re-opened from their persisted index (GCA_INDEX=reopen, with the
+# indexes in a cache folder of the build tree: analyzer/index.c).
+INDEX_TESTS := test_model test_dominators test_host test_clr test_demo test_e2e test_sos test_examples test_triage test_ci test_crash_matrix
+INDEX_BINS := $(filter $(addprefix %/,$(INDEX_TESTS)),$(CHECK_BINS))
+INDEX_CACHE := $(abspath $(BUILD))/index-cache
 
 check: all $(CHECK_BINS)
+	$(Q)rm -rf $(INDEX_CACHE)
 	$(Q)TEST_TIMEOUT=$(TEST_TIMEOUT) $(SHELL) scripts/run-tests.sh \
 	    $(CHECK_BINS) \
 	    --env GCRT_HEAPVERIFY=1 $(HEAPVERIFY_BINS) \
-	    --env GCRT_GCSTRESS=1 $(GCSTRESS_BINS)
+	    --env GCRT_GCSTRESS=1 $(GCSTRESS_BINS) \
+	    --env "GCA_INDEX=reopen XDG_CACHE_HOME=$(INDEX_CACHE)" $(INDEX_BINS)
 
 # The runtime suite under ThreadSanitizer, in its own build tree. Only the
 # runtime's tests (the threaded code) and only the plain pass: TSan makes

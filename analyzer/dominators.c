@@ -529,7 +529,16 @@ struct d_cache {
 static void d_drop(gca_model *m)
 {
     if (m->dom) {
-        dom_tree_free(&m->dom->t);
+        dom_tree *t = &m->dom->t;
+        if (mdl_index_owns(m, t->idom)) { /* lent by the index (index.c): only the children may be ours */
+            t->idom = NULL;
+            t->retained = NULL;
+        }
+        if (mdl_index_owns(m, t->coff)) {
+            t->coff = NULL;
+            t->kids = NULL;
+        }
+        dom_tree_free(t);
         free(m->dom);
         m->dom = NULL;
     }
@@ -575,6 +584,11 @@ static gca_rc d_ensure(gca_model *m, int include_weak)
     d_drop(m);
     int weak = include_weak > 0;
     struct d_cache *c = calloc(1, sizeof *c);
+    if (c && !mdl_cancelled(m) && mdl_index_dom(m, weak, &c->t)) { /* computed by an earlier session */
+        c->include_weak = weak;
+        m->dom = c;
+        return GCA_OK;
+    }
     gca_oid *roots = malloc((m->nroots ? m->nroots : 1) * sizeof *roots);
     if (!c || !roots) {
         free(c);
@@ -686,6 +700,14 @@ gca_rc gca_retained_by_type(gca_model *m, gca_type_retained **out, size_t *n)
     *out = r;
     *n = m->ntypes;
     return GCA_OK;
+}
+
+const struct dom_tree *mdl_dom_held(const gca_model *m, int *weak)
+{
+    if (!m->dom)
+        return NULL;
+    *weak = m->dom->include_weak;
+    return &m->dom->t;
 }
 
 uint64_t gca_dominators_bytes(const gca_model *m)

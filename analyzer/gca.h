@@ -189,6 +189,16 @@ typedef struct gca_open_opts {
  * dump, an object that cannot be walked) become warnings. */
 GCA_API gca_rc gca_open(const char *path, const gca_open_opts *opts, gca_model **out, char *errbuf, size_t errcap);
 GCA_API void gca_close(gca_model *m);
+/* The persisted index DUMP.gcaidx (docs/commands.md, docs/format.md) is
+ * read and written unless GCA_INDEX=off is in the environment.
+ * Did the objects come from the persisted index? @return 1 yes, 0 no
+ * index was there (or indexes are off), -1 one was there and refused:
+ * *why (may be NULL) says why ("stale (the dump changed)", ...). */
+GCA_API int gca_index_state(const gca_model *m, const char **why);
+/* The folder for files derived from dumps when theirs is not writable:
+ * $XDG_CACHE_HOME/gcanalyze, else $HOME/.cache/gcanalyze (created, 0700).
+ * @return 0 with the path in out, or -1. */
+GCA_API int gca_cache_dir(char *out, size_t cap);
 
 GCA_API const gca_info *gca_model_info(const gca_model *m);
 /* Replaces the model's monitor (NULL: none). The structure is copied. */

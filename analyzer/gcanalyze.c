@@ -38,6 +38,7 @@ static const char usage_text[] =
     "                     line, # comments; all run, the exit status is the highest\n"
     "  -j, --json         one JSON document per command, one per line\n"
     "  -q, --quiet        no progress, no load warnings, no banner\n"
+    "      --no-index     neither read nor write the dump's index (DUMP.gcaidx)\n"
     "      --plugins      list the plugins loaded (and refused) and exit\n"
     "  -V, --version      print the version and exit\n"
     "  -h, --help         print this help and exit\n"
@@ -63,7 +64,7 @@ typedef struct options {
     size_t ncmds;
     char **cmdv;               /* COMMAND ARGS... (points into argv) */
     int cmdc;
-    int json, quiet, list_plugins;
+    int json, quiet, list_plugins, no_index;
     int scripted;              /* -f was given (an empty script runs nothing) */
 } options;
 
@@ -183,6 +184,8 @@ static int parse_option(options *o, int argc, char **argv, int *i)
             o->json = 1;
         } else if (IS("quiet")) {
             o->quiet = 1;
+        } else if (IS("no-index")) {
+            o->no_index = 1;
         } else if (IS("plugins")) {
             o->list_plugins = 1;
         } else if (IS("version")) {
@@ -297,25 +300,6 @@ static int is_dotnet_core(const char *path)
     return gcd_core_probe(path, &f, NULL, 0) == GCD_OK && f.dotnet;
 }
 
-static int cache_dir(char *out, size_t cap)
-{
-    const char *x = getenv("XDG_CACHE_HOME");
-    const char *home = getenv("HOME");
-    char base[PATH_MAX];
-    if (x && *x == '/')
-        snprintf(base, sizeof base, "%s", x);
-    else if (home && *home == '/')
-        snprintf(base, sizeof base, "%s/.cache", home);
-    else
-        return -1;
-    mkdir(base, 0700);
-    if ((size_t)snprintf(out, cap, "%s/gcanalyze", base) >= cap)
-        return -1;
-    if (mkdir(out, 0700) != 0 && errno != EEXIST)
-        return -1;
-    return 0;
-}
-
 /* The converted dump of core in out. @return 0, or an exit code after a message. */
 static int convert_core(const char *core, char *out, size_t cap)
 {
@@ -349,7 +333,7 @@ static int convert_core(const char *core, char *out, size_t cap)
         n = snprintf(out, cap, "%s/%s.%s.gcdump", dir, base, key);
     else {
         char cd[PATH_MAX];
-        if (cache_dir(cd, sizeof cd) != 0) {
+        if (gca_cache_dir(cd, sizeof cd) != 0) {
             fprintf(stderr, "gcanalyze: %s: cannot convert the core: its folder is not writable and there is no "
                             "cache folder ($XDG_CACHE_HOME or $HOME)\n", core);
             return GCA_EXIT_NODUMP;
@@ -764,6 +748,8 @@ int main(int argc, char **argv)
     if ((rc = check_script(h, &o)) >= 0)
         goto done;
     gcaH_set_mode(h, o.json, o.quiet);
+    if (o.no_index)
+        setenv("GCA_INDEX", "off", 1); /* libgca reads it at each open (analyzer/index.c) */
     if (o.list_plugins) {
         char *pv[] = {"plugins", NULL};
         rc = gcaH_run(h, 1, pv);

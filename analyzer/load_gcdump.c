@@ -944,6 +944,8 @@ static gca_rc lg_segments(lg_ctx *c, const char *path)
     }
     m->nsegs = n;
     c->total = total;
+    if (mdl_index_load(m, path)) /* computed by an earlier session (index.c) */
+        return GCA_OK;
     /* a first guess at the counts; the arrays grow (without copying) if it is short */
     gca_rc rc = mdl_obj_reserve(m, total / 48 + 1024);
     if (rc == GCA_OK)
@@ -959,6 +961,8 @@ static gca_rc lg_segments(lg_ctx *c, const char *path)
         rc = mdl_objects_done(m);
     if (rc == GCA_OK)
         rc = mdl_resolve_refs(m);
+    if (rc == GCA_OK)
+        mdl_index_walk_done(m);
     return rc;
 }
 
@@ -1278,6 +1282,7 @@ gca_rc mdl_load_core(gca_model *m, const char *path, char *err, size_t errcap)
         return GCA_E_IO;
     }
     close(fd);
+    m->ix_mode = MDL_IX_OFF; /* a temporary dump: nothing to index */
     gcd_writer_opts wo = { 0 };
     wo.threads = 2;
     gcd_rc grc = gcd_dump_core(path, NULL, tmp, &wo, err, errcap);

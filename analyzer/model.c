@@ -239,6 +239,9 @@ static void m_err(char *errbuf, size_t errcap, const char *path, const char *msg
     }
 }
 
+static gca_rc m_reopen(gca_model *m, const char *path, const gca_open_opts *opts, gca_model **out, char *errbuf,
+                       size_t errcap);
+
 gca_rc gca_open(const char *path, const gca_open_opts *opts, gca_model **out, char *errbuf, size_t errcap)
 {
     if (out)
@@ -296,6 +299,7 @@ gca_rc gca_open(const char *path, const gca_open_opts *opts, gca_model **out, ch
     }
     if (opts && opts->monitor)
         m->mon = *opts->monitor;
+    m->ix_mode = mdl_index_env();
     mdl_progress_begin(m, opts ? opts->progress : 0);
     char err[1024] = "";
     gca_rc rc = fmt->load(m, path, err, sizeof err);
@@ -303,6 +307,7 @@ gca_rc gca_open(const char *path, const gca_open_opts *opts, gca_model **out, ch
     if (rc == GCA_OK && mdl_cancelled(m))
         rc = GCA_E_CANCELLED;
     if (rc != GCA_OK) {
+        m->ix_mode = MDL_IX_OFF; /* nothing to keep of a load that failed */
         m_err(errbuf, errcap, path, rc == GCA_E_CANCELLED ? "interrupted" : err[0] ? err : "cannot load the dump");
         gca_close(m);
         return rc;
@@ -313,15 +318,73 @@ gca_rc gca_open(const char *path, const gca_open_opts *opts, gca_model **out, ch
         m_warn_keep(m, msg, 1);
     }
     m->nwarn_load = m->nwarn; /* what loading found is damage (damage.c); later warnings are not */
+    if (m->ix_mode == MDL_IX_REOPEN && m->ix_walked_ok && !m->ix_used)
+        return m_reopen(m, path, opts, out, errbuf, errcap);
     *out = m;
     return GCA_OK;
+}
+
+/* GCA_INDEX=reopen (tests): every index computed and written, then the
+ * dump opened again, which must take them all from the file. */
+static gca_rc m_reopen(gca_model *m, const char *path, const gca_open_opts *opts, gca_model **out, char *errbuf,
+                       size_t errcap)
+{
+    const gca_oid *kids;
+    gca_refs_in(m, 0, NULL);
+    gca_obj_live(m, 0);
+    if (gca_dominators(m, 0) == GCA_OK)
+        gca_dom_children(m, GCA_VROOT, &kids);
+    int saved = mdl_index_save(m, path);
+    gca_close(m);
+    if (saved != 0) {
+        m_err(errbuf, errcap, path, "GCA_INDEX=reopen: the index could not be written");
+        return GCA_E_IO;
+    }
+    gca_rc rc = gca_open(path, opts, out, errbuf, errcap);
+    if (rc != GCA_OK)
+        return rc;
+    m = *out;
+    char why[256];
+    const char *no = !m->ix_used ? (m->ix_why ? m->ix_why : "not found")
+                     : !mdl_index_in(m) || !mdl_index_live(m) ? "incoming references or reachability missing"
+                     : mdl_check(m, why, sizeof why) ? why : NULL;
+    if (no) {
+        char msg[320];
+        snprintf(msg, sizeof msg, "GCA_INDEX=reopen: the index was not taken: %s", no);
+        m_err(errbuf, errcap, path, msg);
+        gca_close(m);
+        *out = NULL;
+        return GCA_E_FORMAT;
+    }
+    return GCA_OK;
+}
+
+int gca_index_state(const gca_model *m, const char **why)
+{
+    if (why)
+        *why = m && m->ix_rebuilt ? m->ix_why : NULL;
+    return !m ? 0 : m->ix_used ? 1 : m->ix_rebuilt ? -1 : 0;
 }
 
 void gca_close(gca_model *m)
 {
     if (!m)
         return;
+    memset(&m->mon, 0, sizeof m->mon); /* the caller's monitor may be gone */
+    if (m->ix_mode != MDL_IX_REOPEN)
+        mdl_index_save(m, m->info.path); /* what this session computed, for the next (best effort) */
     gca_dominators_free(m);
+    mdl_refs_free(m);
+    if (m->idx) { /* arrays lent by the index: the mapping goes at once */
+        m->addr = NULL;
+        m->size32 = NULL;
+        m->otype = NULL;
+        m->out_off = NULL;
+        m->out = NULL;
+        m->bucket = NULL;
+        m->b_addr = m->b_size32 = m->b_otype = m->b_off = m->b_out = m->b_bucket = 0;
+        mdl_index_close(m);
+    }
     if (m->src && m->src->close)
         m->src->close(m->src_ctx);
     for (size_t i = 0; i < m->nwarn; i++)
@@ -334,6 +397,7 @@ void gca_close(gca_model *m)
     mdl_big_set((void **)&m->out, &m->b_out, 0, 1);
     mdl_big_set((void **)&m->bucket, &m->b_bucket, 0, 1);
     mdl_refs_free(m);
+    mdl_index_close(m);
     free(m->big);
     free(m->roots);
     for (m_block *b = m->arena, *n; b; b = n) {

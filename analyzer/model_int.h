@@ -62,6 +62,11 @@ typedef struct m_progress {
 } m_progress;
 
 struct d_cache; /* dominators.c */
+struct m_index; /* index.c */
+struct dom_tree; /* dominators_int.h */
+
+/* How the persisted index (index.c) is used: GCA_INDEX in the environment (gcanalyze --no-index sets it to off). */
+enum { MDL_IX_AUTO = 0, MDL_IX_OFF = 1, MDL_IX_ALWAYS = 2, MDL_IX_REOPEN = 3 };
 
 struct gca_model_s {
     struct d_cache *dom;        /* the dominator tree, on first use (dominators.c) */
@@ -143,6 +148,17 @@ struct gca_model_s {
     void *src_ctx;
 
     m_progress prog;
+
+    /* the persisted index (index.c): arrays lent from its mapping are
+     * never resized or freed (mdl_index_owns) */
+    struct m_index *idx;
+    int ix_mode;                  /* MDL_IX_* */
+    int ix_used;                  /* the objects came from an index */
+    int ix_rebuilt;               /* an index was there but refused (ix_why) */
+    int ix_walked_ok;             /* the arrays are complete: an index may be written */
+    const char *ix_why;
+    void *ix_ident;               /* the dump's identity when it was opened (index.c) */
+    size_t ix_w0, ix_w1, ix_d0, ix_d1; /* warnings (kept, dropped) the walk gave */
 };
 
 /* ======================================================================
@@ -257,6 +273,29 @@ int mdl_cancelled(gca_model *m);
  * the others are dropped (counted, one warning). */
 gca_rc mdl_resolve_refs(gca_model *m);
 void mdl_refs_free(gca_model *m);
+
+/* index.c: the persisted index. */
+/* GCA_INDEX from the environment (MDL_IX_AUTO when unset). */
+int mdl_index_env(void);
+/* The loader, before walking: take the objects, references, address
+ * index and type counts from a valid index of dump. @return 1 if taken
+ * (skip the walk and the reference resolution), else 0. */
+int mdl_index_load(gca_model *m, const char *dump);
+/* The loader, after the walk and the resolution succeeded. */
+void mdl_index_walk_done(gca_model *m);
+/* Lend the incoming references / reachability / dominator tree (of the
+ * strong roots, or with the weak ones) from the index. @return 1 if done. */
+int mdl_index_in(gca_model *m);
+int mdl_index_live(gca_model *m);
+int mdl_index_dom(gca_model *m, int weak, struct dom_tree *t);
+/* Write the index if enabled and m holds more than it came from. Best
+ * effort: @return 0 written, 1 nothing to write, -1 failed. */
+int mdl_index_save(gca_model *m, const char *dump);
+/* Is p in the index mapping (not to be freed)? */
+int mdl_index_owns(const gca_model *m, const void *p);
+void mdl_index_close(gca_model *m);
+/* dominators.c: the tree m holds now (NULL: none), and whether it counts weak roots. */
+const struct dom_tree *mdl_dom_held(const gca_model *m, int *weak);
 
 /* Binary-search helpers (model.c) */
 /* The segment index whose [begin, reserved_end) holds addr, or -1. */

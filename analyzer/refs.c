@@ -220,6 +220,8 @@ static int r_build_in(gca_model *m)
         return 1;
     if (m->in_failed)
         return 0;
+    if (mdl_index_in(m))
+        return 1;
     uint64_t n = m->nobj, nr = m->nrefs;
     uint64_t *off = NULL;
     gca_oid *in = NULL;
@@ -270,6 +272,8 @@ uint64_t gca_refs_in(gca_model *m, gca_oid o, const gca_oid **sources)
 static int r_build_live(gca_model *m)
 {
     if (m->live)
+        return 1;
+    if (mdl_index_live(m))
         return 1;
     uint64_t n = m->nobj, words = (n + 63) / 64;
     uint64_t *bits = NULL;
@@ -428,6 +432,14 @@ const char *gca_ref_field(gca_model *m, gca_oid from, gca_oid to, char *buf, siz
  * ==================================================================== */
 void mdl_refs_free(gca_model *m)
 {
+    if (mdl_index_owns(m, m->in_off)) { /* lent by the index */
+        m->in_off = m->in = NULL;
+        m->b_inoff = m->b_in = 0;
+    }
+    if (mdl_index_owns(m, m->live)) {
+        m->live = NULL;
+        m->b_live = 0;
+    }
     mdl_big_set((void **)&m->in_off, &m->b_inoff, 0, 1);
     mdl_big_set((void **)&m->in, &m->b_in, 0, 1);
     mdl_big_set((void **)&m->live, &m->b_live, 0, 1);

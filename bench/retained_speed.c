@@ -180,6 +180,7 @@ static int analyze(const char *dump, uint64_t map_addr, long nobj_built)
 {
     char err[512];
     gca_model *m = NULL;
+    setenv("GCA_INDEX", "off", 1); /* no index: the tree is computed */
     gca_open_opts oo = {-1, NULL};
     uint64_t rss0 = rss_now();
     double t0 = now_s(), c0 = cpu_s();

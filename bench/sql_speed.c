@@ -47,7 +47,7 @@ static void die(const char *what)
  * machine disturbs less than the wall clock. */
 static double run_gca(const char *gca, const char *dump, const char *cmd, double *cpu)
 {
-    char *argv[] = {(char *)gca, "-q", (char *)dump, "-c", (char *)cmd, NULL};
+    char *argv[] = {(char *)gca, "-q", "--no-index", (char *)dump, "-c", (char *)cmd, NULL};
     double t0 = now_s();
     fflush(NULL);
     pid_t pid = fork();
