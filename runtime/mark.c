@@ -2,20 +2,38 @@
  * Owns: gc_mark, the mark bit in the header and the mark bitmap bit (region.c) of every survivor. */
 #include "gc_int.h"
 
+#include <stdlib.h>
+
 /* ====================================================================
  * Mark: an explicit stack, never recursion. Each marked object gets the
  * mark bit in its header and a bit in the mark bitmap, which plan reads.
+ * With several GC threads (server mode) each has its own stack, the bits
+ * are set with an atomic fetch_or (the thread whose fetch_or sets the
+ * header bit owns the object and scans it), and a thread whose stack runs
+ * dry takes work that busy threads hand over (struct markshare).
  * ==================================================================== */
-static inline void mark_push(gcctx *c, gcrt_obj *o)
+static inline __attribute__((always_inline)) void mark_push(gcctx *c, gcrt_obj *o, bool par)
 {
-    if (o->mtword & MTF_MARK)
+    uintptr_t mt, a = (uintptr_t)o;
+    if (par) {
+        mt = __atomic_load_n(&o->mtword, __ATOMIC_RELAXED);
+        if (mt & MTF_MARK)
+            return;
+        mt = __atomic_fetch_or(&o->mtword, MTF_MARK, __ATOMIC_RELAXED);
+        if (mt & MTF_MARK)
+            return; /* another thread got there first */
+        /* the mark bitmap lets plan visit survivors only */
+        __atomic_fetch_or(mark_word(a), mark_bit(a), __ATOMIC_RELAXED);
+    } else {
+        mt = o->mtword;
+        if (mt & MTF_MARK)
+            return;
+        o->mtword = mt | MTF_MARK;
+        *mark_word(a) |= mark_bit(a);
+    }
+    if (!((gcrt_type *)(mt & ~GCRT_MT_FLAG_MASK))->has_refs)
         return;
-    o->mtword |= MTF_MARK;
-    /* the mark bitmap lets plan visit survivors only */
-    *mark_word((uintptr_t)o) |= mark_bit((uintptr_t)o);
-    if (!obj_type(o)->has_refs)
-        return;
-    objvec *ms = &c->h->mark_stack;
+    objvec *ms = c->ms;
     if (ms->n < ms->cap)
         ms->v[ms->n++] = o;
     else
@@ -31,34 +49,110 @@ static void mark_root(gcrt_heap *h, gcrt_obj **slot, bool pinned, void *ud)
         return;
     if (pinned)
         o->mtword |= MTF_PIN;
-    mark_push(c, o);
+    mark_push(c, o, false); /* roots are marked before the GC threads start */
 }
 
 static void mark_ref(gcctx *c, gcrt_obj **slot)
 {
     gcrt_obj *o = *slot;
     if (o && condemned(c, (uintptr_t)o))
-        mark_push(c, o);
+        mark_push(c, o, c->nthreads > 1);
 }
 
-static void drain(gcctx *c)
+/* Work the mark threads hand each other: a thread whose stack holds more
+ * than SHARE_MIN objects while another waits moves the older half of it
+ * here (older entries tend to lead to more work); a thread whose stack is
+ * empty takes up to SHARE_TAKE. Marking ends when every thread waits and
+ * nothing is left here. */
+#define SHARE_MIN 32u
+#define SHARE_TAKE 256u
+typedef struct markshare {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    objvec pool;
+    unsigned nthreads, idle;
+    atomic_uint waiting;        /* threads waiting for work; read without the lock */
+    bool done;
+    atomic_size_t next_item;    /* card work items claimed so far */
+} markshare;
+
+static void share_work(gcctx *c)
 {
-    objvec *ms = &c->h->mark_stack;
+    markshare *q = c->share;
+    objvec *ms = c->ms;
+    size_t k = ms->n / 2;
+    pthread_mutex_lock(&q->mu);
+    for (size_t i = 0; i < k; i++)
+        objvec_push(&q->pool, ms->v[i]);
+    pthread_cond_broadcast(&q->cv);
+    pthread_mutex_unlock(&q->mu);
+    memmove(ms->v, ms->v + k, (ms->n - k) * sizeof ms->v[0]);
+    ms->n -= k;
+}
+
+static inline __attribute__((always_inline)) void drain_(gcctx *c, bool par)
+{
+    objvec *ms = c->ms;
     while (ms->n) {
         gcrt_obj *o = ms->v[--ms->n];
-        gcrt_type *t = obj_type(o);
+        /* an atomic load: other threads may be setting flag bits of o */
+        gcrt_type *t = (gcrt_type *)(__atomic_load_n(&o->mtword, __ATOMIC_RELAXED) & ~GCRT_MT_FLAG_MASK);
         if (is_ref_array(t)) {
             gcrt_obj **s = ARR_SLOTS(o);
             for (uint64_t i = 0, n = obj_len(o); i < n; i++)
                 if (s[i] && condemned(c, (uintptr_t)s[i]))
-                    mark_push(c, s[i]);
+                    mark_push(c, s[i], par);
         } else {
             for (size_t i = 0; i < t->nrefs; i++) {
                 gcrt_obj *r = *(gcrt_obj **)((uint8_t *)o + t->ref_offs[i]);
                 if (r && condemned(c, (uintptr_t)r))
-                    mark_push(c, r);
+                    mark_push(c, r, par);
             }
         }
+        if (par && ms->n > SHARE_MIN && atomic_load_explicit(&c->share->waiting, memory_order_relaxed))
+            share_work(c);
+    }
+}
+
+static void drain(gcctx *c) { drain_(c, false); }
+static void drain_par(gcctx *c) { drain_(c, true); }
+
+/* One mark thread: its part of the dirty cards, then its stack, then work
+ * taken from the others, until all of them are out of work. */
+static void mark_task(void *arg, unsigned id)
+{
+    gcctx *c0 = arg, wc = *c0;
+    gcctx *c = &wc;
+    markshare *q = c->share;
+    c->ms = gc_worker_stack(c->h, id);
+    if (!c->full) {
+        size_t item;
+        while ((item = atomic_fetch_add_explicit(&q->next_item, 1, memory_order_relaxed)),
+               gc_card_item(c, item, mark_ref, false))
+            drain_par(c);
+    }
+    for (;;) {
+        drain_par(c);
+        pthread_mutex_lock(&q->mu);
+        for (;;) {
+            if (q->pool.n) {
+                size_t k = q->pool.n < SHARE_TAKE ? q->pool.n : SHARE_TAKE;
+                for (size_t i = 0; i < k; i++)
+                    objvec_push(c->ms, q->pool.v[--q->pool.n]);
+                break;
+            }
+            if (q->done || ++q->idle == q->nthreads) {
+                q->done = true;
+                pthread_cond_broadcast(&q->cv);
+                pthread_mutex_unlock(&q->mu);
+                return;
+            }
+            atomic_fetch_add(&q->waiting, 1);
+            pthread_cond_wait(&q->cv, &q->mu);
+            atomic_fetch_sub(&q->waiting, 1);
+            q->idle--;
+        }
+        pthread_mutex_unlock(&q->mu);
     }
 }
 
@@ -84,7 +178,7 @@ static void scan_finalization(gcctx *c)
             if (o->mtword & MTF_FINRUN)
                 continue; /* suppressed: just let it die */
             objvec_push(&h->freach, o);
-            mark_push(c, o);
+            mark_push(c, o, false);
             continue;
         }
         h->finq.v[keep++] = o;
@@ -95,16 +189,34 @@ static void scan_finalization(gcctx *c)
 
 /* The mark phase: roots, then (ephemeral GCs) the references from older
  * generations found through dirty cards, then weak short handles, the
- * finalization queue (resurrection) and weak long handles. */
+ * finalization queue (resurrection) and weak long handles. With several
+ * GC threads, the cards and the transitive closure run on all of them. */
 void gc_mark(gcctx *c)
 {
     gcrt_heap *h = c->h;
-    h->mark_stack.n = 0;
+    c->ms = &h->mark_stack;
+    c->ms->n = 0;
     roots_visit_strong(h, mark_root, c);
-    drain(c);
-    if (!c->full) {
-        gc_scan_cards(c, mark_ref, false);
+    if (c->nthreads > 1) {
+        markshare q;
+        memset(&q, 0, sizeof q);
+        pthread_mutex_init(&q.mu, NULL);
+        pthread_cond_init(&q.cv, NULL);
+        q.nthreads = c->nthreads;
+        atomic_init(&q.waiting, 0);
+        atomic_init(&q.next_item, 0);
+        c->share = &q;
+        gc_parallel(h, c->nthreads, mark_task, c);
+        c->share = NULL;
+        free(q.pool.v);
+        pthread_mutex_destroy(&q.mu);
+        pthread_cond_destroy(&q.cv);
+    } else {
         drain(c);
+        if (!c->full) {
+            gc_scan_cards(c, mark_ref, false);
+            drain(c);
+        }
     }
     clear_weak(c, GCRT_HANDLE_WEAK_SHORT);
     scan_finalization(c);
