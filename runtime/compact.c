@@ -92,9 +92,10 @@ bool gc_take_gen0_gap(gcrt_heap *h, size_t need, size_t want, uint8_t **at, size
  * those of earlier runs. Each run publishes the start of its next plug to
  * move (done[r], release; UINTPTR_MAX when finished), and before writing
  * [d, d + len) a thread waits until every earlier run whose sources reach
- * past d has moved all its plugs below d + len. Run 0 never waits, so the
- * others always make progress; when little survives a run waits only for
- * the first few plugs of the one before it. */
+ * past d has moved all its plugs below d + len. Runs are claimed in
+ * order, so every earlier run has an owner that is running; the first
+ * unfinished run never waits, so the others always make progress. When
+ * little survives, a run waits only for the first plugs of the one before. */
 typedef struct move_job {
     gcctx *c;
     unsigned nruns;
@@ -102,6 +103,7 @@ typedef struct move_job {
     uintptr_t src_hi[GC_MAX_THREADS];       /* run r: end of its last source */
     _Atomic uintptr_t done[GC_MAX_THREADS]; /* run r: start of its next plug to move */
     size_t ngaps;
+    atomic_uint next_run;                   /* runs claimed */
     atomic_size_t next_gap;                 /* gap items claimed */
 } move_job;
 
@@ -118,16 +120,13 @@ static void move_plug(plug *pl)
     }
 }
 
-static void move_task(void *arg, unsigned id)
+static void move_run(move_job *j, unsigned run)
 {
-    move_job *j = arg;
     gcrt_heap *h = j->c->h;
-    if (id >= j->nruns)
-        return;
-    for (size_t i = j->first[id]; i < j->first[id + 1]; i++) {
+    for (size_t i = j->first[run]; i < j->first[run + 1]; i++) {
         plug *pl = &h->plugs[i];
         uintptr_t d = pl->start + (uintptr_t)pl->delta, de = d + (pl->end - pl->start);
-        for (unsigned r = 0; r < id; r++) {
+        for (unsigned r = 0; r < run; r++) {
             if (d >= j->src_hi[r])
                 continue;
             uintptr_t need = de < j->src_hi[r] ? de : j->src_hi[r];
@@ -135,10 +134,19 @@ static void move_task(void *arg, unsigned id)
                 sched_yield();
         }
         move_plug(pl);
-        atomic_store_explicit(&j->done[id], i + 1 < j->first[id + 1] ? h->plugs[i + 1].start : UINTPTR_MAX,
+        atomic_store_explicit(&j->done[run], i + 1 < j->first[run + 1] ? h->plugs[i + 1].start : UINTPTR_MAX,
                               memory_order_release);
     }
-    atomic_store_explicit(&j->done[id], UINTPTR_MAX, memory_order_release);
+    atomic_store_explicit(&j->done[run], UINTPTR_MAX, memory_order_release);
+}
+
+static void move_task(void *arg, unsigned id)
+{
+    (void)id;
+    move_job *j = arg;
+    unsigned r;
+    while ((r = atomic_fetch_add_explicit(&j->next_run, 1, memory_order_relaxed)) < j->nruns)
+        move_run(j, r);
 }
 
 /* Gaps become free objects (poisoned under GCRT_GCSTRESS/GCRT_HEAPVERIFY)
@@ -195,6 +203,7 @@ void gc_compact(gcctx *c, seg **plan, size_t nplan)
     if (c->nthreads > 1 && (j = calloc(1, sizeof *j))) {
         j->c = c;
         plan_runs(c, j);
+        atomic_init(&j->next_run, 0);
         gc_parallel(h, c->nthreads, move_task, j);
         j->ngaps = c->ngaps;
         atomic_init(&j->next_gap, 0);

@@ -38,7 +38,9 @@ typedef struct gcctx {
 } gcctx;
 
 /* The server GC's threads (gcthreads.c). gc_parallel runs fn(arg, id) on
- * n threads at once (id 0 is the caller) and returns when all are done. */
+ * up to n threads at once: the caller as id 0, and each pool thread that
+ * starts before the caller has returned from fn; it returns when all that
+ * started are done. So fn must claim its work, never divide it by id. */
 typedef struct gcpool gcpool;
 typedef void (*gc_task_fn)(void *arg, unsigned id);
 GCRT_INTERNAL unsigned gc_threads(gcrt_heap *h);      /* threads this heap collects on; starts the pool */

@@ -6,10 +6,14 @@
 
 /* The thread that collects is GC thread 0; the pool holds the others
  * (cfg.gc_threads - 1 of them). They sleep on a condition variable between
- * phases; gc_parallel wakes them all, runs the task itself as thread 0 and
- * returns once every thread has finished it, so that everything a task
- * wrote happens before what the caller does next. They are not mutator
- * threads: they are never attached, never stopped and never scanned. */
+ * phases; gc_parallel wakes them all and runs the task itself as thread 0.
+ * When thread 0 is done with it, the task is closed: a pool thread that
+ * has not started it by then (not scheduled yet, on a loaded machine)
+ * skips it, and gc_parallel waits only for those that did start, so that
+ * everything a task wrote happens before what the caller does next. A task
+ * must therefore finish its whole job on whichever threads join it, thread
+ * 0 always among them: work is claimed, never assigned by id. Pool threads
+ * are not mutator threads: never attached, stopped or scanned. */
 struct gcpool {
     unsigned n;                 /* GC threads, the collecting one included */
     unsigned started;           /* pool threads running (n - 1 unless creation failed) */
@@ -17,7 +21,8 @@ struct gcpool {
     pthread_mutex_t mu;
     pthread_cond_t go, done;
     uint64_t epoch;             /* bumped for each task */
-    unsigned pending;           /* pool threads still in the current task */
+    bool closed;                /* thread 0 is done with the current task: no one else starts it */
+    unsigned running;           /* pool threads in the current task */
     bool quit;
     gc_task_fn fn;
     void *arg;
@@ -37,12 +42,15 @@ static void *pool_main(void *p)
         if (pool->quit)
             break;
         seen = pool->epoch;
+        if (pool->closed)
+            continue; /* too late for this one */
+        pool->running++;
         gc_task_fn fn = pool->fn;
         void *arg = pool->arg;
         pthread_mutex_unlock(&pool->mu);
         fn(arg, id);
         pthread_mutex_lock(&pool->mu);
-        if (--pool->pending == 0)
+        if (--pool->running == 0 && pool->closed)
             pthread_cond_signal(&pool->done);
     }
     pthread_mutex_unlock(&pool->mu);
@@ -125,13 +133,14 @@ void gc_parallel(gcrt_heap *h, unsigned n, gc_task_fn fn, void *arg)
     pthread_mutex_lock(&pool->mu);
     pool->fn = fn;
     pool->arg = arg;
-    pool->pending = pool->started;
+    pool->closed = false;
     pool->epoch++;
     pthread_cond_broadcast(&pool->go);
     pthread_mutex_unlock(&pool->mu);
     fn(arg, 0);
     pthread_mutex_lock(&pool->mu);
-    while (pool->pending)
+    pool->closed = true;
+    while (pool->running)
         pthread_cond_wait(&pool->done, &pool->mu);
     pthread_mutex_unlock(&pool->mu);
 }

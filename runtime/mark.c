@@ -62,15 +62,16 @@ static void mark_ref(gcctx *c, gcrt_obj **slot)
 /* Work the mark threads hand each other: a thread whose stack holds more
  * than SHARE_MIN objects while another waits moves the older half of it
  * here (older entries tend to lead to more work); a thread whose stack is
- * empty takes up to SHARE_TAKE. Marking ends when every thread waits and
- * nothing is left here. */
+ * empty takes up to SHARE_TAKE. Marking ends when every thread that
+ * joined waits and nothing is left here (one that has not joined yet holds
+ * no work, and finds the mark done when it comes). */
 #define SHARE_MIN 32u
 #define SHARE_TAKE 256u
 typedef struct markshare {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     objvec pool;
-    unsigned nthreads, idle;
+    unsigned joined, idle;      /* threads in the task; those of them out of work */
     atomic_uint waiting;        /* threads waiting for work; read without the lock */
     bool done;
     atomic_size_t next_item;    /* card work items claimed so far */
@@ -125,6 +126,13 @@ static void mark_task(void *arg, unsigned id)
     gcctx *c = &wc;
     markshare *q = c->share;
     c->ms = gc_worker_stack(c->h, id);
+    pthread_mutex_lock(&q->mu);
+    bool late = q->done;
+    if (!late)
+        q->joined++;
+    pthread_mutex_unlock(&q->mu);
+    if (late)
+        return; /* a thread that comes late holds nothing and has nothing to do */
     if (!c->full) {
         size_t item;
         while ((item = atomic_fetch_add_explicit(&q->next_item, 1, memory_order_relaxed)),
@@ -141,7 +149,7 @@ static void mark_task(void *arg, unsigned id)
                     objvec_push(c->ms, q->pool.v[--q->pool.n]);
                 break;
             }
-            if (q->done || ++q->idle == q->nthreads) {
+            if (q->done || ++q->idle == q->joined) {
                 q->done = true;
                 pthread_cond_broadcast(&q->cv);
                 pthread_mutex_unlock(&q->mu);
@@ -202,7 +210,6 @@ void gc_mark(gcctx *c)
         memset(&q, 0, sizeof q);
         pthread_mutex_init(&q.mu, NULL);
         pthread_cond_init(&q.cv, NULL);
-        q.nthreads = c->nthreads;
         atomic_init(&q.waiting, 0);
         atomic_init(&q.next_item, 0);
         c->share = &q;

@@ -3,6 +3,19 @@
 #include "testutil.h"
 
 #include <dirent.h>
+
+/* ThreadSanitizer makes the heap verification of every collection many
+ * times slower: smaller sizes there, the same paths. */
+#if defined(__SANITIZE_THREAD__)
+#define UNDER_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define UNDER_TSAN 1
+#endif
+#endif
+#ifndef UNDER_TSAN
+#define UNDER_TSAN 0
+#endif
 #include <pthread.h>
 
 /* A binary tree node: two references and a check word. */
@@ -159,8 +172,8 @@ static void trees(int threads, const char *sweep)
     tu_rng r;
     tu_rng_init(&r, tu_seed("gcthreads_trees"));
     enum { KEEP = 24, DEPTH = 10 };
-    const int depth = tu_stress() ? 5 : DEPTH;
-    const size_t rounds = tu_scale(120, 6);
+    const int depth = tu_stress() ? 5 : UNDER_TSAN ? DEPTH - 2 : DEPTH;
+    const size_t rounds = tu_scale(UNDER_TSAN ? 20 : 120, 6);
     struct { gcrt_obj *keep, *big, *tmp; } L = { 0 };
     gcrt_frame F;
     GCRT_FRAME_PUSH(th, F, "trees", L, "keep,big,tmp");
@@ -253,7 +266,7 @@ static void *mutator(void *p)
     gcrt_frame F;
     GCRT_FRAME_PUSH(th, F, "mutator", L, "head,n");
     a->ok = 1;
-    size_t rounds = tu_scale(60, 4);
+    size_t rounds = tu_scale(UNDER_TSAN ? 10 : 60, 4);
     for (size_t round = 0; round < rounds && a->ok; round++) {
         L.head = NULL;
         for (int64_t i = 0; i < 2000; i++) {
