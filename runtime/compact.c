@@ -107,17 +107,32 @@ typedef struct move_job {
     atomic_size_t next_gap;                 /* gap items claimed */
 } move_job;
 
-static void move_plug(plug *pl)
+/* Move a plug, clear its marks and enter its objects in the crossing
+ * table (each card names the object covering its start: the cards of
+ * different objects are different entries). */
+static void move_plug(const gcrt_heap *h, plug *pl)
 {
     uint8_t *dst = (uint8_t *)(pl->start + (uintptr_t)pl->delta);
     size_t len = pl->end - pl->start;
     if (pl->delta)
         memmove(dst, (void *)pl->start, len);
+    seg *s = seg_of(h, (uintptr_t)dst);
     for (uint8_t *p = dst; p < dst + len;) {
         gcrt_obj *o = (gcrt_obj *)p;
         o->mtword &= ~(MTF_MARK | MTF_PIN);
-        p += obj_size(o);
+        size_t sz = obj_size(o);
+        seg_set_cross(s, p, sz);
+        p += sz;
     }
+}
+
+/* A gap becomes a free object (poisoned under GCRT_GCSTRESS/GCRT_HEAPVERIFY)
+ * in the crossing table. */
+static void fill_gap(gcrt_heap *h, const struct gap *g)
+{
+    make_free(h, g->at, g->size);
+    stress_poison_gap(h, g->at, g->size);
+    seg_set_cross(seg_of(h, (uintptr_t)g->at), g->at, g->size);
 }
 
 static void move_run(move_job *j, unsigned run)
@@ -133,7 +148,7 @@ static void move_run(move_job *j, unsigned run)
             while (atomic_load_explicit(&j->done[r], memory_order_acquire) < need)
                 sched_yield();
         }
-        move_plug(pl);
+        move_plug(h, pl);
         atomic_store_explicit(&j->done[run], i + 1 < j->first[run + 1] ? h->plugs[i + 1].start : UINTPTR_MAX,
                               memory_order_release);
     }
@@ -149,8 +164,8 @@ static void move_task(void *arg, unsigned id)
         move_run(j, r);
 }
 
-/* Gaps become free objects (poisoned under GCRT_GCSTRESS/GCRT_HEAPVERIFY)
- * once every plug has moved: a gap may cover sources of moved plugs. */
+/* Gaps become free objects once every plug has moved: a gap may cover
+ * sources of moved plugs. */
 #define GAPS_PER_ITEM 256u
 static void gap_task(void *arg, unsigned id)
 {
@@ -160,10 +175,8 @@ static void gap_task(void *arg, unsigned id)
     size_t item;
     while ((item = atomic_fetch_add_explicit(&j->next_gap, 1, memory_order_relaxed) * GAPS_PER_ITEM) < j->ngaps) {
         size_t end = item + GAPS_PER_ITEM < j->ngaps ? item + GAPS_PER_ITEM : j->ngaps;
-        for (size_t i = item; i < end; i++) {
-            make_free(c->h, c->gapv[i].at, c->gapv[i].size);
-            stress_poison_gap(c->h, c->gapv[i].at, c->gapv[i].size);
-        }
+        for (size_t i = item; i < end; i++)
+            fill_gap(c->h, &c->gapv[i]);
     }
 }
 
@@ -193,12 +206,11 @@ static void plan_runs(gcctx *c, move_job *j)
 
 /* The compact (or sweep) phase: plugs slide to their destinations (a
  * sweep's plugs stay), mark bits are cleared, every gap becomes a free
- * object (gen0 gaps join the gen0 gap list), the segments' ends and
- * crossing tables are updated, and a full GC sweeps the LOH. */
+ * object (gen0 gaps join the gen0 gap list), the crossing tables follow
+ * both, the segments' ends are updated, and a full GC sweeps the LOH. */
 void gc_compact(gcctx *c, seg **plan, size_t nplan)
 {
     gcrt_heap *h = c->h;
-    seg *e = c->e;
     move_job *j = NULL;
     if (c->nthreads > 1 && (j = calloc(1, sizeof *j))) {
         j->c = c;
@@ -212,11 +224,9 @@ void gc_compact(gcctx *c, seg **plan, size_t nplan)
     } else {
         /* slide plugs down in address order, clear marks */
         for (size_t i = 0; i < h->nplugs; i++)
-            move_plug(&h->plugs[i]);
-        for (size_t i = 0; i < c->ngaps; i++) {
-            make_free(h, c->gapv[i].at, c->gapv[i].size);
-            stress_poison_gap(h, c->gapv[i].at, c->gapv[i].size);
-        }
+            move_plug(h, &h->plugs[i]);
+        for (size_t i = 0; i < c->ngaps; i++)
+            fill_gap(h, &c->gapv[i]);
     }
     bool poison = h->cfg.gc_stress || h->cfg.heap_verify;
     for (size_t i = 0; i < c->ngaps; i++) {
@@ -232,12 +242,10 @@ void gc_compact(gcctx *c, seg **plan, size_t nplan)
         seg *s = plan[i];
         if (poison && s->plan_end < s->alloc)
             memset(s->plan_end, POISON_BYTE, (size_t)(s->alloc - s->plan_end));
+        /* the planned range [plan_lo, plan_end) is plugs and gaps only:
+         * its crossing table is already rebuilt */
         s->alloc = s->plan_end;
         s->plan_lo = NULL;
-        if (s->kind == GCRT_SEG_SOH) {
-            uint8_t *lo = (c->full || s != e) ? s->mem : (uint8_t *)c->young_lo;
-            seg_rebuild_cross(s, lo, s->alloc);
-        }
     }
     if (c->full && !c->compact_loh)
         sweep_loh(c);

@@ -63,8 +63,9 @@ static void mark_ref(gcctx *c, gcrt_obj **slot)
  * than SHARE_MIN objects while another waits moves the older half of it
  * here (older entries tend to lead to more work); a thread whose stack is
  * empty takes up to SHARE_TAKE. Marking ends when every thread that
- * joined waits and nothing is left here (one that has not joined yet holds
- * no work, and finds the mark done when it comes). */
+ * joined waits and nothing is left here. Thread 0, which holds the roots,
+ * joins from the start; a pool thread that has not joined yet holds no
+ * work, and finds the mark done if it comes late. */
 #define SHARE_MIN 32u
 #define SHARE_TAKE 256u
 typedef struct markshare {
@@ -126,13 +127,15 @@ static void mark_task(void *arg, unsigned id)
     gcctx *c = &wc;
     markshare *q = c->share;
     c->ms = gc_worker_stack(c->h, id);
-    pthread_mutex_lock(&q->mu);
-    bool late = q->done;
-    if (!late)
-        q->joined++;
-    pthread_mutex_unlock(&q->mu);
-    if (late)
-        return; /* a thread that comes late holds nothing and has nothing to do */
+    if (id != 0) { /* thread 0 holds the roots: it joined from the start */
+        pthread_mutex_lock(&q->mu);
+        bool late = q->done;
+        if (!late)
+            q->joined++;
+        pthread_mutex_unlock(&q->mu);
+        if (late)
+            return; /* a thread that comes late holds nothing and has nothing to do */
+    }
     if (!c->full) {
         size_t item;
         while ((item = atomic_fetch_add_explicit(&q->next_item, 1, memory_order_relaxed)),
@@ -195,6 +198,35 @@ static void scan_finalization(gcctx *c)
     drain(c);
 }
 
+/* Under GCRT_HEAPVERIFY: before the mark, no condemned object is marked;
+ * after it, every condemned object that a marked object refers to is
+ * marked (the parallel mark lost nothing). */
+static void closure_ref(gcctx *c, gcrt_obj **slot)
+{
+    gcrt_obj *o = *slot;
+    if (o && condemned(c, (uintptr_t)o) && !(o->mtword & MTF_MARK))
+        gc_fatal(c->h, "mark: %p (%s) is referenced from slot %p of a marked object but is not marked (gen%d GC, %u threads)",
+                 (void *)o, obj_type(o)->name, (void *)slot, c->gen, c->nthreads);
+}
+
+static void check_closure(gcctx *c, bool before)
+{
+    gcrt_heap *h = c->h;
+    for (size_t i = 0; i < h->nsegs; i++) {
+        seg *s = h->segs[i];
+        uint8_t *p = c->full ? s->mem : s == c->e ? (uint8_t *)c->young_lo : s->alloc;
+        for (; p < s->alloc;) {
+            gcrt_obj *o = (gcrt_obj *)p;
+            size_t sz = obj_size(o);
+            if (before && (o->mtword & MTF_MARK))
+                gc_fatal(h, "mark: %p (%s) is marked before the mark phase", (void *)o, obj_type(o)->name);
+            if (o->mtword & MTF_MARK)
+                visit_refs_in(c, o, (uintptr_t)p, (uintptr_t)p + sz, closure_ref);
+            p += sz;
+        }
+    }
+}
+
 /* The mark phase: roots, then (ephemeral GCs) the references from older
  * generations found through dirty cards, then weak short handles, the
  * finalization queue (resurrection) and weak long handles. With several
@@ -204,12 +236,15 @@ void gc_mark(gcctx *c)
     gcrt_heap *h = c->h;
     c->ms = &h->mark_stack;
     c->ms->n = 0;
+    if (h->cfg.heap_verify)
+        check_closure(c, true);
     roots_visit_strong(h, mark_root, c);
     if (c->nthreads > 1) {
         markshare q;
         memset(&q, 0, sizeof q);
         pthread_mutex_init(&q.mu, NULL);
         pthread_cond_init(&q.cv, NULL);
+        q.joined = 1;
         atomic_init(&q.waiting, 0);
         atomic_init(&q.next_item, 0);
         c->share = &q;
@@ -225,6 +260,8 @@ void gc_mark(gcctx *c)
             drain(c);
         }
     }
+    if (h->cfg.heap_verify)
+        check_closure(c, false);
     clear_weak(c, GCRT_HANDLE_WEAK_SHORT);
     scan_finalization(c);
     clear_weak(c, GCRT_HANDLE_WEAK_LONG);

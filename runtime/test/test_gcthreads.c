@@ -209,6 +209,8 @@ static void trees(int threads, const char *sweep)
             gcrt_array_set(L.big, tu_below(&r, 20000), n);
         }
         tu_collect(th, round % 7 == 6 ? 2 : (int)tu_below(&r, 2));
+        /* the weak handle follows its live target */
+        assert_ptr_equal(gcrt_handle_get(weak), gcrt_array_get(L.keep, 1));
     }
     for (int i = 0; i < KEEP; i++) {
         int64_t v = base[i];
