@@ -66,7 +66,7 @@ static void mark_ref(gcctx *c, gcrt_obj **slot)
  * joined waits and nothing is left here. Thread 0, which holds the roots,
  * joins from the start; a pool thread that has not joined yet holds no
  * work, and finds the mark done if it comes late. */
-#define SHARE_MIN 32u
+#define SHARE_MIN 4u /* a depth-first walk of a tree keeps about its depth on the stack */
 #define SHARE_TAKE 256u
 typedef struct markshare {
     pthread_mutex_t mu;
