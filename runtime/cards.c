@@ -71,29 +71,42 @@ static void scan_card_range(gcctx *c, seg *s, size_t c0, size_t c1, uint8_t *lim
     }
 }
 
-void gc_scan_cards(gcctx *c, ref_fn fn, bool clean)
+/* The LOH segment s: each object with references, card by card. */
+static void scan_loh(gcctx *c, seg *s, ref_fn fn, bool clean)
+{
+    for (uint8_t *p = s->mem; p < s->alloc;) {
+        gcrt_obj *o = (gcrt_obj *)p;
+        size_t sz = obj_size(o);
+        if (obj_type(o)->has_refs) {
+            size_t k0 = (size_t)(p - s->mem) >> CARD_SHIFT, k1 = ((size_t)(p - s->mem) + sz - 1) >> CARD_SHIFT;
+            for (size_t k = k0; k <= k1; k++) {
+                if (!s->cards[k])
+                    continue;
+                uintptr_t cs = (uintptr_t)s->mem + (k << CARD_SHIFT);
+                c->card_needed = false;
+                visit_refs_in(c, o, cs, cs + CARD_SIZE, fn);
+                /* a card shared with a neighbour is kept: cheap and safe */
+                if (clean && !c->card_needed && cs >= (uintptr_t)p && cs + CARD_SIZE <= (uintptr_t)p + sz)
+                    s->cards[k] = 0;
+            }
+        }
+        p += sz;
+    }
+}
+
+/* A work item covers this many bundles (512 KiB of a SOH segment): items
+ * start on a bundle, so that only one thread ever cleans a bundle byte. */
+#define ITEM_BUNDLES 32u
+
+bool gc_card_item(gcctx *c, size_t item, ref_fn fn, bool clean)
 {
     gcrt_heap *h = c->h;
     for (size_t i = 0; i < h->nsegs; i++) {
         seg *s = h->segs[i];
         if (s->kind == GCRT_SEG_LOH) {
-            for (uint8_t *p = s->mem; p < s->alloc;) {
-                gcrt_obj *o = (gcrt_obj *)p;
-                size_t sz = obj_size(o);
-                if (obj_type(o)->has_refs) {
-                    size_t k0 = (size_t)(p - s->mem) >> CARD_SHIFT, k1 = ((size_t)(p - s->mem) + sz - 1) >> CARD_SHIFT;
-                    for (size_t k = k0; k <= k1; k++) {
-                        if (!s->cards[k])
-                            continue;
-                        uintptr_t cs = (uintptr_t)s->mem + (k << CARD_SHIFT);
-                        c->card_needed = false;
-                        visit_refs_in(c, o, cs, cs + CARD_SIZE, fn);
-                        /* a card shared with a neighbour is kept: cheap and safe */
-                        if (clean && !c->card_needed && cs >= (uintptr_t)p && cs + CARD_SIZE <= (uintptr_t)p + sz)
-                            s->cards[k] = 0;
-                    }
-                }
-                p += sz;
+            if (item-- == 0) {
+                scan_loh(c, s, fn, clean);
+                return true;
             }
             continue;
         }
@@ -101,8 +114,21 @@ void gc_scan_cards(gcctx *c, ref_fn fn, bool clean)
         if (lim <= s->mem)
             continue;
         size_t nc = (((size_t)(lim - s->mem)) + CARD_SIZE - 1) >> CARD_SHIFT;
-        scan_card_range(c, s, 0, nc, lim, fn, clean);
+        size_t per = (size_t)ITEM_BUNDLES * CARDS_PER_BUNDLE, nitems = (nc + per - 1) / per;
+        if (item < nitems) {
+            size_t c0 = item * per, c1 = c0 + per < nc ? c0 + per : nc;
+            scan_card_range(c, s, c0, c1, lim, fn, clean);
+            return true;
+        }
+        item -= nitems;
     }
+    return false;
+}
+
+void gc_scan_cards(gcctx *c, ref_fn fn, bool clean)
+{
+    for (size_t item = 0; gc_card_item(c, item, fn, clean); item++)
+        ;
 }
 
 void gc_clear_cards(seg *s, uint8_t *from, uint8_t *to)

@@ -200,6 +200,7 @@ void gc_collect_locked(gcrt_thread *th, int gen, gcrt_gc_reason reason, unsigned
     c.reason = reason;
     c.full = gen == 2;
     c.compact_loh = c.full && (flags & GCRT_COLLECT_COMPACT_LOH);
+    c.nthreads = gc_threads(h); /* server mode: mark, relocate and compact run on this many threads */
     seg *e = h->eph;
     c.e = e;
     if (!h->sweep_policy) {

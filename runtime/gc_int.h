@@ -30,7 +30,22 @@ typedef struct gcctx {
     /* gaps to turn into free objects once everything moved */
     struct gap { uint8_t *at; size_t size; } *gapv;
     size_t ngaps, gapcap;
+    /* GC threads (gcthreads.c): a parallel phase gives each thread its own
+     * copy of the context, whose ms is that thread's mark stack */
+    unsigned nthreads;                     /* 1: everything runs on the collecting thread */
+    objvec *ms;                            /* this thread's mark stack */
+    struct markshare *share;               /* parallel mark: the work the threads hand each other */
 } gcctx;
+
+/* The server GC's threads (gcthreads.c). gc_parallel runs fn(arg, id) on
+ * up to n threads at once: the caller as id 0, and each pool thread that
+ * starts before the caller has returned from fn; it returns when all that
+ * started are done. So fn must claim its work, never divide it by id. */
+typedef struct gcpool gcpool;
+typedef void (*gc_task_fn)(void *arg, unsigned id);
+GCRT_INTERNAL unsigned gc_threads(gcrt_heap *h);      /* threads this heap collects on; starts the pool */
+GCRT_INTERNAL void gc_parallel(gcrt_heap *h, unsigned n, gc_task_fn fn, void *arg);
+GCRT_INTERNAL objvec *gc_worker_stack(gcrt_heap *h, unsigned id);
 
 static inline bool condemned(const gcctx *c, uintptr_t a)
 {
@@ -62,6 +77,16 @@ static inline void card_set(uintptr_t slot)
     if (!*card) {
         *card = 1;
         *(uint8_t *)(gcrt_barrier.bundle_bias + (slot >> BUNDLE_SHIFT)) = 1;
+    }
+}
+
+/* card_set for GC threads that may dirty the same card at once */
+static inline void card_set_shared(uintptr_t slot)
+{
+    uint8_t *card = (uint8_t *)(gcrt_barrier.card_bias + (slot >> CARD_SHIFT));
+    if (!__atomic_load_n(card, __ATOMIC_RELAXED)) {
+        __atomic_store_n(card, 1, __ATOMIC_RELAXED);
+        __atomic_store_n((uint8_t *)(gcrt_barrier.bundle_bias + (slot >> BUNDLE_SHIFT)), 1, __ATOMIC_RELAXED);
     }
 }
 
@@ -117,7 +142,10 @@ GCRT_INTERNAL void gc_mark(gcctx *c);                                  /* mark.c
 GCRT_INTERNAL size_t gc_plan(gcctx *c, seg **plan);                    /* plan.c */
 GCRT_INTERNAL void gc_relocate(gcctx *c, seg **plan, size_t nplan);    /* relocate.c */
 GCRT_INTERNAL void gc_compact(gcctx *c, seg **plan, size_t nplan);     /* compact.c */
-/* cards.c */
+/* cards.c: the dirty cards come in work items (a LOH segment, or a run
+ * of bundles of a SOH segment) that GC threads claim one at a time;
+ * gc_card_item returns false past the last item. */
+GCRT_INTERNAL bool gc_card_item(gcctx *c, size_t item, ref_fn fn, bool clean);
 GCRT_INTERNAL void gc_scan_cards(gcctx *c, ref_fn fn, bool clean);
 GCRT_INTERNAL void gc_clear_cards(seg *s, uint8_t *from, uint8_t *to);
 

@@ -101,12 +101,17 @@ typedef struct gcrt_config {
      * gcrt_heap_destroy and gcrt_thread_attach of the exiting thread. */
     void (*on_warning)(gcrt_heap *heap, const char *message, void *ud);
     void *on_warning_ud;
+    /* Server mode: the threads a collection runs on (mark, relocate and
+     * compact in parallel), the collecting thread included; 0 means one per
+     * online CPU, at most 64. Workstation mode always collects on one thread. */
+    int gc_threads;
 } gcrt_config;
 
 /* Fill a config with the defaults, then apply GCRT_* environment variables:
  * GCRT_SERVER=0|1, GCRT_SEGMENT_SIZE, GCRT_LOH_SEGMENT_SIZE, GCRT_GEN0SIZE,
  * GCRT_LOH_THRESHOLD, GCRT_HEAP_HARD_LIMIT (sizes accept k/m/g suffixes),
- * GCRT_HEAPVERIFY=1, GCRT_GCSTRESS=1, GCRT_FINALIZER_THREAD=0|1.
+ * GCRT_HEAPVERIFY=1, GCRT_GCSTRESS=1, GCRT_FINALIZER_THREAD=0|1,
+ * GCRT_GC_THREADS=N (server mode, 1..64).
  * @return GCRT_OK, or GCRT_E_INVAL naming the bad variable in gcrt_last_error(). */
 GCRT_API gcrt_rc gcrt_config_default(gcrt_config *cfg);
 /* Apply the GCRT_* environment variables to an existing config. */

@@ -33,6 +33,7 @@
 #define COMMIT_STEP (64u * 1024u)
 #define POISON_BYTE 0xcc
 #define TYPE_MAGIC 0x47435254u   /* "GCRT" */
+#define GC_MAX_THREADS 64        /* server GC threads at most */
 
 /* MT word flag bits (types are 16-aligned). */
 #define MTF_MARK ((uintptr_t)1)
@@ -266,6 +267,8 @@ struct gcrt_heap_s {
 
     /* GC scratch */
     objvec mark_stack;
+    struct gcpool *gcpool;         /* server GC threads (gcthreads.c), NULL until the first GC needs them */
+    bool gcpool_failed;            /* they could not be started: collect on one thread */
     plug *plugs; size_t nplugs, plugcap;
     uint64_t stress_count;
     uint64_t promoted[3];
@@ -374,6 +377,7 @@ GCRT_INTERNAL int gc_gen_to_condemn(gcrt_heap *h);
 GCRT_INTERNAL int gen_of_addr(const gcrt_heap *h, uintptr_t a);
 GCRT_INTERNAL void gc_update_eph_range(gcrt_heap *h);
 GCRT_INTERNAL void gc_init_budgets(gcrt_heap *h);
+GCRT_INTERNAL void gc_threads_stop(gcrt_heap *h);   /* gcthreads.c, from gcrt_heap_destroy */
 GCRT_INTERNAL bool gc_take_gen0_gap(gcrt_heap *h, size_t need, size_t want, uint8_t **at, size_t *len);
 GCRT_INTERNAL gcrt_rc verify_locked(gcrt_heap *h, size_t *nerrors, char *first, size_t cap);
 

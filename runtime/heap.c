@@ -188,6 +188,19 @@ static gcrt_rc env_bool(const char *name, int *dst)
     return GCRT_OK;
 }
 
+static gcrt_rc env_threads(const char *name, int *dst)
+{
+    const char *v = getenv(name);
+    if (!v || !*v)
+        return GCRT_OK;
+    char *end;
+    long n = strtol(v, &end, 10);
+    if (*end || n < 1 || n > GC_MAX_THREADS)
+        return err_set(GCRT_E_INVAL, "%s=%s: expected a thread count from 1 to %d", name, v, GC_MAX_THREADS);
+    *dst = (int)n;
+    return GCRT_OK;
+}
+
 gcrt_rc gcrt_config_from_env(gcrt_config *c)
 {
     gcrt_rc rc;
@@ -204,7 +217,8 @@ gcrt_rc gcrt_config_from_env(gcrt_config *c)
         (rc = env_bool("GCRT_GCSTRESS", &c->gc_stress)) ||
         (rc = env_bool("GCRT_FINALIZER_THREAD", &fin)) ||
         (rc = env_bool("GCRT_DUMP_ON_CRASH", &c->dump_on_crash)) ||
-        (rc = env_bool("GCRT_DUMP_ON_OOM", &c->dump_on_oom)))
+        (rc = env_bool("GCRT_DUMP_ON_OOM", &c->dump_on_oom)) ||
+        (rc = env_threads("GCRT_GC_THREADS", &c->gc_threads)))
         return rc;
     const char *dp = getenv("GCRT_DUMP_PATH");
     if (dp && *dp)
@@ -250,6 +264,14 @@ static gcrt_rc config_finish(gcrt_config *c)
         return err_set(GCRT_E_INVAL, "small object segment size %zu out of range [1 MiB, 4 GiB]", c->soh_segment_size);
     if (c->loh_segment_size < MIB || c->loh_segment_size > ((size_t)1 << 32))
         return err_set(GCRT_E_INVAL, "large object segment size %zu out of range [1 MiB, 4 GiB]", c->loh_segment_size);
+    if (c->gc_threads < 0 || c->gc_threads > GC_MAX_THREADS)
+        return err_set(GCRT_E_INVAL, "GC thread count %d out of range [0, %d]", c->gc_threads, GC_MAX_THREADS);
+    if (c->mode != GCRT_SERVER)
+        c->gc_threads = 1; /* workstation GC runs on the collecting thread, as in .NET */
+    else if (!c->gc_threads) {
+        long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+        c->gc_threads = ncpu < 1 ? 1 : ncpu > GC_MAX_THREADS ? GC_MAX_THREADS : (int)ncpu;
+    }
     if (c->loh_threshold < 1024 || c->loh_threshold > c->soh_segment_size / 4)
         return err_set(GCRT_E_INVAL, "LOH threshold %zu out of range [1024, segment/4]", c->loh_threshold);
     if (!c->gen0_budget)
@@ -529,6 +551,7 @@ void gcrt_heap_destroy(gcrt_heap *h)
     contract_unregister(h);
     dump_crash_disable(h);
     fin_stop(h);
+    gc_threads_stop(h);
     pthread_mutex_lock(&h->lock);
     while (h->threads)
         th_detach_locked(h->threads);

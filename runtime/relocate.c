@@ -56,8 +56,95 @@ static void reloc_survivor_ref(gcctx *c, gcrt_obj **slot)
     *slot = o;
     uintptr_t ns = (uintptr_t)slot + (uintptr_t)c->cur_delta;
     int tg = gen_fast(c->h, (uintptr_t)o);
-    if (tg < 2 && gen_fast(c->h, ns) > tg)
-        card_set(ns);
+    if (tg < 2 && gen_fast(c->h, ns) > tg) {
+        if (c->nthreads > 1)
+            card_set_shared(ns); /* plugs of two threads may share a card */
+        else
+            card_set(ns);
+    }
+}
+
+/* The parallel parts of relocation: the dirty cards (each item cleans only
+ * its own cards and bundles), then, once they are done, the survivors (in
+ * runs of plugs, each thread relocating the slots of its plugs) and in a
+ * full GC the LOH (a segment per item). The two passes are apart because
+ * a card at the ephemeral boundary may be cleaned by the first and
+ * dirtied again by the second. */
+#define PLUGS_PER_ITEM 64u
+typedef struct reloc_job {
+    gcctx *c;
+    bool survivors;             /* second pass */
+    size_t nplugs;              /* plugs whose references to relocate */
+    atomic_size_t next;         /* items claimed */
+} reloc_job;
+
+static void reloc_plugs(gcctx *c, size_t from, size_t to)
+{
+    gcrt_heap *h = c->h;
+    for (size_t i = from; i < to; i++) {
+        plug *pl = &h->plugs[i];
+        c->cur_delta = pl->delta;
+        for (uint8_t *p = (uint8_t *)pl->start; p < (uint8_t *)pl->end;) {
+            gcrt_obj *o = (gcrt_obj *)p;
+            size_t sz = obj_size(o);
+            visit_refs_in(c, o, (uintptr_t)p, (uintptr_t)p + sz, reloc_survivor_ref);
+            p += sz;
+        }
+    }
+}
+
+/* A LOH segment's survivors, in a full GC that does not compact the LOH. */
+static void reloc_loh(gcctx *c, seg *s)
+{
+    c->cur_delta = 0;
+    memset(s->cards, 0, s->ncards);
+    memset(s->bundles, 0, s->ncards / CARDS_PER_BUNDLE);
+    for (uint8_t *p = s->mem; p < s->alloc;) {
+        gcrt_obj *o = (gcrt_obj *)p;
+        size_t sz = obj_size(o);
+        if (o->mtword & MTF_MARK)
+            visit_refs_in(c, o, (uintptr_t)p, (uintptr_t)p + sz, reloc_survivor_ref);
+        p += sz;
+    }
+}
+
+static bool reloc_item(gcctx *c, const reloc_job *j, size_t item)
+{
+    if (!j->survivors)
+        return gc_card_item(c, item, reloc_old_ref, true);
+    size_t nitems = (j->nplugs + PLUGS_PER_ITEM - 1) / PLUGS_PER_ITEM;
+    if (item < nitems) {
+        size_t to = (item + 1) * PLUGS_PER_ITEM;
+        reloc_plugs(c, item * PLUGS_PER_ITEM, to < j->nplugs ? to : j->nplugs);
+        return true;
+    }
+    if (!c->full || c->compact_loh)
+        return false;
+    item -= nitems;
+    gcrt_heap *h = c->h;
+    for (size_t i = 0; i < h->nsegs; i++)
+        if (h->segs[i]->kind == GCRT_SEG_LOH && item-- == 0) {
+            reloc_loh(c, h->segs[i]);
+            return true;
+        }
+    return false;
+}
+
+static void reloc_task(void *arg, unsigned id)
+{
+    (void)id;
+    reloc_job *j = arg;
+    gcctx wc = *j->c;
+    size_t item;
+    while ((item = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed)), reloc_item(&wc, j, item))
+        ;
+}
+
+static void reloc_pass(gcctx *c, bool survivors, size_t nplugs)
+{
+    reloc_job j = {.c = c, .survivors = survivors, .nplugs = nplugs};
+    atomic_init(&j.next, 0);
+    gc_parallel(c->h, c->nthreads, reloc_task, &j);
 }
 
 /* The relocate phase: cards of the planned ranges cleared, then roots,
@@ -87,35 +174,9 @@ void gc_relocate(gcctx *c, seg **plan, size_t nplan)
             h->finq.v[i] = reloc(c, h->finq.v[i]);
     }
     if (!c->full)
-        gc_scan_cards(c, reloc_old_ref, true);
+        reloc_pass(c, false, 0);
     /* survivors' references: relocated, and the cards of promoted objects
      * that point to a younger generation dirtied. After a gen0 sweep every
      * survivor is gen1 and nothing is younger, so there is nothing to do. */
-    for (size_t i = 0; i < (c->sweep && gen == 0 ? 0 : h->nplugs); i++) {
-        plug *pl = &h->plugs[i];
-        c->cur_delta = pl->delta;
-        for (uint8_t *p = (uint8_t *)pl->start; p < (uint8_t *)pl->end;) {
-            gcrt_obj *o = (gcrt_obj *)p;
-            size_t sz = obj_size(o);
-            visit_refs_in(c, o, (uintptr_t)p, (uintptr_t)p + sz, reloc_survivor_ref);
-            p += sz;
-        }
-    }
-    if (c->full && !c->compact_loh) {
-        c->cur_delta = 0;
-        for (size_t i = 0; i < h->nsegs; i++) {
-            seg *s = h->segs[i];
-            if (s->kind != GCRT_SEG_LOH)
-                continue;
-            memset(s->cards, 0, s->ncards);
-            memset(s->bundles, 0, s->ncards / CARDS_PER_BUNDLE);
-            for (uint8_t *p = s->mem; p < s->alloc;) {
-                gcrt_obj *o = (gcrt_obj *)p;
-                size_t sz = obj_size(o);
-                if (o->mtword & MTF_MARK)
-                    visit_refs_in(c, o, (uintptr_t)p, (uintptr_t)p + sz, reloc_survivor_ref);
-                p += sz;
-            }
-        }
-    }
+    reloc_pass(c, true, c->sweep && gen == 0 ? 0 : h->nplugs);
 }
