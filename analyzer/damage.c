@@ -4,6 +4,8 @@
 
 #include "model_int.h"
 
+#include "gcdump.h"
+
 /* ======================================================================
  * Each source of damage is one entry here: a new header flag from the
  * writer (say, "allocation contexts not sealed") becomes one more bit in
@@ -12,12 +14,31 @@
  * the JSON "warnings" and check's refusal follow from these two functions.
  * ====================================================================== */
 
+/* Whether the heap was changing where it matters. An allocation in flight
+ * is not damage: the writer finished the object in its copy (header
+ * written under the heap lock, body zeroed, as the allocating thread would
+ * have), and the program had not received it yet, so the heap walks and
+ * nothing refers to it. The range stays listed (verifyheap, --info). A GC
+ * in progress, a range of any other reason, or the flag with no ranges at
+ * all (a 1.0 writer: the whole heap) is damage. */
+static int d_untrusted(const gca_model *m)
+{
+    if (!m->info.inconsistent)
+        return 0;
+    if (m->nflagged == 0)
+        return 1;
+    for (size_t i = 0; i < m->nflagged; i++)
+        if (m->flagged[i].reason != GCD_FR_ALLOC_IN_FLIGHT)
+            return 1;
+    return 0;
+}
+
 static unsigned d_flags(const gca_model *m)
 {
     unsigned f = 0;
     if (!m->info.complete)
         f |= GCA_DAMAGE_TRUNCATED;
-    if (m->info.inconsistent)
+    if (d_untrusted(m))
         f |= GCA_DAMAGE_INCONSISTENT;
     /* the loader's warnings are all about the dump: memory that is
      * missing, a segment that cannot be walked, metadata that disagrees,
@@ -70,8 +91,8 @@ size_t gca_damage_reasons(const gca_model *m, const char **out, size_t cap)
     if ((f & GCA_DAMAGE_TRUNCATED) && m->nwarn_load == 0)
         D_ADD("dump truncated: its index and trailer are missing");
     if (f & GCA_DAMAGE_INCONSISTENT)
-        D_ADD(m->nflagged ? "the writer flagged ranges of the heap it could not trust (a GC in progress or an allocation "
-                            "in flight; verifyheap lists them): objects and references there may disagree"
+        D_ADD(m->nflagged ? "the writer flagged ranges of the heap it could not trust (a GC in progress; verifyheap "
+                            "lists them): objects and references there may disagree"
                           : "dump written while the heap was changing (during a garbage collection): objects and "
                             "references may disagree");
 #undef D_ADD

@@ -360,11 +360,25 @@ static void vf_loh_free(vf_ctx *v)
     }
 }
 
+/* The segment whose reservation holds addr. Not gcd_segment_of, which
+ * looks in [begin, allocated): a GC in progress flags a segment's whole
+ * reservation, and a segment it has just made (or emptied) has nothing
+ * allocated yet. */
+static const gcd_segment *vf_reservation_of(gcd_reader *r, uint64_t addr)
+{
+    for (size_t i = 0; i < gcd_segment_count(r); i++) {
+        const gcd_segment *s = gcd_segment_at(r, i);
+        if (s->begin <= addr && addr < s->reserved_end)
+            return s;
+    }
+    return NULL;
+}
+
 static void vf_flagged(vf_ctx *v)
 {
     for (size_t i = 0; i < gcd_flagged_count(v->r); i++) {
         const gcd_flagged *f = gcd_flagged_at(v->r, i);
-        const gcd_segment *s = gcd_segment_of(v->r, f->begin);
+        const gcd_segment *s = vf_reservation_of(v->r, f->begin);
         /* reported at address 0: a flagged range cannot excuse itself */
         if (f->reason < GCD_FR_GC_IN_PROGRESS || f->reason > GCD_FR_OTHER)
             vf_problem(v, 0, "INCONSISTENCY range 0x%" PRIx64 "..0x%" PRIx64 ": unknown reason %u", f->begin, f->end,

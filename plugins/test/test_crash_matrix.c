@@ -24,7 +24,9 @@
 /* Every dump either verifies clean, or flags ranges (a GC in progress,
  * an allocation in flight) and has no problem outside them; heapdump
  * --verify and gcanalyze verifyheap agree on the flags; and the kept
- * objects the program published in Crashmix.Truth are all in the dump. */
+ * objects the program published in Crashmix.Truth are all in the dump;
+ * check passes a dump whose only flags are allocations in flight and
+ * refuses one written during a GC (exit 3). */
 #define RUNS 50
 
 static char build[PATH_MAX], tmpdir[PATH_MAX];
@@ -197,6 +199,15 @@ static int one_run(unsigned seed, int *kind, char *why, size_t whycap)
     if (nflagged ? !strstr(vout, want) : strstr(vout, "flagged") != NULL) {
         snprintf(why, whycap, "seed %u: heapdump --verify and verifyheap disagree on %zu flagged ranges:\n%.1500s",
                  seed, nflagged, vout);
+        goto out;
+    }
+    /* check judges the dump: an allocation in flight (finished by the
+     * writer) is not damage, a GC in progress is (exit 3) */
+    char *cargv[] = {gca, "-q", dump, "check", "-max-heap", "100g", NULL};
+    int crc = run(cargv, NULL, NULL, NULL);
+    if (crc != (gc ? 3 : 0)) {
+        snprintf(why, whycap, "seed %u: check exits %d on a dump with %zu flagged ranges%s; want %d", seed, crc,
+                 nflagged, gc ? " (a GC in progress)" : " (allocations in flight only)", gc ? 3 : 0);
         goto out;
     }
     if (gc) { /* objects may be moving: the counts cannot be judged */
