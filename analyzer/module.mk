@@ -53,3 +53,8 @@ $(analyzer_test_TESTS): $(GCA_TEST_PLUGINS) $(PROG_gcanalyze)
 
 INSTALL_HEADERS += analyzer/gca.h analyzer/gca_plugin.h analyzer/gca_analysis.h
 INSTALL_MAN1 += analyzer/gcanalyze.1
+
+# analyzer/fuzz: the libFuzzer target of the model and its analyses, corpus in
+# analyzer/fuzz/corpus/model (mk/functions.mk gc_fuzz; `make fuzz`, `make check`).
+$(BUILD)/obj/analyzer/fuzz/%.o: MODULE_CPPFLAGS := -Ianalyzer -Idumpfmt/fuzz
+$(eval $(call gc_fuzz,analyzer_fuzz,analyzer/fuzz,$(LIB_gca_A) $(LIB_gcdump_A),-lzstd -lelf -ldl))

@@ -30,3 +30,11 @@ $(patsubst %.c,$(BUILD)/obj/%.o,$(plugins_test_SRCS)) $(plugins_test_HELPER_OBJS
 # (testdata/ comes later in MODULES: name its programs by path.)
 $(plugins_test_TESTS): | $(plugins_PLUGINS) $(PROG_gcanalyze) \
     $(patsubst testdata/%.c,$(BUILD)/testdata/%,$(wildcard testdata/heap_*.c))
+
+# plugins/fuzz: the libFuzzer target running every command over a fuzzed dump,
+# corpus in plugins/fuzz/corpus/commands (mk/functions.mk gc_fuzz). It loads
+# the plugins of $(BUILD)/plugins like gcanalyze, so it links libgca whole
+# and exports the gca_* functions.
+$(BUILD)/obj/plugins/fuzz/%.o: MODULE_CPPFLAGS := -Ianalyzer -Idumpfmt/fuzz
+$(eval $(call gc_fuzz,plugins_fuzz,plugins/fuzz,$(LIB_gcdump_A),$(GCA_WHOLE_LIB) $(LIB_gcdump_A) -lzstd -lelf -ldl $(GCA_EXPORT_LDFLAGS)))
+$(plugins_fuzz_BINS): $(LIB_gca_A) | $(plugins_PLUGINS)
