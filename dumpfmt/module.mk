@@ -122,14 +122,14 @@ endif
 # dumpfmt/fuzz: libFuzzer targets of the reader (raw, checksums repaired)
 # and the ELF core reader; their corpora in dumpfmt/fuzz/corpus/NAME.
 # `make fuzz` runs them, `make check` replays the corpora (mk/functions.mk
-# gc_fuzz). fuzz_util.c is shared with analyzer/fuzz and plugins/fuzz.
+# gc_fuzz). harness.c is shared with analyzer/fuzz and plugins/fuzz.
 # ----------------------------------------------------------------------
-ALL_OBJS += $(FUZZ_UTIL_OBJS)
+ALL_OBJS += $(FUZZ_HARNESS_OBJS)
 $(eval $(call gc_fuzz,dumpfmt_fuzz,dumpfmt/fuzz,$(LIB_gcdump_A),$(GCD_LIBS)))
 # The seed maker's helper (scripts/fuzz-seeds.sh): never installed.
 FUZZ_REPAIR_TOOL := $(BUILD)/fuzz-tools/repair_tool
 ALL_OBJS += $(BUILD)/obj/dumpfmt/fuzz/repair_tool.o
-$(FUZZ_REPAIR_TOOL): $(BUILD)/obj/dumpfmt/fuzz/repair_tool.o $(FUZZ_UTIL_OBJS) $(LIB_gcdump_A)
+$(FUZZ_REPAIR_TOOL): $(BUILD)/obj/dumpfmt/fuzz/repair_tool.o $(FUZZ_HARNESS_OBJS) $(LIB_gcdump_A)
 	$(call msg,LD,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(GCD_LIBS) $(BASE_LDLIBS)

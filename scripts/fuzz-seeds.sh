@@ -23,7 +23,7 @@ R=build/fuzz-tools/repair_tool
 F=build-fuzz/fuzz
 make -s "$R"
 
-mkdir -p "$tmp/dumps" "$tmp/rep" "$tmp/core"
+mkdir -p "$tmp/dumps" "$tmp/rep" "$tmp/core" "$tmp/cores"
 cp testdata/fixtures/*.gcdump "$tmp/dumps/"
 for p in heap_corrupt heap_events heap_lohfrag heap_misc heap_oom heap_shop; do
     "$B/$p" "$tmp/dumps/$p.gcdump" >/dev/null
@@ -48,7 +48,7 @@ for _ in $(seq 50); do grep -q ready "$tmp/core/ready" 2>/dev/null && break; sle
 pid=$(pgrep -n -f "$B/heap_pause $tmp/core/pause.gcdump")
 gcore -o "$tmp/core/hp" "$pid" >/dev/null 2>&1
 LD_PRELOAD="$tmp/core/pread-log.so" build/bin/heapdump "$tmp/core/hp.$pid" -o "$tmp/core/full.gcdump" 2>"$tmp/core/preads"
-python3 scripts/fuzz/slim-core.py "$tmp/core/hp.$pid" "$tmp/core/preads" "$tmp/core/slim.core" --notes "$tmp/core/notes.core"
+python3 scripts/fuzz/slim-core.py "$tmp/core/hp.$pid" "$tmp/core/preads" "$tmp/cores/slim.core" --notes "$tmp/cores/notes.core"
 rm -f "$tmp/core/hp.$pid"
 
 merge() { # NAME CORPUS SEED_DIR...
@@ -63,12 +63,12 @@ merge() { # NAME CORPUS SEED_DIR...
 }
 keep() { # the old corpus without regressions/, as a seed folder
     local d=$tmp/old-$1
-    mkdir -p "$d"
+    mkdir -p "$d" "$2"
     find "$2" -maxdepth 1 -type f -exec cp {} "$d/" \;
     echo "$d"
 }
 merge reader dumpfmt/fuzz/corpus/reader "$(keep r1 dumpfmt/fuzz/corpus/reader)" "$tmp/dumps" "$tmp/rep"
 merge reader_repaired dumpfmt/fuzz/corpus/reader_repaired "$(keep r2 dumpfmt/fuzz/corpus/reader_repaired)" "$tmp/rep" "$tmp/dumps"
-merge core dumpfmt/fuzz/corpus/core "$(keep c dumpfmt/fuzz/corpus/core)" "$tmp/core"
+merge core dumpfmt/fuzz/corpus/core "$(keep c dumpfmt/fuzz/corpus/core)" "$tmp/cores"
 merge model analyzer/fuzz/corpus/model "$(keep m analyzer/fuzz/corpus/model)" "$tmp/rep"
 merge commands plugins/fuzz/corpus/commands "$(keep p plugins/fuzz/corpus/commands)" "$tmp/rep"

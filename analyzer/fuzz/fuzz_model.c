@@ -2,7 +2,7 @@
  * Owns: gca_open of one or two inputs (checksums repaired, fz_split), then references (out and in), liveness,
  * strings, damage, the dominator tree (strong and weak roots), retained sizes, events, LOH fragmentation,
  * and the diff of the two dumps (of the dump with itself when the input holds one). */
-#include "fuzz_util.h"
+#include "harness.h"
 #include "gca.h"
 #include "gca_analysis.h"
 

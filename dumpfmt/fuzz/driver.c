@@ -6,7 +6,7 @@
  * A crash, a sanitizer report or a hang (the test timeout) fails the run;
  * the name of each input is printed before it runs, so the last one
  * printed is the culprit. */
-#include "fuzz_util.h"
+#include "harness.h"
 
 #include <dirent.h>
 #include <stdio.h>

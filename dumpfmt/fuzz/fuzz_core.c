@@ -1,7 +1,7 @@
 /* fuzz_core.c - libFuzzer target: the ELF core reader (dumpfmt/core.c) and the dump written from a core.
  * Owns: gcd_core_probe and gcd_remote_open_core on any bytes; when a runtime is found, the dump written
  * from it (to a private temporary folder) read back and walked. */
-#include "fuzz_util.h"
+#include "harness.h"
 #include "gcdump.h"
 #include "gcdump_remote.h"
 

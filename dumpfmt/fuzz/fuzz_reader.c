@@ -1,6 +1,6 @@
 /* fuzz_reader.c - libFuzzer target: the gcdump reader on raw bytes (checksums as they come).
  * Owns: opening any bytes with gcd_open, with and without payload verification, and reading all it offers. */
-#include "fuzz_util.h"
+#include "harness.h"
 #include "gcdump.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

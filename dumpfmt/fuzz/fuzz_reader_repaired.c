@@ -1,6 +1,6 @@
 /* fuzz_reader_repaired.c - libFuzzer target: the gcdump reader on bytes whose checksums the harness repaired.
  * Owns: reaching the record parsers, the index and the walker with any content (fz_repair makes every CRC right). */
-#include "fuzz_util.h"
+#include "harness.h"
 #include "gcdump.h"
 
 #include <stdlib.h>

@@ -1,12 +1,12 @@
 /* repair_tool.c - writes the checksum-repaired form of a dump (the seeds of the repaired corpora; scripts/fuzz-seeds.sh).
  * Owns: `repair_tool [-m] IN OUT`: fz_repair_ex on IN, written to OUT (-m: MEMORY payloads unpacked too). Not installed. */
-#include "fuzz_util.h"
+#include "harness.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* fuzz_util.h declares the target's entry point; this tool has none to run. */
+/* harness.h declares the target's entry point; this tool has none to run. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     (void)data;

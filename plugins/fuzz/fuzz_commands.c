@@ -4,7 +4,7 @@
  * method tables the dump itself offers; diff and check -baseline against the input's second dump (fz_split,
  * else the dump itself); report -o and lohfrag -svg into a private temporary folder. Text or JSON by the
  * input's last byte. */
-#include "fuzz_util.h"
+#include "harness.h"
 #include "gca.h"
 #include "host_int.h"
 

@@ -1,10 +1,10 @@
-/* fuzz_util.h - what the libFuzzer targets of every component share.
+/* harness.h - what the libFuzzer targets of every component share.
  * Owns: the in-memory file a target hands to path-taking APIs, checksum repair of a gcdump, splitting one input in two.
  *
  * Used by dumpfmt/fuzz, analyzer/fuzz and plugins/fuzz (linked into each
  * target, never into a library). docs/reliability.md says how to run them. */
-#ifndef GCD_FUZZ_UTIL_H
-#define GCD_FUZZ_UTIL_H
+#ifndef GCD_FUZZ_HARNESS_H
+#define GCD_FUZZ_HARNESS_H
 
 #include <stddef.h>
 #include <stdint.h>

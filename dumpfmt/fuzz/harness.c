@@ -1,6 +1,6 @@
-/* fuzz_util.c - what the libFuzzer targets of every component share (see fuzz_util.h).
+/* harness.c - what the libFuzzer targets of every component share (see harness.h).
  * Owns: fz_file (memfd), fz_repair (a gcdump with every checksum right), fz_split, fz_exercise_reader. */
-#include "fuzz_util.h"
+#include "harness.h"
 
 #include "gcdump.h"
 
