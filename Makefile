@@ -13,7 +13,7 @@
 #                        (build-tsan/) and run the runtime suite under it
 #   make fuzz            build the libFuzzer targets with clang (build-fuzz/) and run
 #                        each for FUZZ_SECONDS (default 60) from its committed corpus
-#   make clean           remove build/, build-san/, build-tsan/ and build-fuzz/
+#   make clean           remove build/, build-san/, build-tsan/, build-fuzz/ and build-cov/
 #   make help            this list, with the variables
 #
 # Variables: SANITIZE=1 (ASan+UBSan build in build-san/), TSAN=1
@@ -318,7 +318,7 @@ uninstall:
 	rmdir "$(DESTDIR)$(PLUGINDIR)" "$(DESTDIR)$(LIBDIR)/gcanalyze" 2>/dev/null || true
 
 clean:
-	rm -rf build build-san build-tsan build-fuzz
+	rm -rf build build-san build-tsan build-fuzz build-cov
 
 help:
 	@sed -n '3,24p' Makefile | sed 's/^# \{0,1\}//'

@@ -2,8 +2,8 @@
  * Owns: one host with the plugins of BUILD/plugins (found from the program's own path, as gcanalyze finds
  * them), the input's dump opened (checksums repaired), and each command run with the addresses, types and
  * method tables the dump itself offers; diff and check -baseline against the input's second dump (fz_split,
- * else the dump itself); report -o and lohfrag -svg into a private temporary folder. Text or JSON by the
- * input's last byte. */
+ * else the dump itself); report -o and lohfrag -svg into a private temporary folder. The input's last byte
+ * chooses text or JSON, and one group of the commands or all of them. */
 #include "harness.h"
 #include "gca.h"
 #include "host_int.h"
@@ -70,6 +70,54 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
+/* Every command, with arguments from the dump ($A0..$A3: objects at the
+ * start, a third, two thirds and the end of the heap; $MT and $TYPE: a
+ * type; $THREAD: a thread; $BASE: the second dump of the input, else the
+ * dump itself; $SVG, $REPORT: files in the private folder). */
+#define FZ_GROUPS 8
+static const char *const commands[][16] = {
+    {"eeheap"},
+    {"dumpheap", "-stat"},
+    {"dumpheap", "-type", "$TYPE", "-min", "0"},
+    {"dumpheap", "-mt", "$MT", "-gen", "loh"},
+    {"dumpgen", "0", "-type", "$TYPE"},
+    {"dumpgen", "2", "-mt", "$MT"},
+    {"heapstat", "-iu"},
+    {"verifyheap"},
+    {"analyzeoom"},
+    {"eventsubs", "-detail"},
+    {"lohfrag", "-svg", "$SVG"},
+    {"dominators", "-bytype"},
+    {"dominators", "-weak", "-depth", "3"},
+    {"suspects", "-weak"},
+    {"finalizequeue"},
+    {"gchandles"},
+    {"threads"},
+    {"clrstack", "-a", "-all"},
+    {"clrstack", "-gc", "$THREAD"},
+    {"dumpstackobjects", "-all", "-verify"},
+    {"sizestats"},
+    {"gchistory"},
+    {"dumpmt", "-fields", "$MT"},
+    {"gcroot", "-type", "$TYPE", "-limit", "20"},
+    {"pathto", "$A0", "$A3"},
+    {"sql", "SELECT type, count(*), sum(size) FROM objects GROUP BY type ORDER BY 3 DESC LIMIT 5"},
+    {"sql", "SELECT * FROM roots LIMIT 20"},
+    {"diff", "-all", "$BASE"},
+    {"check", "-max-heap", "1m", "-max-count", "System.*=10", "-max-gen2", "1k", "-max-lohfrag", "30%", "-baseline",
+     "$BASE", "-max-growth", "10%"},
+    {"report", "-o", "$REPORT"},
+#define FZ_ON(a)                                                                                                      \
+    {"dumpobj", "-refs", a}, {"dumparray", "-details", "-length", "8", a}, {"gcwhere", a}, {"objsize", "-stat", a},      \
+        {"retained", a, "-top", "5"}, {"gcroot", "-all", "-limit", "10", a}, {"listnearobj", a},                     \
+        {"refs", "-in", "-out", "-limit", "20", a}, {"eventsubs", a}, {"dominators", a}
+    FZ_ON("$A0"),
+    FZ_ON("$A1"),
+    FZ_ON("$A2"),
+    FZ_ON("$A3"),
+#undef FZ_ON
+};
+
 static void run(int argc, const char *const *cargv)
 {
     char *argv[16];
@@ -79,11 +127,6 @@ static void run(int argc, const char *const *cargv)
     gcaH_run(host, argc, argv);
 }
 
-#define RUN(...)                                                                                                      \
-    do {                                                                                                              \
-        const char *const a_[] = {__VA_ARGS__};                                                                       \
-        run((int)(sizeof a_ / sizeof a_[0]), a_);                                                                     \
-    } while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -125,49 +168,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const gca_thread *th = gca_thread_count(m) ? gca_thread_get(m, 0) : NULL;
     snprintf(thread, sizeof thread, "%" PRIu64, th ? th->id : 1);
 
-    RUN("eeheap");
-    RUN("dumpheap", "-stat");
-    RUN("dumpheap", "-type", type, "-min", "0");
-    RUN("dumpheap", "-mt", mt, "-gen", "loh");
-    RUN("dumpgen", "0", "-type", type);
-    RUN("dumpgen", "2", "-mt", mt);
-    RUN("heapstat", "-iu");
-    RUN("verifyheap");
-    RUN("analyzeoom");
-    RUN("eventsubs", "-detail");
-    RUN("lohfrag", "-svg", svg_path);
-    RUN("dominators", "-bytype");
-    RUN("dominators", "-weak", "-depth", "3");
-    RUN("suspects", "-weak");
-    RUN("finalizequeue");
-    RUN("gchandles");
-    RUN("threads");
-    RUN("clrstack", "-a", "-all");
-    RUN("clrstack", "-gc", thread);
-    RUN("dumpstackobjects", "-all", "-verify");
-    RUN("sizestats");
-    RUN("gchistory");
-    RUN("dumpmt", "-fields", mt);
-    RUN("gcroot", "-type", type, "-limit", "20");
-    for (int i = 0; i < 4; i++) {
-        RUN("dumpobj", "-refs", addr[i]);
-        RUN("dumparray", "-details", "-length", "8", addr[i]);
-        RUN("gcwhere", addr[i]);
-        RUN("objsize", "-stat", addr[i]);
-        RUN("retained", addr[i], "-top", "5");
-        RUN("gcroot", "-all", "-limit", "10", addr[i]);
-        RUN("listnearobj", addr[i]);
-        RUN("refs", "-in", "-out", "-limit", "20", addr[i]);
-        RUN("eventsubs", addr[i]);
-        RUN("dominators", addr[i]);
+    const char *vars[][2] = {{"$A0", addr[0]}, {"$A1", addr[1]}, {"$A2", addr[2]}, {"$A3", addr[3]},
+                             {"$MT", mt},        {"$TYPE", type},    {"$THREAD", thread}, {"$BASE", base},
+                             {"$SVG", svg_path}, {"$REPORT", report_path}};
+    /* The last byte picks one group of commands (a run of all of them is
+     * slow; the fuzzer reaches every group by mutating it), or all. */
+    unsigned group = size ? (data[size - 1] >> 1) % (FZ_GROUPS + 1) : FZ_GROUPS;
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        if (group < FZ_GROUPS && i % FZ_GROUPS != group)
+            continue;
+        const char *argv[16];
+        int argc = 0;
+        for (; argc < 15 && commands[i][argc]; argc++) {
+            argv[argc] = commands[i][argc];
+            for (size_t v = 0; v < sizeof vars / sizeof vars[0]; v++)
+                if (strcmp(argv[argc], vars[v][0]) == 0)
+                    argv[argc] = vars[v][1];
+        }
+        run(argc, argv);
     }
-    RUN("pathto", addr[0], addr[3]);
-    RUN("sql", "SELECT type, count(*), sum(size) FROM objects GROUP BY type ORDER BY 3 DESC LIMIT 5");
-    RUN("sql", "SELECT * FROM roots LIMIT 20");
-    RUN("diff", "-all", base);
-    RUN("check", "-max-heap", "1m", "-max-count", "System.*=10", "-max-gen2", "1k", "-max-lohfrag", "30%",
-        "-baseline", base, "-max-growth", "10%");
-    RUN("report", "-o", report_path);
     unlink(report_path);
     unlink(svg_path);
     gcaH_close_dump(host);
