@@ -126,6 +126,9 @@ endif
 # ----------------------------------------------------------------------
 ALL_OBJS += $(FUZZ_HARNESS_OBJS)
 $(eval $(call gc_fuzz,dumpfmt_fuzz,dumpfmt/fuzz,$(LIB_gcdump_A),$(GCD_LIBS)))
+# test_fuzz_harness checks the harness itself (it links harness.o).
+$(BUILD)/test/dumpfmt/test_fuzz_harness: $(FUZZ_HARNESS_OBJS)
+$(BUILD)/test/dumpfmt/test_fuzz_harness: LDFLAGS += $(FUZZ_HARNESS_OBJS)
 # The seed maker's helper (scripts/fuzz-seeds.sh): never installed.
 FUZZ_REPAIR_TOOL := $(BUILD)/fuzz-tools/repair_tool
 ALL_OBJS += $(BUILD)/obj/dumpfmt/fuzz/repair_tool.o

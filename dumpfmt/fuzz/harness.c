@@ -192,6 +192,8 @@ uint8_t *fz_repair_ex(const uint8_t *data, size_t size, size_t *out_size, int un
         }
         if (!(flags & 1))
             raw_size = n;
+        else if (taken != stored)
+            break; /* a cut zstd frame: the chunks before it are the dump */
         if (put_chunk(&b, &idx, kind, flags, raw_size, aux, payload, n) != 0)
             goto fail;
         count++;

@@ -26,8 +26,9 @@ int fz_fd(int slot);
  * metadata payload that decompresses is stored uncompressed (MEMORY
  * payloads too with unpack_memory; else they stay as they are, so that
  * inputs stay small: heap memory is mostly zeros); the INDEX chunk and
- * the trailer are rebuilt from the chunks found; bytes after the last
- * whole chunk are dropped. Input that does not start with the magic is
+ * the trailer are rebuilt from the chunks found. A last chunk cut short
+ * keeps the bytes there are if uncompressed, and is dropped if it is a
+ * zstd frame; bytes that do not start a chunk end the dump. Input that does not start with the magic is
  * returned as is. @return a malloc'ed buffer (*out_size bytes) or NULL. */
 uint8_t *fz_repair(const uint8_t *data, size_t size, size_t *out_size);
 uint8_t *fz_repair_ex(const uint8_t *data, size_t size, size_t *out_size, int unpack_memory);
