@@ -17,7 +17,8 @@
 #   4. each target's new corpus is the libFuzzer merge (-merge=1) of its old
 #      one (regressions/ are kept as they are), these seeds and, with
 #      EXTRA=DIR (e.g. build-fuzz/fuzz-corpus after a long `make fuzz`), the
-#      inputs of DIR/NAME up to 64 KiB (what fuzzing found, kept small).
+#      inputs of DIR/NAME up to EXTRA_MAX bytes (default 12288: what fuzzing
+#      found, kept small).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/fuzz-seeds.XXXXXX")
@@ -65,12 +66,13 @@ merge() { # NAME CORPUS SEED_DIR...
     shift 2
     if [ -n "${EXTRA:-}" ] && [ -d "$EXTRA/$name" ]; then
         mkdir -p "$tmp/extra-$name"
-        find -L "$EXTRA/$name" -maxdepth 1 -type f -size -65537c -exec cp {} "$tmp/extra-$name/" \;
+        find -L "$EXTRA/$name" -maxdepth 1 -type f -size -$((${EXTRA_MAX:-12288} + 1))c -exec cp {} "$tmp/extra-$name/" \;
         set -- "$@" "$tmp/extra-$name"
     fi
     local new=$tmp/new-$name
     mkdir -p "$new" "$corpus"
-    "$F/fuzz_$name" -merge=1 -rss_limit_mb=2048 "$new" "$@" >/dev/null 2>&1
+    # Edges only (no hit counts): a corpus that keeps every edge, not every count bucket, stays small.
+    "$F/fuzz_$name" -merge=1 -use_counters=0 -rss_limit_mb=2048 "$new" "$@" >/dev/null 2>&1
     find "$corpus" -maxdepth 1 -type f -delete
     cp "$new"/* "$corpus/"
     echo "$corpus: $(find "$corpus" -maxdepth 1 -type f | wc -l) files, $(du -sh "$corpus" | cut -f1)"

@@ -6,7 +6,7 @@
 #   Each BIN runs FUZZ_SECONDS (default 60) on BUILD/fuzz-corpus/NAME (new
 #   inputs go there) seeded from CORPUS (the committed one, never written).
 #   A crash, leak, sanitizer report, timeout (FUZZ_TIMEOUT s per input,
-#   default 25) or RSS above 2048 MB is saved as BUILD/fuzz-artifacts/NAME-*
+#   default 25), RSS above 2048 MB or one allocation above 2048 MB is saved as BUILD/fuzz-artifacts/NAME-*
 #   and fails the run; add it to CORPUS/regressions/ once fixed.
 # Environment: FUZZ_SECONDS, FUZZ_TIMEOUT, FUZZ_ARGS (more libFuzzer options).
 set -u
@@ -29,7 +29,7 @@ for pair in "$@"; do
     mkdir -p "$work"
     echo "=== FUZZ  $name (${secs}s, corpus $corpus)"
     # shellcheck disable=SC2086
-    "$bin" -max_total_time="$secs" -timeout="$timeout_s" -rss_limit_mb=2048 -print_final_stats=1 \
+    "$bin" -max_total_time="$secs" -timeout="$timeout_s" -rss_limit_mb=2048 -malloc_limit_mb=2048 -print_final_stats=1 \
         -artifact_prefix="$build/fuzz-artifacts/$name-" ${FUZZ_ARGS:-} "$work" "$corpus" >"$log" 2>&1
     rc=$?
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
