@@ -30,7 +30,7 @@ BENCH_PACKAGES=(
 FUZZ_PACKAGES=(
     clang-14           # make fuzz: the libFuzzer targets (-fsanitize=fuzzer,address,undefined)
     libclang-rt-14-dev # make fuzz: libFuzzer's and the sanitizers' runtimes for clang
-    llvm-14            # make fuzz-cov: llvm-profdata and llvm-cov for the coverage figures
+    llvm-14            # scripts/fuzz-cov.sh: llvm-profdata and llvm-cov for the coverage figures
 )
 if [ "${1:-}" = --bench ]; then
     PACKAGES=("${BENCH_PACKAGES[@]}")
