@@ -11,14 +11,17 @@
 #   make deps            check (as root: install) the Debian packages the build needs
 #   make check-tsan      build the runtime and its tests with ThreadSanitizer
 #                        (build-tsan/) and run the runtime suite under it
-#   make clean           remove build/, build-san/ and build-tsan/
+#   make fuzz            build the libFuzzer targets with clang (build-fuzz/) and run
+#                        each for FUZZ_SECONDS (default 60) from its committed corpus
+#   make clean           remove build/, build-san/, build-tsan/, build-fuzz/ and build-cov/
 #   make help            this list, with the variables
 #
 # Variables: SANITIZE=1 (ASan+UBSan build in build-san/), TSAN=1
 # (ThreadSanitizer build in build-tsan/), WERROR=1, V=1 (echo
 # commands), TESTS="name ...", TEST_TIMEOUT=seconds, CC, CFLAGS, CPPFLAGS,
 # LDFLAGS, PREFIX, DESTDIR, LIBDIR, BINDIR, INCLUDEDIR, MANDIR, LDCONFIG,
-# BENCH_QUICK=1, BENCH_PEERS_ONLY=1 (and the BENCH_* of scripts/bench-peers.sh).
+# BENCH_QUICK=1, BENCH_PEERS_ONLY=1 (and the BENCH_* of scripts/bench-peers.sh),
+# FUZZ_SECONDS, FUZZ_CC, FUZZ=1 (libFuzzer build in build-fuzz/, used by make fuzz).
 
 .DEFAULT_GOAL := all
 MAKEFLAGS += --no-builtin-rules
@@ -37,10 +40,18 @@ MODULES := dumpfmt runtime analyzer plugins testdata testdata/dotnet testdata/pl
 # ----------------------------------------------------------------------
 SANITIZE ?= 0
 TSAN ?= 0
+FUZZ ?= 0
 WERROR ?= 0
 V ?= 0
 
-ifeq ($(SANITIZE),1)
+ifeq ($(FUZZ),1)
+# libFuzzer targets (make fuzz): clang, every object with coverage, ASan and UBSan.
+BUILD ?= build-fuzz
+FUZZ_CC ?= clang-14
+CC := $(FUZZ_CC)
+OPTFLAGS ?= -O1 -g
+SANFLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else ifeq ($(SANITIZE),1)
 BUILD ?= build-san
 OPTFLAGS ?= -O1 -g
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -123,6 +134,9 @@ TEST_BINS :=
 STRESS_TEST_BINS :=
 # run by `make bench`
 BENCH_PROGS :=
+# libFuzzer targets (FUZZ=1), and BIN:CORPUS for each (mk/functions.mk gc_fuzz)
+FUZZ_TARGETS :=
+FUZZ_PAIRS :=
 # what `make install` copies: headers -> $(INCLUDEDIR), static libraries -> $(LIBDIR)
 INSTALL_HEADERS :=
 INSTALL_STATIC_LIBS :=
@@ -165,7 +179,7 @@ $(DEPS_STAMP): scripts/deps.sh
 # ----------------------------------------------------------------------
 # Top-level targets
 # ----------------------------------------------------------------------
-.PHONY: all tests check check-tsan tsan-run demo bench deps install uninstall clean help FORCE
+.PHONY: all tests check check-tsan tsan-run fuzz fuzz-build fuzz-run demo bench deps install uninstall clean help FORCE
 FORCE:
 
 all: $(ALL_TARGETS)
@@ -213,6 +227,20 @@ check-tsan:
 
 tsan-run: $(runtime_test_TESTS)
 	$(Q)TEST_TIMEOUT=$(TEST_TIMEOUT) $(SHELL) scripts/run-tests.sh $(runtime_test_TESTS)
+
+# The fuzz targets (mk/functions.mk gc_fuzz) built with clang's libFuzzer in
+# build-fuzz/, each run FUZZ_SECONDS from its committed corpus
+# (scripts/fuzz.sh; docs/reliability.md). `make check` replays the corpora
+# with a plain driver instead.
+FUZZ_SECONDS ?= 60
+fuzz:
+	$(Q)$(SHELL) scripts/deps.sh --fuzz
+	$(Q)$(MAKE) --no-print-directory FUZZ=1 SANITIZE=0 TSAN=0 fuzz-run
+
+fuzz-build: $(FUZZ_TARGETS)
+
+fuzz-run: fuzz-build
+	$(Q)FUZZ_SECONDS=$(FUZZ_SECONDS) $(SHELL) scripts/fuzz.sh $(BUILD) $(FUZZ_PAIRS)
 
 # The whole story: the heap at work, a crash that leaves a dump, the dump read back.
 demo: all
@@ -298,10 +326,10 @@ uninstall:
 	rmdir "$(DESTDIR)$(PLUGINDIR)" "$(DESTDIR)$(LIBDIR)/gcanalyze" 2>/dev/null || true
 
 clean:
-	rm -rf build build-san build-tsan
+	rm -rf build build-san build-tsan build-fuzz build-cov
 
 help:
-	@sed -n '3,21p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,24p' Makefile | sed 's/^# \{0,1\}//'
 	@echo
 	@echo "BUILD=$(BUILD)  test binaries: $(notdir $(TEST_BINS))"
 	@echo "stress skips: HEAPVERIFY_SKIP=($(HEAPVERIFY_SKIP)) GCSTRESS_SKIP=($(GCSTRESS_SKIP))"

@@ -584,7 +584,8 @@ int gcaH_load_dir(gca_host *h, const char *dir, int quiet_missing)
             n++;
     }
     closedir(d);
-    qsort(names, n, sizeof *names, cmp_str);
+    if (n) /* names is NULL when the directory has no .so */
+        qsort(names, n, sizeof *names, cmp_str);
     int loaded = 0;
     size_t dl = strlen(dir);
     for (size_t i = 0; i < n; i++) {

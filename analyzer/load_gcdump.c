@@ -925,7 +925,7 @@ static gca_rc lg_segments(lg_ctx *c, const char *path)
     m->segx = mdl_alloc(m, (n ? n : 1) * sizeof *m->segx);
     if (!m->segs || !m->segx)
         return GCA_E_NOMEM;
-    uint64_t total = 0;
+    uint64_t total = 0, present = 0;
     for (size_t i = 0; i < n; i++) {
         const gcd_segment *g = gcd_segment_at(c->r, i);
         gca_segment *s = &m->segs[i];
@@ -941,15 +941,19 @@ static gca_rc lg_segments(lg_ctx *c, const char *path)
         m->segx[i].walk_end = g->begin;
         assert(i == 0 || g->begin >= m->segs[i - 1].reserved_end); /* the reader sorts and checks */
         total += g->allocated - g->begin;
+        present += g->allocated - g->begin - g->missing_bytes;
     }
     m->nsegs = n;
     c->total = total;
     if (mdl_index_load(m, path)) /* computed by an earlier session (index.c) */
         return GCA_OK;
-    /* a first guess at the counts; the arrays grow (without copying) if it is short */
-    gca_rc rc = mdl_obj_reserve(m, total / 48 + 1024);
+    /* a first guess at the counts, from the bytes the dump holds (objects
+     * are only found there; a damaged dump may claim terabytes of segment
+     * around a few bytes of memory); the arrays grow (without copying) if
+     * it is short */
+    gca_rc rc = mdl_obj_reserve(m, present / 48 + 1024);
     if (rc == GCA_OK)
-        rc = mdl_ref_reserve(m, total / 32 + 4096);
+        rc = mdl_ref_reserve(m, present / 32 + 4096);
     if (rc == GCA_OK)
         rc = lg_plan(c);
     if (rc == GCA_OK)

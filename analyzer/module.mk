@@ -56,3 +56,7 @@ INSTALL_MAN1 += analyzer/gcanalyze.1
 
 # test_allocfail: every allocation of the load made to fail in turn (dumpfmt/test/allocfail.h; AF_LDFLAGS in dumpfmt/module.mk).
 $(BUILD)/test/analyzer/test_allocfail: private ALL_LDFLAGS += $(AF_LDFLAGS)
+# analyzer/fuzz: the libFuzzer target of the model and its analyses, corpus in
+# analyzer/fuzz/corpus/model (mk/functions.mk gc_fuzz; `make fuzz`, `make check`).
+$(BUILD)/obj/analyzer/fuzz/%.o: MODULE_CPPFLAGS := -Ianalyzer -Idumpfmt/fuzz
+$(eval $(call gc_fuzz,analyzer_fuzz,analyzer/fuzz,$(LIB_gca_A) $(LIB_gcdump_A),-lzstd -lelf -ldl))

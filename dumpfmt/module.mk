@@ -121,3 +121,21 @@ endif
 # test_allocfail: every allocation of libgcdump made to fail in turn (dumpfmt/test/allocfail.h wraps them).
 AF_LDFLAGS := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup
 $(BUILD)/test/dumpfmt/test_allocfail: private ALL_LDFLAGS += $(AF_LDFLAGS)
+# ----------------------------------------------------------------------
+# dumpfmt/fuzz: libFuzzer targets of the reader (raw, checksums repaired)
+# and the ELF core reader; their corpora in dumpfmt/fuzz/corpus/NAME.
+# `make fuzz` runs them, `make check` replays the corpora (mk/functions.mk
+# gc_fuzz). harness.c is shared with analyzer/fuzz and plugins/fuzz.
+# ----------------------------------------------------------------------
+ALL_OBJS += $(FUZZ_HARNESS_OBJS)
+$(eval $(call gc_fuzz,dumpfmt_fuzz,dumpfmt/fuzz,$(LIB_gcdump_A),$(GCD_LIBS)))
+# test_fuzz_harness checks the harness itself (it links harness.o).
+$(BUILD)/test/dumpfmt/test_fuzz_harness: $(FUZZ_HARNESS_OBJS)
+$(BUILD)/test/dumpfmt/test_fuzz_harness: LDFLAGS += $(FUZZ_HARNESS_OBJS)
+# The seed maker's helper (scripts/fuzz-seeds.sh): never installed.
+FUZZ_REPAIR_TOOL := $(BUILD)/fuzz-tools/repair_tool
+ALL_OBJS += $(BUILD)/obj/dumpfmt/fuzz/repair_tool.o
+$(FUZZ_REPAIR_TOOL): $(BUILD)/obj/dumpfmt/fuzz/repair_tool.o $(FUZZ_HARNESS_OBJS) $(LIB_gcdump_A)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(GCD_LIBS) $(BASE_LDLIBS)

@@ -126,3 +126,45 @@ $$($(1)_PLUGINS): $$(BUILD)/plugins/%.so: $$(BUILD)/obj/$(2)/%.o
 	@mkdir -p $$(@D)
 	$$(Q)$$(CC) -shared $$(ALL_LDFLAGS) -o $$@ $$< $(3) $$(PLUGIN_LDLIBS_$$*) $$(BASE_LDLIBS)
 endef
+
+# ----------------------------------------------------------------------
+# gc_fuzz ID, SRCDIR, LIBFILES, EXTRA_LDLIBS
+#   Every SRCDIR/fuzz_NAME.c is one libFuzzer target (it defines
+#   LLVMFuzzerTestOneInput) whose committed corpus is SRCDIR/corpus/NAME
+#   (regressions/ in it: inputs that once failed). Linked with
+#   dumpfmt/fuzz/harness.c, LIBFILES, EXTRA_LDLIBS, -lpthread -lm.
+#   FUZZ=1 (`make fuzz`, clang): $(BUILD)/fuzz/fuzz_NAME with libFuzzer's
+#   main, listed in FUZZ_TARGETS (as BIN:CORPUS in FUZZ_PAIRS).
+#   Otherwise: $(BUILD)/test/fuzz/fuzz_NAME with the replay driver
+#   (dumpfmt/fuzz/driver.c, compiled per target with its corpus folder),
+#   a test binary `make check` runs: every corpus file, once.
+#   Defines ID_BINS.
+# ----------------------------------------------------------------------
+FUZZ_HARNESS_OBJS = $(BUILD)/obj/dumpfmt/fuzz/harness.o
+define gc_fuzz
+$(1)_SRCS := $$(wildcard $(2)/fuzz_*.c)
+$(1)_NAMES := $$(patsubst $(2)/fuzz_%.c,%,$$($(1)_SRCS))
+ALL_OBJS += $$(patsubst %.c,$$(BUILD)/obj/%.o,$$($(1)_SRCS))
+ifeq ($(FUZZ),1)
+$(1)_BINS := $$(patsubst %,$$(BUILD)/fuzz/fuzz_%,$$($(1)_NAMES))
+FUZZ_TARGETS += $$($(1)_BINS)
+FUZZ_PAIRS += $$(foreach n,$$($(1)_NAMES),$$(BUILD)/fuzz/fuzz_$$(n):$(2)/corpus/$$(n))
+$$($(1)_BINS): $$(BUILD)/fuzz/fuzz_%: $$(BUILD)/obj/$(2)/fuzz_%.o $$(FUZZ_HARNESS_OBJS) $(3)
+	$$(call msg,LD,$$@)
+	@mkdir -p $$(@D)
+	$$(Q)$$(CC) $$(ALL_LDFLAGS) -fsanitize=fuzzer -o $$@ $$< $$(FUZZ_HARNESS_OBJS) $(3) $(4) $$(BASE_LDLIBS)
+else
+$(1)_BINS := $$(patsubst %,$$(BUILD)/test/fuzz/fuzz_%,$$($(1)_NAMES))
+$(1)_DRIVER_OBJS := $$(patsubst %,$$(BUILD)/obj/fuzz-driver/$(2)/%.o,$$($(1)_NAMES))
+ALL_OBJS += $$($(1)_DRIVER_OBJS)
+TEST_BINS += $$($(1)_BINS)
+$$($(1)_BINS): $$(BUILD)/test/fuzz/fuzz_%: $$(BUILD)/obj/$(2)/fuzz_%.o $$(BUILD)/obj/fuzz-driver/$(2)/%.o $$(FUZZ_HARNESS_OBJS) $(3)
+	$$(call msg,LD,$$@)
+	@mkdir -p $$(@D)
+	$$(Q)$$(CC) $$(ALL_LDFLAGS) -o $$@ $$< $$(BUILD)/obj/fuzz-driver/$(2)/$$*.o $$(FUZZ_HARNESS_OBJS) $(3) $(4) $$(BASE_LDLIBS)
+$$($(1)_DRIVER_OBJS): $$(BUILD)/obj/fuzz-driver/$(2)/%.o: dumpfmt/fuzz/driver.c | $$(DEPS_STAMP)
+	$$(call msg,CC,$$@)
+	@mkdir -p $$(@D)
+	$$(Q)$$(CC) -Idumpfmt/fuzz $$(ALL_CFLAGS) -DFUZZ_CORPUS_DIR='"$$(CURDIR)/$(2)/corpus/$$*"' -c -o $$@ $$<
+endif
+endef

@@ -32,3 +32,11 @@ $(plugins_test_TESTS): | $(plugins_PLUGINS) $(PROG_gcanalyze) \
     $(patsubst testdata/%.c,$(BUILD)/testdata/%,$(wildcard testdata/heap_*.c))
 # test_synth runs the dump synthesizer of bench/ (built later in MODULES: named by path).
 $(BUILD)/test/plugins/test_synth: | $(BUILD)/bench/gcsynth
+
+# plugins/fuzz: the libFuzzer target running every command over a fuzzed dump,
+# corpus in plugins/fuzz/corpus/commands (mk/functions.mk gc_fuzz). It loads
+# the plugins of $(BUILD)/plugins like gcanalyze, so it links libgca whole
+# and exports the gca_* functions.
+$(BUILD)/obj/plugins/fuzz/%.o: MODULE_CPPFLAGS := -Ianalyzer -Idumpfmt/fuzz
+$(eval $(call gc_fuzz,plugins_fuzz,plugins/fuzz,$(LIB_gcdump_A),$(GCA_WHOLE_LIB) $(LIB_gcdump_A) -lzstd -lelf -ldl $(GCA_EXPORT_LDFLAGS)))
+$(plugins_fuzz_BINS): $(LIB_gca_A) | $(plugins_PLUGINS)

@@ -5,6 +5,7 @@
 # Run by make once per build tree (stamp BUILD/.deps-ok) and by `make deps`.
 # With --bench it checks (installs) only the optional packages of the bench
 # peers instead (scripts/bench-peers.sh runs it so; a failure only skips a peer).
+# With --fuzz, only the fuzzing toolchain (`make fuzz` runs it so).
 # Environment: DEPS_PACKAGES_EXTRA="pkg ..." adds packages to the check (for
 # testing this script); DEPS_NO_INSTALL=1 never installs, only reports.
 set -euo pipefail
@@ -25,10 +26,18 @@ PACKAGES=(
 BENCH_PACKAGES=(
     libgc-dev      # bench/peers/c: the Boehm GC peer (-DPEER_BOEHM, -lgc)
 )
+# Optional: only `make fuzz` wants these (libFuzzer is clang's).
+FUZZ_PACKAGES=(
+    clang-14           # make fuzz: the libFuzzer targets (-fsanitize=fuzzer,address,undefined)
+    libclang-rt-14-dev # make fuzz: libFuzzer's and the sanitizers' runtimes for clang
+    llvm-14            # scripts/fuzz-cov.sh: llvm-profdata and llvm-cov for the coverage figures
+)
 if [ "${1:-}" = --bench ]; then
     PACKAGES=("${BENCH_PACKAGES[@]}")
+elif [ "${1:-}" = --fuzz ]; then
+    PACKAGES=("${FUZZ_PACKAGES[@]}")
 elif [ $# -gt 0 ]; then
-    echo "usage: deps.sh [--bench]" >&2
+    echo "usage: deps.sh [--bench|--fuzz]" >&2
     exit 2
 fi
 # shellcheck disable=SC2206

@@ -344,6 +344,19 @@ static void test_load_dir(void **state)
     assert_int_equal(gcaH_load_dir(t.h, "/nonexistent/dir", 0), 0);
     th_sync(&t);
     assert_string_equal(err_of(&t), "gcanalyze: plugin directory /nonexistent/dir: No such file or directory\n");
+
+    /* a directory without any .so: nothing loaded, nothing said (this
+     * sorted a NULL array, which UBSan stops under SANITIZE=1; found by
+     * replaying plugins/fuzz's corpus from build-san/test/fuzz, whose
+     * ../plugins is such a directory) */
+    char empty[PATH_MAX];
+    sfmt(empty, sizeof empty, "%s/no-plugins", tmpdir);
+    assert_int_equal(mkdir(empty, 0700), 0);
+    th_clear(&t);
+    assert_int_equal(gcaH_load_dir(t.h, empty, 0), 0);
+    th_sync(&t);
+    assert_string_equal(err_of(&t), "");
+    assert_int_equal(rmdir(empty), 0);
     th_free(&t);
 }
 
