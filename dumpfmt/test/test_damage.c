@@ -31,7 +31,7 @@
  *   drop     one chunk left out, index and trailer rebuilt
  *   excise   one chunk's bytes cut out of the file, index left stale
  * The default matrix is sampled (make check); GCD_DAMAGE_FULL=1 runs the
- * larger one docs/reliability-verify.md reports. GCD_DAMAGE_SEED=N
+ * larger one docs/reliability.md reports. GCD_DAMAGE_SEED=N
  * changes the flips (default 14).
  * ====================================================================== */
 enum { K_CUT, K_FLIP, K_RAW, K_DROP, K_EXCISE, K_N };
