@@ -47,7 +47,7 @@ static void scan_card_range(gcctx *c, seg *s, size_t c0, size_t c1, uint8_t *lim
                 any = true;
                 continue;
             }
-            uint32_t off = s->cross[k];
+            uint32_t off = seg_cross(s, k);
             if (off == CROSS_NONE)
                 gc_fatal(c->h, "crossing table has no object for dirty card at %p", (void *)cs);
             c->card_needed = false;

@@ -84,8 +84,14 @@ static void update_budgets(gcrt_heap *h, const gcctx *c, uint64_t size_before[3]
     double s0 = size_before[0] ? (double)c->survived[0] / (double)size_before[0] : 0;
     double low = BUDGET_LOW_GROWTH * (1.0 - s0 / BUDGET_LOW_SURVIVAL);
     double want = (double)base * (low > 1.0 + 3.0 * s0 ? low : 1.0 + 3.0 * s0);
-    /* ... and from the allocation rate and the last gen0 pause (this one's is not known yet) */
-    if (h->hist_n && interval) {
+    /* ... and from the allocation rate and the last gen0 pause (this one's
+     * is not known yet), while little survives: then a pause is mostly
+     * fixed costs (roots, cards) that a larger gen0 spreads over more
+     * allocation. When much survives, the pause is the survivors, and
+     * their bytes grow with the budget: a larger gen0 would only make each
+     * pause longer (the steady workload at 36% survival went to the
+     * ceiling this way), so the rate does not raise it then. */
+    if (s0 < BUDGET_LOW_SURVIVAL && h->hist_n && interval) {
         const gcrt_gc_info *last = &h->history[(h->hist_n - 1) % GCRT_GC_HISTORY];
         if (last->gen == 0) {
             double rate = (double)size_before[0] / (double)interval; /* bytes per ns */
@@ -169,8 +175,10 @@ static void maybe_new_ephemeral(gcrt_heap *h)
     if (!n)
         return; /* keep going in the old one; allocation reports OOM if it must */
     seg_rebuild_cross(e, e->gen1_start, e->alloc);
-    memset(e->cards, 0, e->ncards);
-    memset(e->bundles, 0, e->ncards / CARDS_PER_BUNDLE);
+    /* no card past the allocated end is dirty: clear only the used part
+     * (the tables are NORESERVE: untouched pages cost nothing) */
+    size_t used = ((size_t)(e->alloc - e->mem) + ((size_t)1 << BUNDLE_SHIFT) - 1) & ~(((size_t)1 << BUNDLE_SHIFT) - 1);
+    gc_clear_cards(e, e->mem, used < e->reserved ? e->mem + used : seg_end(e));
     h->alloc2 += (uint64_t)(e->alloc - e->gen1_start);
     h->free_gen[2] += h->free_gen[1] + h->free_gen[0];
     h->free_gen[1] = h->free_gen[0] = 0;

@@ -72,7 +72,7 @@ typedef struct gcrt_array_hdr {
 typedef enum gcrt_mode { GCRT_WORKSTATION = 0, GCRT_SERVER = 1 } gcrt_mode;
 
 typedef struct gcrt_config {
-    gcrt_mode mode;            /* workstation (32 MiB SOH segments) or server (64 MiB) */
+    gcrt_mode mode;            /* workstation (256 MiB SOH segments) or server (64 MiB) */
     size_t soh_segment_size;   /* 0: from mode */
     size_t loh_segment_size;   /* 0: 16 MiB */
     size_t gen0_budget;        /* 0: derived from the CPU cache size */

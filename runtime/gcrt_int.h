@@ -307,6 +307,9 @@ GCRT_INTERNAL seg *seg_of(const gcrt_heap *h, uintptr_t addr);
 GCRT_INTERNAL bool seg_commit(gcrt_heap *h, seg *s, uint8_t *upto);
 GCRT_INTERNAL void seg_decommit_tail(gcrt_heap *h, seg *s);
 GCRT_INTERNAL void seg_set_cross(seg *s, uint8_t *obj, size_t size);
+/* The crossing table entry of card k (CROSS_NONE: none set); stored
+ * complemented, so that a zeroed table means "none". */
+static inline uint32_t seg_cross(const seg *s, size_t k) { return ~s->cross[k]; }
 GCRT_INTERNAL void seg_rebuild_cross(seg *s, uint8_t *from, uint8_t *to);
 GCRT_INTERNAL void objvec_push(objvec *v, gcrt_obj *o);
 GCRT_INTERNAL uint64_t now_ns(void);

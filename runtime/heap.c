@@ -115,6 +115,17 @@ void objvec_push(objvec *v, gcrt_obj *o)
  * Configuration
  * ==================================================================== */
 #define MIB ((size_t)1 << 20)
+/* Default SOH segment sizes. A workstation heap has one ephemeral segment
+ * that must hold gen1 (about ten gen0 GCs' promotions, see the budgets in
+ * gc.c) and a gen0 budget besides: at 32 MiB a program that promotes a few
+ * MiB per gen0 GC filled it every ~8 GCs, and each replacement turned all
+ * of gen1 into gen2 at once (docs/perf.md, "Budgets"). So, as .NET does on
+ * x64, it reserves 256 MiB; memory is committed only as allocation reaches
+ * it (seg_commit) and given back past the allocated end
+ * (seg_decommit_tail), and the per-segment side tables are touched only
+ * where the segment is used. */
+#define WORKSTATION_SEGMENT (256 * MIB)
+#define SERVER_SEGMENT (64 * MIB)
 
 /* The gen0 budget comes from the largest CPU cache, as .NET derives its
  * gen0 size from the cache size: 5/8 of it, within [256 KiB, 6 MiB] on a
@@ -237,7 +248,7 @@ gcrt_rc gcrt_config_default(gcrt_config *c)
     if (rc)
         return rc;
     if (!c->soh_segment_size)
-        c->soh_segment_size = c->mode == GCRT_SERVER ? 64 * MIB : 32 * MIB;
+        c->soh_segment_size = c->mode == GCRT_SERVER ? SERVER_SEGMENT : WORKSTATION_SEGMENT;
     if (!c->loh_segment_size)
         c->loh_segment_size = 16 * MIB;
     if (!c->loh_threshold)
@@ -253,7 +264,7 @@ static gcrt_rc config_finish(gcrt_config *c)
     if (c->mode != GCRT_WORKSTATION && c->mode != GCRT_SERVER)
         return err_set(GCRT_E_INVAL, "GC mode %d is neither workstation (0) nor server (1)", (int)c->mode);
     if (!c->soh_segment_size)
-        c->soh_segment_size = c->mode == GCRT_SERVER ? 64 * MIB : 32 * MIB;
+        c->soh_segment_size = c->mode == GCRT_SERVER ? SERVER_SEGMENT : WORKSTATION_SEGMENT;
     if (!c->loh_segment_size)
         c->loh_segment_size = 16 * MIB;
     if (!c->loh_threshold)
@@ -345,10 +356,11 @@ seg *seg_new(gcrt_heap *h, gcrt_seg_kind kind, size_t size)
     if (!s->bricks)
         goto fail_seg;
     if (kind == GCRT_SEG_SOH) {
-        s->cross = malloc(s->ncards * sizeof(uint32_t));
+        /* zero means CROSS_NONE (seg_cross): calloc's fresh pages cost
+         * nothing until a card of that part of the segment is set */
+        s->cross = calloc(s->ncards, sizeof(uint32_t));
         if (!s->cross)
             goto fail_seg;
-        memset(s->cross, 0xff, s->ncards * sizeof(uint32_t));
     }
     for (uintptr_t a = (uintptr_t)mem; a < (uintptr_t)mem + size; a += MIB) {
         seg **slot = segmap_slot(h, a, true);
@@ -459,7 +471,7 @@ void seg_set_cross(seg *s, uint8_t *obj, size_t size)
     size_t off = (size_t)(obj - s->mem);
     size_t c0 = (off + CARD_SIZE - 1) >> CARD_SHIFT, c1 = (off + size - 1) >> CARD_SHIFT;
     for (size_t c = c0; c <= c1 && c < s->ncards; c++)
-        s->cross[c] = (uint32_t)off;
+        s->cross[c] = ~(uint32_t)off;
 }
 
 void seg_rebuild_cross(seg *s, uint8_t *from, uint8_t *to)

@@ -139,9 +139,9 @@ static void check_cross(vctx *v, seg *s)
         size_t off = (size_t)(p - s->mem);
         size_t c0 = (off + CARD_SIZE - 1) >> CARD_SHIFT, c1 = (off + sz - 1) >> CARD_SHIFT;
         for (size_t c = c0; c <= c1 && (s->mem + (c << CARD_SHIFT)) < lim; c++)
-            if (s->cross[c] != off) {
+            if (seg_cross(s, c) != off) {
                 bad(v, "crossing table of card %p says %u, object covering it is at %p", (void *)(s->mem + (c << CARD_SHIFT)),
-                    s->cross[c], (void *)p);
+                    seg_cross(s, c), (void *)p);
                 return;
             }
         cover = p;

@@ -43,7 +43,7 @@ static void test_defaults(void **state)
     memset(&c, 0x5a, sizeof c);
     assert_int_equal(gcrt_config_default(&c), GCRT_OK);
     assert_int_equal(c.mode, GCRT_WORKSTATION);
-    assert_int_equal(c.soh_segment_size, 32 * TU_MIB);
+    assert_int_equal(c.soh_segment_size, 256 * TU_MIB);
     assert_int_equal(c.loh_segment_size, 16 * TU_MIB);
     assert_int_equal(c.loh_threshold, 85000);
     assert_true(c.gen0_budget > 0);
@@ -61,7 +61,7 @@ static void test_defaults(void **state)
     const gcrt_config *e = gcrt_heap_config(h);
     assert_non_null(e);
     assert_int_equal(e->mode, GCRT_WORKSTATION);
-    assert_int_equal(e->soh_segment_size, 32 * TU_MIB);
+    assert_int_equal(e->soh_segment_size, 256 * TU_MIB);
     assert_int_equal(e->loh_segment_size, 16 * TU_MIB);
     assert_int_equal(e->loh_threshold, 85000);
     assert_true(e->gen0_budget > 0);
@@ -83,7 +83,7 @@ static void test_defaults(void **state)
     gcrt_heap_destroy(h);
     z.mode = GCRT_WORKSTATION;
     h = tu_heap(&z);
-    assert_int_equal(gcrt_heap_config(h)->soh_segment_size, 32 * TU_MIB);
+    assert_int_equal(gcrt_heap_config(h)->soh_segment_size, 256 * TU_MIB);
     gcrt_heap_destroy(h);
 }
 
@@ -149,7 +149,7 @@ static void test_environment(void **state)
     setenv("GCRT_SERVER", "0", 1);
     assert_int_equal(gcrt_config_default(&c), GCRT_OK);
     assert_int_equal(c.mode, GCRT_WORKSTATION);
-    assert_int_equal(c.soh_segment_size, 32 * TU_MIB);
+    assert_int_equal(c.soh_segment_size, 256 * TU_MIB);
 }
 
 static void test_bad_values(void **state)
