@@ -35,6 +35,10 @@ typedef struct gcctx {
     unsigned nthreads;                     /* 1: everything runs on the collecting thread */
     objvec *ms;                            /* this thread's mark stack */
     struct markshare *share;               /* parallel mark: the work the threads hand each other */
+    /* mark.c: references waiting to be marked while their headers are
+     * prefetched (a ring of MARK_PREFETCH entries, empty between phases) */
+    gcrt_obj *pf[8];
+    unsigned pf_head, pf_tail;
 } gcctx;
 
 /* The server GC's threads (gcthreads.c). gc_parallel runs fn(arg, id) on

@@ -40,6 +40,24 @@ static inline __attribute__((always_inline)) void mark_push(gcctx *c, gcrt_obj *
         objvec_push(ms, o); /* grows it */
 }
 
+/* Marking touches each survivor's header at an address the heap gives no
+ * order to (a table's entries, a tree's nodes): a cache miss per object,
+ * which is most of a mark that finds thousands of survivors. So a
+ * reference found by a scan is not marked at once: its header is
+ * prefetched and the reference waits in a small ring (gcctx.pf) while the
+ * next ones are found; it is marked when the ring is full or the scan runs
+ * out of work. drain_ empties the ring before it returns. */
+#define MARK_PREFETCH 8u
+_Static_assert(sizeof(((gcctx *)0)->pf) / sizeof(gcrt_obj *) == MARK_PREFETCH, "gcctx.pf holds MARK_PREFETCH entries");
+
+static inline __attribute__((always_inline)) void mark_defer(gcctx *c, gcrt_obj *o, bool par)
+{
+    __builtin_prefetch(o, 1);
+    if (c->pf_tail - c->pf_head == MARK_PREFETCH)
+        mark_push(c, c->pf[c->pf_head++ % MARK_PREFETCH], par);
+    c->pf[c->pf_tail++ % MARK_PREFETCH] = o;
+}
+
 static void mark_root(gcrt_heap *h, gcrt_obj **slot, bool pinned, void *ud)
 {
     (void)h;
@@ -56,7 +74,7 @@ static void mark_ref(gcctx *c, gcrt_obj **slot)
 {
     gcrt_obj *o = *slot;
     if (o && condemned(c, (uintptr_t)o))
-        mark_push(c, o, c->nthreads > 1);
+        mark_defer(c, o, c->nthreads > 1);
 }
 
 /* Work the mark threads hand each other: a thread whose stack holds more
@@ -95,7 +113,13 @@ static void share_work(gcctx *c)
 static inline __attribute__((always_inline)) void drain_(gcctx *c, bool par)
 {
     objvec *ms = c->ms;
-    while (ms->n) {
+    for (;;) {
+        if (!ms->n) {
+            if (c->pf_head == c->pf_tail)
+                break;
+            mark_push(c, c->pf[c->pf_head++ % MARK_PREFETCH], par);
+            continue;
+        }
         gcrt_obj *o = ms->v[--ms->n];
         /* an atomic load: other threads may be setting flag bits of o */
         gcrt_type *t = (gcrt_type *)(__atomic_load_n(&o->mtword, __ATOMIC_RELAXED) & ~GCRT_MT_FLAG_MASK);
@@ -103,12 +127,12 @@ static inline __attribute__((always_inline)) void drain_(gcctx *c, bool par)
             gcrt_obj **s = ARR_SLOTS(o);
             for (uint64_t i = 0, n = obj_len(o); i < n; i++)
                 if (s[i] && condemned(c, (uintptr_t)s[i]))
-                    mark_push(c, s[i], par);
+                    mark_defer(c, s[i], par);
         } else {
             for (size_t i = 0; i < t->nrefs; i++) {
                 gcrt_obj *r = *(gcrt_obj **)((uint8_t *)o + t->ref_offs[i]);
                 if (r && condemned(c, (uintptr_t)r))
-                    mark_push(c, r, par);
+                    mark_defer(c, r, par);
             }
         }
         if (par && ms->n > SHARE_MIN && atomic_load_explicit(&c->share->waiting, memory_order_relaxed))
