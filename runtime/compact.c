@@ -20,8 +20,10 @@ static void sweep_loh(gcctx *c)
         if (s->kind != GCRT_SEG_LOH)
             continue;
         uint8_t *run = NULL;
-        if (s->alloc > s->mem) /* this walk reads the header bits; the bitmap is not needed */
+        if (s->alloc > s->mem) { /* this walk reads the header bits; the bitmap is not needed */
             memset(mark_word((uintptr_t)s->mem), 0, (size_t)(mark_word((uintptr_t)s->alloc - 1) + 1 - mark_word((uintptr_t)s->mem)) * 8);
+            memset(mark_chunk((uintptr_t)s->mem), 0, (size_t)(mark_chunk((uintptr_t)s->alloc - 1) + 1 - mark_chunk((uintptr_t)s->mem)));
+        }
         for (uint8_t *p = s->mem; p < s->alloc;) {
             gcrt_obj *o = (gcrt_obj *)p;
             size_t sz = obj_size(o);

@@ -328,6 +328,13 @@ GCRT_INTERNAL void region_eph_update(void);
 GCRT_INTERNAL extern uintptr_t region_mark_bias;
 static inline uint64_t *mark_word(uintptr_t a) { return (uint64_t *)(region_mark_bias + ((a >> 9) << 3)); }
 static inline uint64_t mark_bit(uintptr_t a) { return (uint64_t)1 << ((a >> 3) & 63); }
+/* Its summary: a byte per MARK_CHUNK bytes of the range (64 bitmap words),
+ * set when a bit under it is, so that plan skips the unmarked parts of a
+ * condemned range a chunk at a time: an empty gen0 costs a byte read per
+ * 32 KiB, whatever its size. */
+#define MARK_CHUNK_SHIFT 15u
+GCRT_INTERNAL extern uintptr_t region_marksum_bias;
+static inline uint8_t *mark_chunk(uintptr_t a) { return (uint8_t *)(region_marksum_bias + (a >> MARK_CHUNK_SHIFT)); }
 
 /* free objects (alloc.c) */
 GCRT_INTERNAL void make_free(gcrt_heap *h, uint8_t *at, size_t size);

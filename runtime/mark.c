@@ -24,12 +24,14 @@ static inline __attribute__((always_inline)) void mark_push(gcctx *c, gcrt_obj *
             return; /* another thread got there first */
         /* the mark bitmap lets plan visit survivors only */
         __atomic_fetch_or(mark_word(a), mark_bit(a), __ATOMIC_RELAXED);
+        __atomic_store_n(mark_chunk(a), 1, __ATOMIC_RELAXED);
     } else {
         mt = o->mtword;
         if (mt & MTF_MARK)
             return;
         o->mtword = mt | MTF_MARK;
         *mark_word(a) |= mark_bit(a);
+        *mark_chunk(a) = 1;
     }
     if (!((gcrt_type *)(mt & ~GCRT_MT_FLAG_MASK))->has_refs)
         return;

@@ -53,9 +53,20 @@ static void plan_plugs(gcctx *c, seg *s, uint8_t *lo)
     bool in = false, pin = false, soh = s->kind == GCRT_SEG_SOH;
     uintptr_t b1 = s->ephemeral ? (uintptr_t)c->old_gen1_start : 0, b0 = s->ephemeral ? (uintptr_t)c->old_gen0_start : 0;
     if (s->alloc > lo) {
-        uint64_t *w = mark_word((uintptr_t)lo), *wend = mark_word((uintptr_t)s->alloc - 1) + 1;
+        uint64_t *w = mark_word((uintptr_t)lo), *wend = mark_word((uintptr_t)s->alloc - 1) + 1, *w0 = w;
         uintptr_t wbase = (uintptr_t)lo & ~(uintptr_t)511;
+        const uintptr_t chunk_mask = ((uintptr_t)1 << MARK_CHUNK_SHIFT) - 1;
         for (; w < wend; w++, wbase += 512) {
+            if (w == w0 || !(wbase & chunk_mask)) { /* a chunk's first word: skip the chunk if nothing in it is marked */
+                uint8_t *sum = mark_chunk(wbase);
+                if (!*sum) {
+                    size_t rest = ((chunk_mask + 1 - (wbase & chunk_mask)) >> 9) - 1;
+                    w += rest;
+                    wbase += rest * 512;
+                    continue;
+                }
+                *sum = 0;
+            }
             uint64_t bits = *w;
             if (!bits)
                 continue;
@@ -176,7 +187,8 @@ static void plan_assign(gcctx *c, seg *s)
 }
 
 /* Under GCRT_HEAPVERIFY: the plugs of s are sorted, disjoint and inside
- * the planned range, and every brick names the first plug at or after it. */
+ * the planned range, and every brick that holds part of a plug names the
+ * first plug at or after it. */
 static void check_bricks(const gcrt_heap *h, const seg *s)
 {
     for (size_t i = s->plan_first; i < s->plan_last; i++) {
@@ -185,30 +197,35 @@ static void check_bricks(const gcrt_heap *h, const seg *s)
             (i > s->plan_first && p->start < h->plugs[i - 1].end))
             gc_fatal((gcrt_heap *)h, "plan: plug %zu [%p, %p) is out of order or outside [%p, %p)", i,
                      (void *)p->start, (void *)p->end, (void *)s->plan_lo, (void *)s->plan_hi);
-    }
-    size_t k0 = (size_t)(s->plan_lo - s->mem) >> BRICK_SHIFT;
-    size_t k1 = ((size_t)(s->plan_hi - s->mem) + ((size_t)1 << BRICK_SHIFT) - 1) >> BRICK_SHIFT;
-    for (size_t k = k0; k < k1; k++) {
-        uintptr_t bs = (uintptr_t)s->mem + ((uintptr_t)k << BRICK_SHIFT);
-        size_t i = s->bricks[k];
-        if (i < s->plan_first || i > s->plan_last || (i < s->plan_last && h->plugs[i].start < bs) ||
-            (i > s->plan_first && h->plugs[i - 1].start >= bs))
-            gc_fatal((gcrt_heap *)h, "plan: brick %zu of segment %p names plug %zu, not the first plug at or after %p",
-                     k, (void *)s->mem, i, (void *)bs);
+        size_t k0 = (size_t)(p->start - (uintptr_t)s->mem) >> BRICK_SHIFT, k1 = (size_t)(p->end - 1 - (uintptr_t)s->mem) >> BRICK_SHIFT;
+        for (size_t k = k0; k <= k1; k++) {
+            uintptr_t bs = (uintptr_t)s->mem + ((uintptr_t)k << BRICK_SHIFT);
+            size_t b = s->bricks[k];
+            if (b < s->plan_first || b > s->plan_last || (b < s->plan_last && h->plugs[b].start < bs) ||
+                (b > s->plan_first && h->plugs[b - 1].start >= bs))
+                gc_fatal((gcrt_heap *)h, "plan: brick %zu of segment %p names plug %zu, not the first plug at or after %p",
+                         k, (void *)s->mem, b, (void *)bs);
+        }
     }
 }
 
-/* bricks[k]: index of the first plug of s that starts at or after brick k. */
+/* bricks[k]: index of the first plug of s that starts at or after brick k,
+ * for the bricks that hold part of a plug. The others hold only dead
+ * objects, which no reference names, so they are left as they are (reloc
+ * never trusts them past the plug table): the cost is the plugs and the
+ * bricks they cover, and an empty gen0 costs nothing whatever its size. */
 static void plan_bricks(const gcrt_heap *h, seg *s)
 {
-    size_t k0 = (size_t)(s->plan_lo - s->mem) >> BRICK_SHIFT;
-    size_t k1 = ((size_t)(s->plan_hi - s->mem) + ((size_t)1 << BRICK_SHIFT) - 1) >> BRICK_SHIFT;
-    size_t i = s->plan_first;
-    for (size_t k = k0; k < k1; k++) {
-        uintptr_t bs = (uintptr_t)s->mem + ((uintptr_t)k << BRICK_SHIFT);
-        while (i < s->plan_last && h->plugs[i].start < bs)
-            i++;
-        s->bricks[k] = (uint32_t)i;
+    size_t done = 0; /* bricks below this are filled */
+    for (size_t i = s->plan_first; i < s->plan_last; i++) {
+        const plug *p = &h->plugs[i];
+        size_t k0 = (size_t)(p->start - (uintptr_t)s->mem) >> BRICK_SHIFT, k1 = (size_t)(p->end - 1 - (uintptr_t)s->mem) >> BRICK_SHIFT;
+        if (k0 >= done)
+            s->bricks[k0] = (uint32_t)i; /* the first plug to start in brick k0 */
+        for (size_t k = k0 + 1 > done ? k0 + 1 : done; k <= k1; k++)
+            s->bricks[k] = (uint32_t)(i + 1); /* bricks the plug runs into: the next plug starts after them */
+        if (k1 + 1 > done)
+            done = k1 + 1;
     }
 }
 

@@ -32,7 +32,7 @@ static pthread_mutex_t region_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint8_t *region_base;
 static size_t region_size;
 static uint8_t *card_table, *bundle_table, *mark_table;
-uintptr_t region_mark_bias;
+uintptr_t region_mark_bias, region_marksum_bias;
 static uint64_t *unit_used;                         /* a bit per 1 MiB unit */
 static size_t nunits;
 static gcrt_heap **eph_heaps;                       /* heaps whose ephemeral range the hull covers */
@@ -64,8 +64,9 @@ static bool region_init_locked(void)
         uint8_t *cards = map_noreserve(size >> CARD_SHIFT, PROT_READ | PROT_WRITE);
         uint8_t *bundles = map_noreserve(size >> BUNDLE_SHIFT, PROT_READ | PROT_WRITE);
         uint8_t *marks = map_noreserve(size / 64, PROT_READ | PROT_WRITE);
+        uint8_t *marksum = map_noreserve(size >> MARK_CHUNK_SHIFT, PROT_READ | PROT_WRITE);
         uint64_t *used = calloc((size >> REGION_UNIT_SHIFT) / 64 + 1, sizeof(uint64_t));
-        if (!cards || !bundles || !marks || !used) {
+        if (!cards || !bundles || !marks || !marksum || !used) {
             munmap(raw, size + ((size_t)1 << REGION_UNIT_SHIFT));
             if (cards)
                 munmap(cards, size >> CARD_SHIFT);
@@ -73,6 +74,8 @@ static bool region_init_locked(void)
                 munmap(bundles, size >> BUNDLE_SHIFT);
             if (marks)
                 munmap(marks, size / 64);
+            if (marksum)
+                munmap(marksum, size >> MARK_CHUNK_SHIFT);
             free(used);
             continue;
         }
@@ -89,6 +92,7 @@ static bool region_init_locked(void)
         gcrt_barrier.bundle_bias = (uintptr_t)bundles - ((uintptr_t)base >> BUNDLE_SHIFT);
         mark_table = marks;
         region_mark_bias = (uintptr_t)marks - (((uintptr_t)base >> 9) << 3);
+        region_marksum_bias = (uintptr_t)marksum - ((uintptr_t)base >> MARK_CHUNK_SHIFT);
         return true;
     }
     return false;
@@ -154,6 +158,7 @@ void region_seg_unmap(uint8_t *mem, size_t size)
     memset(region_cards(mem), 0, size >> CARD_SHIFT);
     memset(region_bundles(mem), 0, size >> BUNDLE_SHIFT);
     memset(mark_word((uintptr_t)mem), 0, size / 64);
+    memset(mark_chunk((uintptr_t)mem), 0, size >> MARK_CHUNK_SHIFT);
     if (mmap(mem, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) != MAP_FAILED)
         madvise(mem, size, MADV_DONTDUMP);
     pthread_mutex_lock(&region_lock);

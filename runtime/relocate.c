@@ -19,6 +19,8 @@ static inline gcrt_obj *reloc(const gcctx *c, gcrt_obj *o)
         return o;
     const plug *pl = c->h->plugs;
     size_t i = s->bricks[(a - (uintptr_t)s->mem) >> BRICK_SHIFT], n = s->plan_last;
+    if (i > n)
+        return o; /* a brick no plug covers (plan.c, plan_bricks): nothing lives there */
     while (i < n && pl[i].start <= a)
         i++;
     if (i == s->plan_first || a >= pl[i - 1].end)

@@ -162,6 +162,12 @@ static void check_marks_clear(vctx *v, seg *s)
             bad(v, "mark bitmap word for %p is set outside a GC", (void *)(s->mem + ((size_t)(w - mark_word((uintptr_t)s->mem)) << 9)));
             return;
         }
+    for (const uint8_t *c = mark_chunk((uintptr_t)s->mem), *e = mark_chunk((uintptr_t)s->alloc - 1); c <= e; c++)
+        if (*c) {
+            bad(v, "mark summary byte for %p is set outside a GC",
+                (void *)(s->mem + ((size_t)(c - mark_chunk((uintptr_t)s->mem)) << MARK_CHUNK_SHIFT)));
+            return;
+        }
 }
 
 /* Card bundles summarize the card table: a dirty card under a clean bundle
