@@ -8,6 +8,17 @@
  * relocation; during relocation it also cleans cards that no longer hold
  * an old-to-young reference, and bundles whose cards are all clean.
  * ==================================================================== */
+/* Whether the 8 bytes of table t from i are all clear, i being a multiple
+ * of 8 and i + 8 <= end: card and bundle walks skip them at once. */
+static inline bool clear8(const uint8_t *t, size_t i, size_t end)
+{
+    if ((i & 7) || i + 8 > end)
+        return false;
+    uint64_t w;
+    memcpy(&w, t + i, 8);
+    return !w;
+}
+
 static uint8_t *older_limit(const gcctx *c, const seg *s)
 {
     if (!s->ephemeral)
@@ -30,13 +41,9 @@ static void scan_card_range(gcctx *c, seg *s, size_t c0, size_t c1, uint8_t *lim
             k1 = c1;
         bool any = false;
         for (size_t k = k0; k < k1; k++) {
-            if ((k & 7) == 0 && k + 8 <= k1) {
-                uint64_t w;
-                memcpy(&w, s->cards + k, 8);
-                if (!w) {
-                    k += 7;
-                    continue;
-                }
+            if (clear8(s->cards, k, k1)) {
+                k += 7;
+                continue;
             }
             if (!s->cards[k])
                 continue;
@@ -143,13 +150,9 @@ void gc_clear_cards(seg *s, uint8_t *from, uint8_t *to)
      * the cards under set bundles are written: clearing an empty gen0 of
      * any size reads a byte per 64 cards, 8 bundles at a time */
     for (size_t b = k0 / CARDS_PER_BUNDLE; b * CARDS_PER_BUNDLE < k1; b++) {
-        if ((b & 7) == 0 && (b + 8) * CARDS_PER_BUNDLE <= k1) {
-            uint64_t w;
-            memcpy(&w, s->bundles + b, 8);
-            if (!w) {
-                b += 7;
-                continue;
-            }
+        if ((b + 8) * CARDS_PER_BUNDLE <= k1 && clear8(s->bundles, b, b + 8)) {
+            b += 7;
+            continue;
         }
         if (!s->bundles[b])
             continue;
