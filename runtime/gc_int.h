@@ -35,6 +35,7 @@ typedef struct gcctx {
     unsigned nthreads;                     /* 1: everything runs on the collecting thread */
     objvec *ms;                            /* this thread's mark stack */
     struct markshare *share;               /* parallel mark: the work the threads hand each other */
+    uint64_t nmarked;                      /* objects marked (this thread's, in a parallel phase) */
 } gcctx;
 
 /* The server GC's threads (gcthreads.c). gc_parallel runs fn(arg, id) on
@@ -46,6 +47,12 @@ typedef void (*gc_task_fn)(void *arg, unsigned id);
 GCRT_INTERNAL unsigned gc_threads(gcrt_heap *h);      /* threads this heap collects on; starts the pool */
 GCRT_INTERNAL void gc_parallel(gcrt_heap *h, unsigned n, gc_task_fn fn, void *arg);
 GCRT_INTERNAL objvec *gc_worker_stack(gcrt_heap *h, unsigned id);
+/* Small collections stay on one thread (the handshakes would cost more
+ * than they save): gc_threads_for_mark from the survivors of the last
+ * collection of the same generation, gc_threads_after_mark from this
+ * one's (c->nmarked), for plan, relocate and compact. */
+GCRT_INTERNAL unsigned gc_threads_for_mark(gcrt_heap *h, int gen);
+GCRT_INTERNAL void gc_threads_after_mark(gcctx *c);
 
 static inline bool condemned(const gcctx *c, uintptr_t a)
 {

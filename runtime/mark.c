@@ -31,6 +31,7 @@ static inline __attribute__((always_inline)) void mark_push(gcctx *c, gcrt_obj *
         o->mtword = mt | MTF_MARK;
         *mark_word(a) |= mark_bit(a);
     }
+    c->nmarked++;
     if (!((gcrt_type *)(mt & ~GCRT_MT_FLAG_MASK))->has_refs)
         return;
     objvec *ms = c->ms;
@@ -76,6 +77,7 @@ typedef struct markshare {
     atomic_uint waiting;        /* threads waiting for work; read without the lock */
     bool done;
     atomic_size_t next_item;    /* card work items claimed so far */
+    uint64_t marked;            /* objects the threads marked, added as each finishes */
 } markshare;
 
 static void share_work(gcctx *c)
@@ -127,6 +129,7 @@ static void mark_task(void *arg, unsigned id)
     gcctx *c = &wc;
     markshare *q = c->share;
     c->ms = gc_worker_stack(c->h, id);
+    c->nmarked = 0;
     if (id != 0) { /* thread 0 holds the roots: it joined from the start */
         pthread_mutex_lock(&q->mu);
         bool late = q->done;
@@ -154,6 +157,7 @@ static void mark_task(void *arg, unsigned id)
             }
             if (q->done || ++q->idle == q->joined) {
                 q->done = true;
+                q->marked += c->nmarked;
                 pthread_cond_broadcast(&q->cv);
                 pthread_mutex_unlock(&q->mu);
                 return;
@@ -249,6 +253,7 @@ void gc_mark(gcctx *c)
         atomic_init(&q.next_item, 0);
         c->share = &q;
         gc_parallel(h, c->nthreads, mark_task, c);
+        c->nmarked += q.marked;
         c->share = NULL;
         free(q.pool.v);
         pthread_mutex_destroy(&q.mu);

@@ -313,6 +313,200 @@ static void test_two_mutators(void **state)
     gcrt_heap_destroy(h);
 }
 
+/* ----------------------------------------------------------------------
+ * The parallel phases against the serial path: the same program on two
+ * server heaps with 4 GC threads, one whose every collection runs each
+ * phase on all of them (GCRT_GC_PAR_MIN=0: mark, plan, relocate, compact,
+ * LOH sweep) and one whose collections all stay on one thread (a
+ * threshold above anything it marks). Only induced collections, and less
+ * allocated between two of them than gen0's budget, so both heaps collect
+ * at the same points; they must then come out identical: object by object
+ * (type, size, generation, and where each reference points, as an index
+ * in the walk), with the same generation sizes and promotions. Heap
+ * verification also compares each parallel plan with a serial scan.
+ * ---------------------------------------------------------------------- */
+typedef struct canon {
+    gcrt_heap *h;
+    gcrt_type *node, *arr;
+    uintptr_t *addr;     /* every object in walk order */
+    uintptr_t *sorted;   /* (address, walk index) pairs in address order */
+    uint64_t *desc;      /* per object: size, generation, kind, then its references */
+    size_t n, nd, cap, dcap;
+} canon;
+
+static int canon_addr(gcrt_obj *o, gcrt_type *t, size_t size, void *ud)
+{
+    (void)t;
+    (void)size;
+    canon *c = ud;
+    if (c->n == c->cap) {
+        c->cap = c->cap ? 2 * c->cap : 4096;
+        c->addr = realloc(c->addr, c->cap * sizeof *c->addr);
+        assert_non_null(c->addr);
+    }
+    c->addr[c->n++] = (uintptr_t)o;
+    return 0;
+}
+
+static void canon_put(canon *c, uint64_t v)
+{
+    if (c->nd == c->dcap) {
+        c->dcap = c->dcap ? 2 * c->dcap : 16384;
+        c->desc = realloc(c->desc, c->dcap * sizeof *c->desc);
+        assert_non_null(c->desc);
+    }
+    c->desc[c->nd++] = v;
+}
+
+static int cmp_pair(const void *a, const void *b)
+{
+    const uintptr_t *x = a, *y = b;
+    return x[0] < y[0] ? -1 : x[0] > y[0];
+}
+
+/* A reference as the walk index of its target (found in c->sorted: pairs
+ * of address and index, in address order). */
+static uint64_t canon_ref(const canon *c, const gcrt_obj *o)
+{
+    if (!o)
+        return UINT64_MAX;
+    uintptr_t key[2] = { (uintptr_t)o, 0 };
+    const uintptr_t *f = bsearch(key, c->sorted, c->n, 2 * sizeof(uintptr_t), cmp_pair);
+    if (!f)
+        fail_msg("reference %p is not an object of the heap", (const void *)o);
+    return f[1];
+}
+
+static int canon_obj(gcrt_obj *o, gcrt_type *t, size_t size, void *ud)
+{
+    canon *c = ud;
+    int kind = t == c->node ? 1 : t == c->arr ? 2 : 0;
+    canon_put(c, size);
+    canon_put(c, (uint64_t)gcrt_get_generation(c->h, o));
+    canon_put(c, (uint64_t)kind);
+    if (kind == 1) {
+        canon_put(c, (uint64_t)((tnode *)(void *)o)->val);
+        canon_put(c, canon_ref(c, GCRT_GET(o, tnode, left)));
+        canon_put(c, canon_ref(c, GCRT_GET(o, tnode, right)));
+    } else if (kind == 2) {
+        for (uint64_t i = 0, n = gcrt_array_length(o); i < n; i++)
+            canon_put(c, canon_ref(c, gcrt_array_get(o, i)));
+    }
+    return 0;
+}
+
+static void canonize(gcrt_heap *h, gcrt_type *node, canon *c)
+{
+    memset(c, 0, sizeof *c);
+    c->h = h;
+    c->node = node;
+    c->arr = gcrt_builtin_type(h, GCRT_T_OBJECT_ARRAY);
+    assert_int_equal(gcrt_walk_heap(h, canon_addr, c), 0);
+    c->sorted = malloc(2 * (c->n ? c->n : 1) * sizeof *c->sorted);
+    assert_non_null(c->sorted);
+    for (size_t i = 0; i < c->n; i++) {
+        c->sorted[2 * i] = c->addr[i];
+        c->sorted[2 * i + 1] = i;
+    }
+    qsort(c->sorted, c->n, 2 * sizeof(uintptr_t), cmp_pair);
+    assert_int_equal(gcrt_walk_heap(h, canon_obj, c), 0);
+    free(c->sorted);
+    c->sorted = NULL;
+}
+
+/* The program: kept trees (some replaced each round), garbage trees, a
+ * pinned tree, a LOH array pointing into the trees, and a LOH array that
+ * dies; collections of every generation. Returns the heap, collected. */
+static gcrt_heap *par_program(const char *par_min, gcrt_stats *st, canon *out)
+{
+    setenv("GCRT_GC_PAR_MIN", par_min, 1);
+    gcrt_config cfg = tu_config();
+    cfg.mode = GCRT_SERVER;
+    cfg.gc_threads = 4;
+    cfg.heap_verify = 1;
+    cfg.finalizer_thread = -1;
+    cfg.gen0_budget = 4 * TU_MIB; /* above what a round allocates: only induced GCs */
+    cfg.soh_segment_size = 32 * TU_MIB;
+    gcrt_heap *h = tu_heap(&cfg);
+    gcrt_thread *th = tu_attach(h, "main");
+    gcrt_type *t = tnode_type(h);
+    tu_rng r;
+    tu_rng_init(&r, 0x5eed1234); /* both heaps run the very same program */
+    enum { KEEP = 16 };
+    const int depth = UNDER_TSAN ? 7 : 9;
+    const size_t rounds = UNDER_TSAN ? 12 : 40;
+    struct { gcrt_obj *keep, *big, *tmp; } L = { 0 };
+    gcrt_frame F;
+    GCRT_FRAME_PUSH(th, F, "par_program", L, "keep,big,tmp");
+    L.keep = gcrt_alloc_array(th, gcrt_builtin_type(h, GCRT_T_OBJECT_ARRAY), KEEP);
+    L.big = gcrt_alloc_array(th, gcrt_builtin_type(h, GCRT_T_OBJECT_ARRAY), 20000);
+    int64_t next = 1;
+    for (int i = 0; i < KEEP; i++) {
+        L.tmp = tree(th, t, depth, &next);
+        gcrt_array_set(L.keep, (uint64_t)i, L.tmp);
+    }
+    L.tmp = NULL;
+    gcrt_handle *pin = tu_handle(h, GCRT_HANDLE_PINNED, gcrt_array_get(L.keep, 0));
+    for (size_t round = 0; round < rounds; round++) {
+        int64_t junk = 0;
+        for (int k = 0; k < 3; k++)
+            (void)tree(th, t, depth - 2, &junk);
+        L.tmp = tree(th, t, depth - (int)tu_below(&r, 3), &next);
+        gcrt_array_set(L.keep, 1 + tu_below(&r, KEEP - 1), L.tmp);
+        if (round % 5 == 0) /* a large array that dies */
+            L.tmp = gcrt_alloc_array(th, gcrt_builtin_type(h, GCRT_T_OBJECT_ARRAY), 10000);
+        L.tmp = NULL;
+        for (int k = 0; k < 40; k++) {
+            gcrt_obj *n = gcrt_array_get(L.keep, tu_below(&r, KEEP));
+            for (int d = (int)tu_below(&r, (uint64_t)depth); d > 0 && n; d--)
+                n = tu_below(&r, 2) ? GCRT_GET(n, tnode, left) : GCRT_GET(n, tnode, right);
+            gcrt_array_set(L.big, tu_below(&r, 20000), n);
+        }
+        tu_collect(th, round % 9 == 8 ? 2 : (int)tu_below(&r, 2));
+    }
+    gcrt_handle_free(pin);
+    GCRT_FRAME_POP(th, F);
+    gcrt_get_stats(h, st);
+    canonize(h, t, out);
+    gcrt_thread_detach(th);
+    unsetenv("GCRT_GC_PAR_MIN");
+    return h;
+}
+
+static void test_parallel_as_serial(void **state)
+{
+    (void)state;
+    gcrt_stats *a = calloc(2, sizeof *a);
+    assert_non_null(a);
+    canon ca, cb;
+    gcrt_heap *hp = par_program("0", &a[0], &ca);
+    gcrt_heap *hs = par_program("18446744073709551615", &a[1], &cb);
+    if (!tu_stress()) { /* stress GCs depend on the budget, which depends on time */
+        assert_int_equal(a[0].total_collections, a[1].total_collections);
+        for (int g = 0; g < 3; g++) {
+            assert_int_equal(a[0].collections[g], a[1].collections[g]);
+            assert_int_equal(a[0].gen[g].size, a[1].gen[g].size);
+            assert_int_equal(a[0].gen[g].free, a[1].gen[g].free);
+            assert_int_equal(a[0].promoted_bytes[g], a[1].promoted_bytes[g]);
+        }
+        assert_int_equal(a[0].loh.size, a[1].loh.size);
+        assert_int_equal(a[0].loh.free, a[1].loh.free);
+        assert_int_equal(ca.n, cb.n);
+        assert_int_equal(ca.nd, cb.nd);
+        for (size_t i = 0; i < ca.nd; i++)
+            if (ca.desc[i] != cb.desc[i])
+                fail_msg("the heaps differ at word %zu of the walk: %llu (parallel) against %llu (serial)", i,
+                         (unsigned long long)ca.desc[i], (unsigned long long)cb.desc[i]);
+    }
+    free(ca.addr);
+    free(ca.desc);
+    free(cb.addr);
+    free(cb.desc);
+    free(a);
+    gcrt_heap_destroy(hp);
+    gcrt_heap_destroy(hs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -322,6 +516,7 @@ int main(void)
         cmocka_unit_test(test_trees_4_compact),
         cmocka_unit_test(test_trees_3_sweep),
         cmocka_unit_test(test_two_mutators),
+        cmocka_unit_test(test_parallel_as_serial),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
