@@ -442,6 +442,10 @@ static gcrt_heap *par_program(const char *par_min, gcrt_stats *st, canon *out)
     L.keep = gcrt_alloc_array(th, gcrt_builtin_type(h, GCRT_T_OBJECT_ARRAY), KEEP);
     L.big = gcrt_alloc_array(th, gcrt_builtin_type(h, GCRT_T_OBJECT_ARRAY), 20000);
     L.lohkeep = gcrt_alloc_array(th, gcrt_builtin_type(h, GCRT_T_OBJECT_ARRAY), 4);
+    for (uint64_t i = 0; i < 4; i++) { /* 1.25 MiB that lives: two LOH segments at least, to the end */
+        L.tmp = gcrt_alloc_array(th, gcrt_builtin_type(h, GCRT_T_OBJECT_ARRAY), 40000);
+        gcrt_array_set(L.lohkeep, i, L.tmp);
+    }
     int64_t next = 1;
     for (int i = 0; i < KEEP; i++) {
         L.tmp = tree(th, t, depth, &next);
