@@ -221,6 +221,7 @@ static bool ac_refill(gcrt_thread *th, size_t need)
      * then the pointer (then, for a new chunk, the segment's end) */
     ac_retire(th);
     make_free(h, c, chunk);
+    gc_note_context(h, c);
     th->ac_limit = c + chunk - GC_MIN_FREE;
     th->ac_fast = c;
     __atomic_store_n(&th->ac_ptr, c, __ATOMIC_RELEASE);

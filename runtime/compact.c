@@ -11,39 +11,67 @@
  * one free object; a dead tail gives the space back to the segment. Gen0
  * gaps (around demoted pinned plugs) are reused by allocation contexts.
  * ==================================================================== */
+static void sweep_loh_seg(gcrt_heap *h, seg *s)
+{
+    bool poison = h->cfg.gc_stress || h->cfg.heap_verify;
+    uint8_t *run = NULL;
+    if (s->alloc > s->mem) { /* this walk reads the header bits; the bitmap is not needed */
+        memset(mark_word((uintptr_t)s->mem), 0, (size_t)(mark_word((uintptr_t)s->alloc - 1) + 1 - mark_word((uintptr_t)s->mem)) * 8);
+        memset(mark_chunk((uintptr_t)s->mem), 0, (size_t)(mark_chunk((uintptr_t)s->alloc - 1) + 1 - mark_chunk((uintptr_t)s->mem)));
+    }
+    for (uint8_t *p = s->mem; p < s->alloc;) {
+        gcrt_obj *o = (gcrt_obj *)p;
+        size_t sz = obj_size(o);
+        if (o->mtword & MTF_MARK) {
+            o->mtword &= ~(MTF_MARK | MTF_PIN);
+            if (run) {
+                make_free(h, run, (size_t)(p - run));
+                run = NULL;
+            }
+        } else {
+            if (!run)
+                run = p;
+            if (poison && !(obj_type(o)->flags & GCRT_TF_FREE))
+                stress_poison_dead_loh(p, sz, p == run);
+        }
+        p += sz;
+    }
+    if (run)
+        s->alloc = run;
+}
+
+/* With several GC threads, each claims LOH segments (they share nothing). */
+typedef struct loh_job {
+    gcrt_heap *h;
+    atomic_size_t next;
+} loh_job;
+
+static void loh_task(void *arg, unsigned id)
+{
+    (void)id;
+    loh_job *j = arg;
+    gcrt_heap *h = j->h;
+    size_t i;
+    while ((i = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed)) < h->nsegs)
+        if (h->segs[i]->kind == GCRT_SEG_LOH)
+            sweep_loh_seg(h, h->segs[i]);
+}
+
 static void sweep_loh(gcctx *c)
 {
     gcrt_heap *h = c->h;
-    bool poison = h->cfg.gc_stress || h->cfg.heap_verify;
-    for (size_t i = 0; i < h->nsegs; i++) {
-        seg *s = h->segs[i];
-        if (s->kind != GCRT_SEG_LOH)
-            continue;
-        uint8_t *run = NULL;
-        if (s->alloc > s->mem) { /* this walk reads the header bits; the bitmap is not needed */
-            memset(mark_word((uintptr_t)s->mem), 0, (size_t)(mark_word((uintptr_t)s->alloc - 1) + 1 - mark_word((uintptr_t)s->mem)) * 8);
-            memset(mark_chunk((uintptr_t)s->mem), 0, (size_t)(mark_chunk((uintptr_t)s->alloc - 1) + 1 - mark_chunk((uintptr_t)s->mem)));
-        }
-        for (uint8_t *p = s->mem; p < s->alloc;) {
-            gcrt_obj *o = (gcrt_obj *)p;
-            size_t sz = obj_size(o);
-            if (o->mtword & MTF_MARK) {
-                o->mtword &= ~(MTF_MARK | MTF_PIN);
-                if (run) {
-                    make_free(h, run, (size_t)(p - run));
-                    run = NULL;
-                }
-            } else {
-                if (!run)
-                    run = p;
-                if (poison && !(obj_type(o)->flags & GCRT_TF_FREE))
-                    stress_poison_dead_loh(p, sz, p == run);
-            }
-            p += sz;
-        }
-        if (run)
-            s->alloc = run;
+    size_t nloh = 0;
+    for (size_t i = 0; i < h->nsegs; i++)
+        nloh += h->segs[i]->kind == GCRT_SEG_LOH;
+    if (c->nthreads > 1 && nloh > 1) {
+        loh_job j = {.h = h};
+        atomic_init(&j.next, 0);
+        gc_parallel(h, c->nthreads, loh_task, &j);
+        return;
     }
+    for (size_t i = 0; i < h->nsegs; i++)
+        if (h->segs[i]->kind == GCRT_SEG_LOH)
+            sweep_loh_seg(h, h->segs[i]);
 }
 
 static void g0free_add(gcrt_heap *h, uint8_t *at, size_t size)

@@ -208,7 +208,7 @@ void gc_collect_locked(gcrt_thread *th, int gen, gcrt_gc_reason reason, unsigned
     c.reason = reason;
     c.full = gen == 2;
     c.compact_loh = c.full && (flags & GCRT_COLLECT_COMPACT_LOH);
-    c.nthreads = gc_threads(h); /* server mode: mark, relocate and compact run on this many threads */
+    c.nthreads = gc_threads_for_mark(h, gen); /* server mode: the phases run on this many threads */
     seg *e = h->eph;
     c.e = e;
     if (!h->sweep_policy) {
@@ -227,6 +227,7 @@ void gc_collect_locked(gcrt_thread *th, int gen, gcrt_gc_reason reason, unsigned
 
     /* 1. mark (mark.c) */
     gc_mark(&c);
+    gc_threads_after_mark(&c); /* few survivors: the rest on this thread */
     /* 2. plan (plan.c): sweep or compact, destinations, new boundaries */
     seg *plan[h->nsegs ? h->nsegs : 1];
     size_t nplan = gc_plan(&c, plan);

@@ -39,6 +39,7 @@ typedef struct gcctx {
      * prefetched (a ring of MARK_PREFETCH entries, empty between phases) */
     gcrt_obj *pf[8];
     unsigned pf_head, pf_tail;
+    uint64_t nmarked;                      /* objects marked (this thread's, in a parallel phase) */
 } gcctx;
 
 /* The server GC's threads (gcthreads.c). gc_parallel runs fn(arg, id) on
@@ -50,6 +51,12 @@ typedef void (*gc_task_fn)(void *arg, unsigned id);
 GCRT_INTERNAL unsigned gc_threads(gcrt_heap *h);      /* threads this heap collects on; starts the pool */
 GCRT_INTERNAL void gc_parallel(gcrt_heap *h, unsigned n, gc_task_fn fn, void *arg);
 GCRT_INTERNAL objvec *gc_worker_stack(gcrt_heap *h, unsigned id);
+/* Small collections stay on one thread (the handshakes would cost more
+ * than they save): gc_threads_for_mark from the survivors of the last
+ * collection of the same generation, gc_threads_after_mark from this
+ * one's (c->nmarked), for plan, relocate and compact. */
+GCRT_INTERNAL unsigned gc_threads_for_mark(gcrt_heap *h, int gen);
+GCRT_INTERNAL void gc_threads_after_mark(gcctx *c);
 
 static inline bool condemned(const gcctx *c, uintptr_t a)
 {

@@ -270,6 +270,7 @@ struct gcrt_heap_s {
     struct gcpool *gcpool;         /* server GC threads (gcthreads.c), NULL until the first GC needs them */
     bool gcpool_failed;            /* they could not be started: collect on one thread */
     plug *plugs; size_t nplugs, plugcap;
+    uintptr_t *ctxlog; size_t nctxlog, ctxlogcap; /* server: starts of the contexts handed out since the last GC (plan.c) */
     uint64_t stress_count;
     uint64_t promoted[3];
 
@@ -386,6 +387,7 @@ GCRT_INTERNAL void gc_collect_locked(gcrt_thread *th, int gen, gcrt_gc_reason re
 GCRT_INTERNAL int gc_gen_to_condemn(gcrt_heap *h);
 GCRT_INTERNAL int gen_of_addr(const gcrt_heap *h, uintptr_t a);
 GCRT_INTERNAL void gc_update_eph_range(gcrt_heap *h);
+GCRT_INTERNAL void gc_note_context(gcrt_heap *h, uint8_t *at); /* plan.c: a thread's new gen0 context (lock held) */
 GCRT_INTERNAL void gc_init_budgets(gcrt_heap *h);
 GCRT_INTERNAL void gc_threads_stop(gcrt_heap *h);   /* gcthreads.c, from gcrt_heap_destroy */
 GCRT_INTERNAL bool gc_take_gen0_gap(gcrt_heap *h, size_t need, size_t want, uint8_t **at, size_t *len);

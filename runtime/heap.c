@@ -580,6 +580,7 @@ void gcrt_heap_destroy(gcrt_heap *h)
     free(h->freach.v);
     free(h->mark_stack.v);
     free(h->plugs);
+    free(h->ctxlog);
     free(h->lohfree);
     free(h->g0free);
     pthread_mutex_destroy(&h->lock);

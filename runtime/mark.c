@@ -33,6 +33,7 @@ static inline __attribute__((always_inline)) void mark_push(gcctx *c, gcrt_obj *
         *mark_word(a) |= mark_bit(a);
         *mark_chunk(a) = 1;
     }
+    c->nmarked++;
     if (!((gcrt_type *)(mt & ~GCRT_MT_FLAG_MASK))->has_refs)
         return;
     objvec *ms = c->ms;
@@ -96,6 +97,7 @@ typedef struct markshare {
     atomic_uint waiting;        /* threads waiting for work; read without the lock */
     bool done;
     atomic_size_t next_item;    /* card work items claimed so far */
+    uint64_t marked;            /* objects the threads marked, added as each finishes */
 } markshare;
 
 static void share_work(gcctx *c)
@@ -153,6 +155,7 @@ static void mark_task(void *arg, unsigned id)
     gcctx *c = &wc;
     markshare *q = c->share;
     c->ms = gc_worker_stack(c->h, id);
+    c->nmarked = 0;
     if (id != 0) { /* thread 0 holds the roots: it joined from the start */
         pthread_mutex_lock(&q->mu);
         bool late = q->done;
@@ -180,6 +183,7 @@ static void mark_task(void *arg, unsigned id)
             }
             if (q->done || ++q->idle == q->joined) {
                 q->done = true;
+                q->marked += c->nmarked;
                 pthread_cond_broadcast(&q->cv);
                 pthread_mutex_unlock(&q->mu);
                 return;
@@ -275,6 +279,7 @@ void gc_mark(gcctx *c)
         atomic_init(&q.next_item, 0);
         c->share = &q;
         gc_parallel(h, c->nthreads, mark_task, c);
+        c->nmarked += q.marked;
         c->share = NULL;
         free(q.pool.v);
         pthread_mutex_destroy(&q.mu);
