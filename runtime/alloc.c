@@ -367,26 +367,21 @@ static inline gcrt_obj *alloc_obj(gcrt_thread *th, gcrt_type *t, size_t size, ui
     return alloc_slow(th, t, size, len);
 }
 
-gcrt_obj *gcrt_alloc(gcrt_thread *th, gcrt_type *t)
+/* The exported definition of gcrt.h's inline gcrt_alloc (C99 inline
+ * semantics: one translation unit provides it). */
+extern inline gcrt_obj *gcrt_alloc(gcrt_thread *th, gcrt_type *t);
+
+/* Reached when the inline path's context has no zeroed room left (about
+ * once per ALLOC_QUANTUM bytes: alloc_slow zeroes the next quantum, polls
+ * for a requested GC, refills), for the types it leaves out, and with a
+ * NULL argument. */
+gcrt_obj *gcrt_alloc_slow(gcrt_thread *th, gcrt_type *t)
 {
-    /* the fast path of alloc_obj, with the type's checks folded into one
-     * flag (types.c): most allocations are of such types */
-    if (th && t && t->fast_new) {
-        uint8_t *p = th->ac_ptr;
-        size_t size = t->base_size;
-        if ((size_t)(th->ac_fast - p) >= size &&
-            !atomic_load_explicit(&th->heap->gc_requested, memory_order_relaxed)) {
-            ((gcrt_obj *)p)->mtword = (uintptr_t)t;
-            __atomic_store_n(&th->ac_ptr, p + size, __ATOMIC_RELEASE);
-            return (gcrt_obj *)p;
-        }
-        return alloc_slow(th, t, size, 0);
-    }
     if (!th || !t || (t->flags & (GCRT_TF_ARRAY | GCRT_TF_STRING | GCRT_TF_FREE))) {
         err_set(GCRT_E_INVAL, "gcrt_alloc: %s", !th || !t ? "NULL argument" : "type needs a length (use gcrt_alloc_array)");
         return NULL;
     }
-    return alloc_obj(th, t, t->base_size, 0);
+    return alloc_slow(th, t, t->base_size, 0);
 }
 
 gcrt_obj *gcrt_alloc_array(gcrt_thread *th, gcrt_type *t, uint64_t length)

@@ -264,12 +264,62 @@ typedef struct gcrt_frame {
     uintptr_t canary;  /* set by gcrt_frame_push, cleared by gcrt_frame_pop: finds frames left pushed */
 } gcrt_frame;
 
+/* The head of every thread, which the inline fast paths below (frames,
+ * gcrt_alloc) read and write: the runtime's own, not an interface. Only
+ * the thread itself changes it, while it runs managed code; the collector
+ * changes the allocation context while the thread is parked.
+ * - alloc_ptr, alloc_zeroed: the allocation context. Objects are carved at
+ *   alloc_ptr; [alloc_ptr, alloc_zeroed) is zeroed already. The runtime
+ *   zeroes a context a quantum at a time (8 KiB, out of line), not object
+ *   by object, so the inline path only writes the header and bumps.
+ * - top, depth, fnames: the shadow stack, and the function names of the
+ *   innermost frames by depth (so a frame left pushed can be named after
+ *   its memory was reused). */
+#define GCRT_FRAME_NAMES 64u
+#define GCRT_FRAME_CANARY ((uintptr_t)0x6763727446524d45ull) /* "gcrtFRME" */
+typedef struct gcrt_thread_head {
+    uint8_t *alloc_ptr;
+    uint8_t *alloc_zeroed;
+    gcrt_frame *top;
+    uint32_t depth;
+    const char *fnames[GCRT_FRAME_NAMES];
+} gcrt_thread_head;
+
 /* A frame left pushed by a function that returned (a missing pop) is
  * reported through on_fatal, by function name: at the next pop of an outer
- * frame, or at the next GC (canary or stack-pointer check). */
-GCRT_API void gcrt_frame_push(gcrt_thread *th, gcrt_frame *f, const char *function,
-                              const char *names, gcrt_obj **slots, uint32_t nslots);
-GCRT_API void gcrt_frame_pop(gcrt_thread *th, gcrt_frame *f);
+ * frame, or at the next GC (canary or stack-pointer check). Push and pop
+ * are inline (a few stores each, no call); they are also exported as
+ * functions (for FFI and -O0 builds). */
+GCRT_API inline void gcrt_frame_push(gcrt_thread *th, gcrt_frame *f, const char *function,
+                                     const char *names, gcrt_obj **slots, uint32_t nslots)
+{
+    gcrt_thread_head *h = (gcrt_thread_head *)(void *)th;
+    f->function = function ? function : "?";
+    f->names = names ? names : "";
+    f->slots = slots;
+    f->nslots = nslots;
+    f->pinned = 0;
+    f->prev = h->top;
+    f->canary = GCRT_FRAME_CANARY ^ (uintptr_t)f;
+    h->fnames[h->depth % GCRT_FRAME_NAMES] = f->function;
+    h->depth++;
+    /* the frame is whole before it is on the chain (a crash dump walks it) */
+    __atomic_store_n(&h->top, f, __ATOMIC_RELEASE);
+}
+/* The pop of a frame that is not the innermost one: reports the mistake
+ * through on_fatal. @return non-zero when f was found below the top (the
+ * inner frames are popped with it), 0 to leave the chain as it is. */
+GCRT_API int gcrt_frame_pop_mismatch(gcrt_thread *th, gcrt_frame *f);
+GCRT_API inline void gcrt_frame_pop(gcrt_thread *th, gcrt_frame *f)
+{
+    gcrt_thread_head *h = (gcrt_thread_head *)(void *)th;
+    if (__builtin_expect(h->top != f, 0) && !gcrt_frame_pop_mismatch(th, f))
+        return;
+    f->canary = 0;
+    __atomic_store_n(&h->top, f->prev, __ATOMIC_RELEASE);
+    if (h->depth)
+        h->depth--;
+}
 
 /* Declare a frame over a local struct of gcrt_obj * members:
  *     struct { gcrt_obj *list, *node; } L = {0};
@@ -293,7 +343,38 @@ GCRT_API const gcrt_frame *gcrt_thread_top_frame(const gcrt_thread *th);
  * duration of the call. Memory is zeroed. NULL means out of memory (or a
  * bad argument); see gcrt_last_error().
  * ====================================================================== */
-GCRT_API gcrt_obj *gcrt_alloc(gcrt_thread *th, gcrt_type *t);
+/* The head of every type: the size gcrt_alloc's inline path bumps by, or
+ * GCRT_NEW_SLOW for a type that needs the out-of-line path (arrays,
+ * strings, finalizable and large types). The runtime's own, not an interface. */
+#define GCRT_NEW_SLOW ((size_t)1 << 62)
+typedef struct gcrt_type_head {
+    size_t new_size;
+} gcrt_type_head;
+
+/* The out-of-line part of gcrt_alloc: a new zeroed quantum or pool (and
+ * the GC that may need), a poll for a requested GC, the types the inline
+ * path leaves out, and argument checks. */
+GCRT_API gcrt_obj *gcrt_alloc_slow(gcrt_thread *th, gcrt_type *t);
+/* An object of a fixed-size type. Inline, as .NET's allocation helper: a
+ * bump of the thread's allocation context and the header store; the rest
+ * (a GC, a new context, zeroing, a requested GC, which the thread reaches
+ * at least every 8 KiB it allocates) is gcrt_alloc_slow's. The header is
+ * written before the context's pointer moves past it, so a crash dump sees
+ * the object whole or not at all. */
+GCRT_API inline gcrt_obj *gcrt_alloc(gcrt_thread *th, gcrt_type *t)
+{
+    if (th && t) {
+        gcrt_thread_head *h = (gcrt_thread_head *)(void *)th;
+        uint8_t *p = h->alloc_ptr;
+        size_t size = ((const gcrt_type_head *)(const void *)t)->new_size;
+        if ((size_t)(h->alloc_zeroed - p) >= size) {
+            ((gcrt_obj *)(void *)p)->mtword = (uintptr_t)t;
+            __atomic_store_n(&h->alloc_ptr, p + size, __ATOMIC_RELEASE);
+            return (gcrt_obj *)(void *)p;
+        }
+    }
+    return gcrt_alloc_slow(th, t);
+}
 GCRT_API gcrt_obj *gcrt_alloc_array(gcrt_thread *th, gcrt_type *array_type, uint64_t length);
 /* A string of len bytes of UTF-8 (NUL-terminated in the heap too). utf8
  * must be C memory, never managed memory such as gcrt_string_chars(s) + 7:

@@ -45,6 +45,7 @@ static inline size_t gc_align(size_t n) { return (n + GC_ALIGN - 1) & ~(size_t)(
 
 /* ---------------------------------------------------------------- types */
 struct gcrt_type_s {
+    gcrt_type_head head;    /* first: new_size, for gcrt_alloc's inline path (types.c) */
     uint32_t magic;
     uint32_t id;
     gcrt_heap *heap;
@@ -52,7 +53,6 @@ struct gcrt_type_s {
     size_t base_size;       /* aligned instance size; arrays/strings: 16 */
     size_t comp_size;       /* element size of arrays and strings */
     uint32_t flags;
-    bool fast_new;          /* gcrt_alloc's fast path applies: fixed size, not finalizable, not large */
     gcrt_kind elem_kind;    /* arrays */
     gcrt_type *elem;        /* ref arrays: element type (may be NULL = Object) */
     gcrt_field_desc *fields;
@@ -171,37 +171,51 @@ typedef struct inflight {
 #define TS_MAX_BLOCKS 1024u   /* 65,536 thread statics */
 
 struct gcrt_thread_s {
+    /* First: the head gcrt.h's inline paths use (gcrt_thread_head), under
+     * the runtime's own names.
+     * Allocation context: a pool of gen0 that this thread alone carves,
+     * taken under the heap lock (alloc.c ac_refill) as one free object.
+     * [ac_ptr, ac_limit + GC_MIN_FREE) is what retiring turns into a free
+     * object; [ac_ptr, ac_fast) is zeroed already and is what the fast path
+     * bumps through; ac_fast moves towards ac_limit a quantum at a time,
+     * without the lock. top, depth, fnames: the shadow stack, and the
+     * function names of the innermost frames by depth (fnames[d % TH_FNAMES]:
+     * function of the frame at depth d), so a frame whose memory was
+     * overwritten can still be named. */
+    union {
+        gcrt_thread_head head;
+        struct {
+            uint8_t *ac_ptr, *ac_fast;
+            gcrt_frame *top;
+            uint32_t depth;                     /* frames pushed */
+            const char *fnames[GCRT_FRAME_NAMES];
+        };
+    };
+    uint8_t *ac_limit;
     gcrt_heap *heap;
     struct gcrt_thread_s *next, *prev;
     uint64_t id;
     char *name;
     pid_t os_tid;
     int mode;               /* TH_COOP / TH_PREEMPTIVE, under heap->lock */
-    /* Allocation context: a pool of gen0 that this thread alone carves,
-     * taken under the heap lock (alloc.c ac_refill) as one free object.
-     * [ac_ptr, ac_limit + GC_MIN_FREE) is what retiring turns into a free
-     * object; [ac_ptr, ac_fast) is zeroed already and is what the fast path
-     * bumps through; ac_fast moves towards ac_limit a quantum at a time,
-     * without the lock. */
-    uint8_t *ac_ptr, *ac_limit;
-    uint8_t *ac_fast;
     size_t pool_next;       /* size of this thread's next pool (grows to POOL_MAX) */
     inflight infl;          /* a large allocation in progress, for the crash writer */
-    gcrt_frame *top;
     gcrt_obj **tsblocks[TS_MAX_BLOCKS]; /* thread-static slots, in blocks that never move */
     size_t ntstatics;                   /* slots available (blocks * TS_BLOCK) */
     bool is_finalizer;
     gcrt_frame internal;    /* runtime's own frame for protected args */
-    /* Rooting checks (threads.c): the thread's own stack, the stack pointer
-     * at its last safepoint or transition (frames below it are dead), and
-     * the function names of the innermost frames, by depth, so a frame
-     * whose memory was overwritten can still be named. */
+    /* Rooting checks (threads.c): the thread's own stack, and the stack
+     * pointer at its last safepoint or transition (frames below it are dead). */
     uintptr_t stack_lo, stack_hi;       /* 0: unknown (attached by another thread) */
     uintptr_t safe_sp;                  /* under heap->lock */
-    uint32_t depth;                     /* frames pushed */
-#define TH_FNAMES 64u
-    const char *fnames[TH_FNAMES];      /* fnames[d % TH_FNAMES]: function of the frame at depth d */
 };
+#define TH_FNAMES GCRT_FRAME_NAMES
+_Static_assert(offsetof(struct gcrt_thread_s, ac_ptr) == offsetof(gcrt_thread_head, alloc_ptr) &&
+                   offsetof(struct gcrt_thread_s, ac_fast) == offsetof(gcrt_thread_head, alloc_zeroed) &&
+                   offsetof(struct gcrt_thread_s, top) == offsetof(gcrt_thread_head, top) &&
+                   offsetof(struct gcrt_thread_s, depth) == offsetof(gcrt_thread_head, depth) &&
+                   offsetof(struct gcrt_thread_s, fnames) == offsetof(gcrt_thread_head, fnames),
+               "gcrt_thread_head and the thread's own names for it");
 
 static inline gcrt_obj **ts_slot(gcrt_thread *th, size_t i) { return &th->tsblocks[i / TS_BLOCK][i % TS_BLOCK]; }
 

@@ -446,9 +446,7 @@ int gcrt_walk_threads(gcrt_heap *h, gcrt_thread_fn fn, void *ud)
  * safepoint tells when it is below the live part of the stack. Either way
  * the GC reports the function that left its frame pushed, by name (kept
  * per depth in the thread, since the frame itself may be overwritten). */
-#define FRAME_CANARY ((uintptr_t)0x6763727446524d45ull) /* "gcrtFRME" */
-
-static inline bool frame_intact(const gcrt_frame *f) { return f->canary == (FRAME_CANARY ^ (uintptr_t)f); }
+static inline bool frame_intact(const gcrt_frame *f) { return f->canary == (GCRT_FRAME_CANARY ^ (uintptr_t)f); }
 
 /* The function name of the frame at position k from the top (0 = top). */
 static const char *frame_fn_at(const gcrt_thread *th, uint32_t k)
@@ -459,25 +457,16 @@ static const char *frame_fn_at(const gcrt_thread *th, uint32_t k)
     return n ? n : "?";
 }
 
-void gcrt_frame_push(gcrt_thread *th, gcrt_frame *f, const char *function, const char *names,
-                     gcrt_obj **slots, uint32_t nslots)
-{
-    f->function = function ? function : "?";
-    f->names = names ? names : "";
-    f->slots = slots;
-    f->nslots = nslots;
-    f->pinned = 0;
-    f->prev = th->top;
-    f->canary = FRAME_CANARY ^ (uintptr_t)f;
-    th->fnames[th->depth % TH_FNAMES] = f->function;
-    th->depth++;
-    th->top = f;
-}
+/* The exported definitions of gcrt.h's inline push and pop (C99 inline
+ * semantics: one translation unit provides them). */
+extern inline void gcrt_frame_push(gcrt_thread *th, gcrt_frame *f, const char *function, const char *names,
+                                   gcrt_obj **slots, uint32_t nslots);
+extern inline void gcrt_frame_pop(gcrt_thread *th, gcrt_frame *f);
 
 /* A pop of a frame that is not the innermost one: report it, and pop the
  * inner frames with it when they can be walked. Out of line, so that the
- * common pop (gcrt_frame_pop) needs no stack frame of its own. */
-static __attribute__((noinline)) bool frame_pop_mismatch(gcrt_thread *th, gcrt_frame *f)
+ * common pop (gcrt_frame_pop, inline in gcrt.h) is a few instructions. */
+int gcrt_frame_pop_mismatch(gcrt_thread *th, gcrt_frame *f)
 {
     uint32_t k = 0;
     const gcrt_frame *g = th->top;
@@ -508,16 +497,6 @@ static __attribute__((noinline)) bool frame_pop_mismatch(gcrt_thread *th, gcrt_f
         return false;  /* an on_fatal handler returned: leave the chain as it is */
     th->depth -= k; /* pop the inner frames with it */
     return true;
-}
-
-void gcrt_frame_pop(gcrt_thread *th, gcrt_frame *f)
-{
-    if (__builtin_expect(th->top != f, 0) && !frame_pop_mismatch(th, f))
-        return;
-    f->canary = 0;
-    th->top = f->prev;
-    if (th->depth)
-        th->depth--;
 }
 
 /* Check a thread's frames before the GC reads them (world stopped).

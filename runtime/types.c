@@ -97,8 +97,11 @@ static gcrt_type *type_make(gcrt_heap *h, const char *name, size_t size, const g
     t->base_size = gc_align(size);
     if (!(flags & (GCRT_TF_ARRAY | GCRT_TF_STRING | GCRT_TF_FREE)) && t->base_size < GC_MIN_OBJ)
         t->base_size = GC_MIN_OBJ;
-    t->fast_new = !(t->flags & (GCRT_TF_ARRAY | GCRT_TF_STRING | GCRT_TF_FREE | GCRT_TF_FINALIZABLE)) &&
-                  t->base_size < h->cfg.loh_threshold;
+    /* gcrt_alloc's inline path (gcrt.h) takes fixed-size types that are
+     * neither finalizable nor large; the rest go out of line */
+    bool fast = !(t->flags & (GCRT_TF_ARRAY | GCRT_TF_STRING | GCRT_TF_FREE | GCRT_TF_FINALIZABLE)) &&
+                t->base_size < h->cfg.loh_threshold;
+    t->head.new_size = fast ? t->base_size : GCRT_NEW_SLOW;
     if (nfields) {
         t->fields = calloc(nfields, sizeof *t->fields);
         t->ref_offs = calloc(nfields, sizeof *t->ref_offs);

@@ -1,6 +1,6 @@
 /* test_threads.c - tests of several mutator threads and of native (preemptive) mode.
  * Owns: four threads mutating a shared graph while GCs run (seeded), a GC not waiting for a thread in native code,
- * allocation past a context's quantum without the heap lock. */
+ * allocation past a context's quantum without the heap lock, gcrt.h's inline paths. */
 #include "testutil.h"
 #include "gcrt_int.h"   /* the heap lock and a thread's pool, for test_pool_refill_without_heap_lock */
 
@@ -396,12 +396,150 @@ static void test_pool_refill_without_heap_lock(void **state)
     gcrt_heap_destroy(h);
 }
 
+/* ====================================================================
+ * gcrt_alloc's inline path (gcrt.h) does not poll for a requested GC: a
+ * thread that only allocates reaches the out-of-line path, and parks
+ * there, once per zeroed quantum. A collection requested by another
+ * thread while it allocates in a loop must finish, and the chain the
+ * allocating thread keeps in its frame must come out of it whole.
+ * ==================================================================== */
+typedef struct inl_args {
+    gcrt_heap *h;
+    gcrt_type *nt;
+    atomic_int started, stop, bad;
+    atomic_long allocated;
+} inl_args;
+
+static void *inl_worker(void *p)
+{
+    inl_args *a = p;
+    gcrt_thread *th = gcrt_thread_attach(a->h, "inline-allocator");
+    if (!th) {
+        atomic_store(&a->bad, 1);
+        atomic_store(&a->started, 1);
+        return NULL;
+    }
+    struct { gcrt_obj *head; } L = {NULL};
+    gcrt_frame F;
+    GCRT_FRAME_PUSH(th, F, "InlineAlloc.Loop", L, "head");
+    atomic_store(&a->started, 1);
+    int64_t id = 0;
+    while (!atomic_load_explicit(&a->stop, memory_order_relaxed)) {
+        gcrt_obj *o = gcrt_alloc(th, a->nt);
+        if (!o) {
+            atomic_store(&a->bad, 1);
+            break;
+        }
+        tu_node *n = (tu_node *)(void *)o;
+        if (n->next || n->id) /* the inline path hands out zeroed memory */
+            atomic_store(&a->bad, 1);
+        n->id = ++id;
+        n->check = ~n->id;
+        if (id % 64 == 0) { /* keep every 64th, newest first, at most 256 */
+            GCRT_SET(o, tu_node, next, L.head);
+            L.head = o;
+            if (id % (64 * 256) == 0)
+                GCRT_SET(L.head, tu_node, next, NULL);
+        }
+        atomic_store_explicit(&a->allocated, (long)id, memory_order_relaxed);
+    }
+    /* the kept chain survived the collections intact */
+    for (gcrt_obj *o = L.head; o; o = GCRT_GET(o, tu_node, next))
+        if (!tu_node_sane(o, a->nt) || tu_node_id(o) % 64)
+            atomic_store(&a->bad, 1);
+    GCRT_FRAME_POP(th, F);
+    gcrt_thread_detach(th);
+    return NULL;
+}
+
+static void test_inline_alloc_reaches_safepoint(void **state)
+{
+    (void)state;
+    gcrt_config cfg = tu_config();
+    gcrt_heap *h = tu_heap(&cfg);
+    gcrt_thread *m = tu_attach(h, "main");
+    inl_args a;
+    memset(&a, 0, sizeof a);
+    a.h = h;
+    a.nt = tu_node_type(h);
+    pthread_t pt;
+    assert_int_equal(pthread_create(&pt, NULL, inl_worker, &a), 0);
+    gcrt_enter_native(m);
+    while (!atomic_load(&a.started) || atomic_load(&a.allocated) < 100000)
+        if (atomic_load(&a.bad))
+            break;
+        else
+            sched_yield();
+    gcrt_leave_native(m);
+    uint64_t before = gcrt_collection_count(h, 0);
+    for (int gen = 0; gen <= 2 && !atomic_load(&a.bad); gen++)
+        assert_int_equal(gcrt_collect(m, gen), GCRT_OK); /* waits for the allocating thread to park */
+    atomic_store(&a.stop, 1);
+    gcrt_enter_native(m);
+    pthread_join(pt, NULL);
+    gcrt_leave_native(m);
+    assert_int_equal(atomic_load(&a.bad), 0);
+    assert_true(gcrt_collection_count(h, 0) >= before + 3);
+    tu_verify(m);
+    gcrt_thread_detach(m);
+    gcrt_heap_destroy(h);
+}
+
+/* ====================================================================
+ * The inline functions of gcrt.h are exported too (for FFI and -O0
+ * builds): called through pointers they behave as inlined, the argument
+ * checks included.
+ * ==================================================================== */
+static void test_inline_functions_exported(void **state)
+{
+    (void)state;
+    gcrt_config cfg = tu_config();
+    gcrt_heap *h = tu_heap(&cfg);
+    gcrt_thread *th = tu_attach(h, "main");
+    gcrt_type *nt = tu_node_type(h);
+    gcrt_obj *(*volatile alloc)(gcrt_thread *, gcrt_type *) = gcrt_alloc;
+    void (*volatile push)(gcrt_thread *, gcrt_frame *, const char *, const char *, gcrt_obj **, uint32_t) =
+        gcrt_frame_push;
+    void (*volatile pop)(gcrt_thread *, gcrt_frame *) = gcrt_frame_pop;
+    struct { gcrt_obj *a, *b; } L = {NULL, NULL};
+    gcrt_frame F;
+    const gcrt_frame *outer = gcrt_thread_top_frame(th);
+    push(th, &F, "Exported.Calls", "a,b", &L.a, 2);
+    assert_ptr_equal(gcrt_thread_top_frame(th), &F);
+    for (int i = 0; i < 5000; i++) { /* past a quantum: the slow path too */
+        L.b = alloc(th, nt);
+        assert_non_null(L.b);
+        assert_ptr_equal(gcrt_typeof(L.b), nt);
+        assert_int_equal(tu_node_id(L.b), 0);
+        GCRT_SET(L.b, tu_node, next, L.a);
+        L.a = L.b;
+    }
+    tu_collect(th, 0);
+    int n = 0;
+    for (gcrt_obj *o = L.a; o; o = GCRT_GET(o, tu_node, next))
+        n++;
+    assert_int_equal(n, 5000);
+    /* the argument checks: NULL arguments, a type that needs a length */
+    assert_null(alloc(NULL, nt));
+    assert_null(alloc(th, NULL));
+    assert_null(alloc(th, gcrt_builtin_type(h, GCRT_T_OBJECT_ARRAY)));
+    assert_true(tu_contains_ci(gcrt_last_error(), "gcrt_alloc_array"));
+    assert_null(gcrt_alloc(th, gcrt_builtin_type(h, GCRT_T_STRING)));
+    pop(th, &F);
+    assert_ptr_equal(gcrt_thread_top_frame(th), outer);
+    tu_verify(th);
+    gcrt_thread_detach(th);
+    gcrt_heap_destroy(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_shared_graph),
         cmocka_unit_test(test_native_does_not_block_gc),
         cmocka_unit_test(test_pool_refill_without_heap_lock),
+        cmocka_unit_test(test_inline_alloc_reaches_safepoint),
+        cmocka_unit_test(test_inline_functions_exported),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
