@@ -5,15 +5,22 @@
 # usage: scripts/fuzz-seeds.sh   (after `make` and `make FUZZ=1 fuzz-build`)
 #   1. dumps: testdata/fixtures/*.gcdump and one dump of each testdata
 #      program (heap_corrupt, heap_events, heap_lohfrag [oom], heap_misc,
-#      heap_oom, heap_shop, leaky_service --leak), and heap_crashmix's crash
-#      dump of seed 35 (small, with an allocation in flight: an INCONSISTENCY
-#      chunk; timing may flag another kind or none);
+#      heap_oom, heap_shop, leaky_service with and without --leak), the crash
+#      dumps of heap_crashmix's seeds 35, 3 and 12 (small, often with an
+#      allocation in flight: an INCONSISTENCY chunk; timing may flag another
+#      kind or none) and crash_demo's (SIGSEGV, a static event, the LOH),
+#      and the synthetic dumps test_clr and test_model write
+#      (GCD_TEST_KEEP_DUMPS: .NET shapes, a damaged heap);
 #   2. their checksum-repaired forms (build/fuzz-tools/repair_tool: metadata
 #      unpacked; -m, MEMORY too, for the dumps under 64 KiB unpacked), and
-#      pairs of them (one input holding two dumps: the diff's base and new);
+#      pairs of them (one input holding two dumps: the diff's base and new),
+#      and for the model each with option bytes after it (fuzz_model.c);
 #   3. a core of heap_pause (gcore), cut down to the pages heapdump reads
 #      (scripts/fuzz/pread-log.c logs them, scripts/fuzz/slim-core.py keeps
-#      them) and to its notes alone;
+#      them) and to its notes alone, each followed by the executable
+#      (scripts/fuzz/sparse-exe.py: headers, symbols, data, no code) that
+#      fuzz_core.c hands to the reader, so that they need no file of this
+#      machine;
 #   4. each target's new corpus is the libFuzzer merge (-merge=1) of its old
 #      one (regressions/ are kept as they are), these seeds and, with
 #      EXTRA=DIR (e.g. build-fuzz/fuzz-corpus after a long `make fuzz`), the
@@ -26,7 +33,7 @@ trap 'rm -rf "$tmp"' EXIT
 B=build/testdata
 R=build/fuzz-tools/repair_tool
 F=build-fuzz/fuzz
-make -s "$R"
+make -s "$R" build/test/analyzer/test_clr build/test/analyzer/test_model
 
 mkdir -p "$tmp/dumps" "$tmp/rep" "$tmp/core" "$tmp/cores"
 cp testdata/fixtures/*.gcdump "$tmp/dumps/"
@@ -35,7 +42,18 @@ for p in heap_corrupt heap_events heap_lohfrag heap_misc heap_oom heap_shop; do
 done
 "$B/heap_lohfrag" "$tmp/dumps/lohfrag_oom.gcdump" oom >/dev/null
 "$B/leaky_service" --leak --requests 200 --dump "$tmp/dumps/leaky.gcdump" >/dev/null
-GCRT_DUMP_ON_CRASH=1 GCRT_DUMP_PATH="$tmp/dumps/crashmix35.gcdump" GCRT_GCSTRESS=0 "$B/heap_crashmix" 35 >/dev/null 2>&1 || true
+"$B/leaky_service" --requests 200 --dump "$tmp/dumps/noleak.gcdump" >/dev/null
+( # they crash (SIGSEGV) by design: the subshell keeps the shell's message quiet
+    for s in 35 3 12; do
+        GCRT_DUMP_ON_CRASH=1 GCRT_DUMP_PATH="$tmp/dumps/crashmix$s.gcdump" GCRT_GCSTRESS=0 "$B/heap_crashmix" $s || true
+    done
+    GCRT_DUMP_ON_CRASH=1 GCRT_DUMP_PATH="$tmp/dumps/crash_demo.gcdump" "$B/crash_demo" 40 || true
+) >/dev/null 2>&1
+# The synthetic dumps two tests write (dumpfmt/test/keepdump.h): a .NET
+# heap's shapes (STATIC_ADDRESSES, UTF-16 strings, value-type arrays, POH,
+# dependent handles) and a damaged one, which the runtime never writes.
+GCD_TEST_KEEP_DUMPS="$tmp/dumps" build/test/analyzer/test_clr >/dev/null 2>&1 || true
+GCD_TEST_KEEP_DUMPS="$tmp/dumps" build/test/analyzer/test_model >/dev/null 2>&1 || true
 rm -f "$tmp"/dumps/*.truth
 for f in "$tmp"/dumps/*.gcdump; do
     n=$(basename "$f" .gcdump)
@@ -46,6 +64,28 @@ done
 cat "$tmp/rep/heap_shop.rep" "$tmp/rep/shop-1.0.rep" >"$tmp/rep/pair-shop.rep"
 cat "$tmp/rep/leaky.rep" "$tmp/rep/heap_events.rep" >"$tmp/rep/pair-leaky-events.rep"
 cat "$tmp/rep/heap_lohfrag.rep" "$tmp/rep/lohfrag_oom.rep" >"$tmp/rep/pair-lohfrag.rep"
+cat "$tmp/rep/leaky.rep" "$tmp/rep/noleak.rep" >"$tmp/rep/pair-leak-noleak.rep"
+cat "$tmp/rep/heap_misc.rep" "$tmp/rep/heap_events.rep" >"$tmp/rep/pair-misc-events.rep"
+# fuzz_model reads options from the input's last bytes (after the trailer,
+# ignored by the repair): a monitor that cancels at its 1st, 2nd or 5th
+# question, the deep check, GCA_INDEX=reopen, objects visited from the end,
+# an allocation made to fail.
+mkdir -p "$tmp/opts"
+for f in "$tmp"/rep/*.rep; do
+    [ "$(stat -c %s "$f")" -le 65536 ] || continue # the large ones once, as they are
+    for o in 00 18 60 09 0a 0d 7f; do
+        { cat "$f"; printf "\\x$o"; } >"$tmp/opts/$(basename "$f" .rep)-$o.rep"
+    done
+    # the Nth allocation of libgca fails (then, sticky, every later one too)
+    [ "$(stat -c %s "$f")" -le 16384 ] || continue
+    for n in 1 40 130 400; do
+        for sticky in 0 1; do
+            x=$((n - 1))
+            { cat "$f"; printf "\\x$(printf %02x $((sticky << 2 | x >> 8)))\\x$(printf %02x $((x & 255)))\\x98"; } \
+                >"$tmp/opts/$(basename "$f" .rep)-af$n-$sticky.rep"
+        done
+    done
+done
 # fuzz_commands runs one group of commands chosen by the input's last byte;
 # a trailing 0x10 (after the trailer, ignored by the repair) chooses all.
 mkdir -p "$tmp/all"
@@ -58,8 +98,15 @@ for _ in $(seq 50); do grep -q ready "$tmp/core/ready" 2>/dev/null && break; sle
 pid=$(pgrep -n -f "$B/heap_pause $tmp/core/pause.gcdump")
 gcore -o "$tmp/core/hp" "$pid" >/dev/null 2>&1
 LD_PRELOAD="$tmp/core/pread-log.so" build/bin/heapdump "$tmp/core/hp.$pid" -o "$tmp/core/full.gcdump" 2>"$tmp/core/preads"
-python3 scripts/fuzz/slim-core.py "$tmp/core/hp.$pid" "$tmp/core/preads" "$tmp/cores/slim.core" --notes "$tmp/cores/notes.core"
+python3 scripts/fuzz/slim-core.py "$tmp/core/hp.$pid" "$tmp/core/preads" "$tmp/core/slim.core" --notes "$tmp/core/notes.core"
 rm -f "$tmp/core/hp.$pid"
+# Each core carries its executable (fuzz_core.c's trailer: the sparse file
+# scripts/fuzz/sparse-exe.py makes), so that the seeds work on any machine,
+# wherever the core says heap_pause was; the notes alone also stay without it.
+python3 scripts/fuzz/sparse-exe.py "$B/heap_pause" "$tmp/core/exe.trailer"
+cat "$tmp/core/slim.core" "$tmp/core/exe.trailer" >"$tmp/cores/slim+exe.core"
+cat "$tmp/core/notes.core" "$tmp/core/exe.trailer" >"$tmp/cores/notes+exe.core"
+cp "$tmp/core/notes.core" "$tmp/cores/notes.core"
 
 merge() { # NAME CORPUS SEED_DIR...
     local name=$1 corpus=$2
@@ -86,5 +133,5 @@ keep() { # the old corpus without regressions/, as a seed folder
 merge reader dumpfmt/fuzz/corpus/reader "$(keep r1 dumpfmt/fuzz/corpus/reader)" "$tmp/dumps" "$tmp/rep"
 merge reader_repaired dumpfmt/fuzz/corpus/reader_repaired "$(keep r2 dumpfmt/fuzz/corpus/reader_repaired)" "$tmp/rep" "$tmp/dumps"
 merge core dumpfmt/fuzz/corpus/core "$(keep c dumpfmt/fuzz/corpus/core)" "$tmp/cores"
-merge model analyzer/fuzz/corpus/model "$(keep m analyzer/fuzz/corpus/model)" "$tmp/rep"
+merge model analyzer/fuzz/corpus/model "$(keep m analyzer/fuzz/corpus/model)" "$tmp/rep" "$tmp/opts"
 merge commands plugins/fuzz/corpus/commands "$(keep p plugins/fuzz/corpus/commands)" "$tmp/all" "$tmp/rep"

@@ -239,6 +239,11 @@ void fz_split(const uint8_t *data, size_t size, size_t *first_size)
 /* Objects one walk of a segment may visit: a fuzzed segment may be huge. */
 #define FZ_WALK_MAX 200000
 
+static void count_problem(void *arg, uint64_t address, const char *problem)
+{
+    *(volatile uint64_t *)arg += address + strlen(problem);
+}
+
 void fz_exercise_reader(gcd_reader *r)
 {
     volatile uint64_t sink = 0;
@@ -248,7 +253,7 @@ void fz_exercise_reader(gcd_reader *r)
     for (size_t i = 0; i < gcd_warning_count(r); i++)
         sink += strlen(gcd_warning(r, i));
     for (size_t i = 0; i < gcd_chunk_count(r); i++)
-        sink += gcd_chunk(r, i)->raw_size;
+        sink += gcd_chunk(r, i)->raw_size + strlen(gcd_kind_name(gcd_chunk(r, i)->kind));
     const gcd_process *pr = gcd_process_info(r);
     const gcd_reason *re = gcd_reason_info(r);
     sink += (uintptr_t)pr + (uintptr_t)re;
@@ -322,8 +327,16 @@ void fz_exercise_reader(gcd_reader *r)
     }
     char err[256];
     uint64_t nobj = 0;
-    if (gcd_verify(r, &nobj, err, sizeof err) != GCD_OK)
+    gcd_rc rc = gcd_verify(r, &nobj, err, sizeof err);
+    if (rc != GCD_OK)
         sink += strlen(err);
+    sink += strlen(gcd_rc_name(rc));
+    /* after a whole walk, the meaning (heapdump --verify's second half) */
+    if (rc == GCD_OK) {
+        gcd_check_stats st;
+        rc = gcd_check_heap(r, count_problem, (void *)&sink, &st, err, sizeof err);
+        sink += strlen(gcd_rc_name(rc)) + st.objects;
+    }
     sink += strlen(gcd_error(r));
     (void)sink;
 }
