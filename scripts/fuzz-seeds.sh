@@ -14,13 +14,16 @@
 #   2. their checksum-repaired forms (build/fuzz-tools/repair_tool: metadata
 #      unpacked; -m, MEMORY too, for the dumps under 64 KiB unpacked), and
 #      pairs of them (one input holding two dumps: the diff's base and new),
-#      and for the model each with option bytes after it (fuzz_model.c);
+#      and for the model and the repaired reader each with option bytes
+#      after it (fuzz_model.c, fuzz_reader_repaired.c: cancellation, the
+#      index, failing allocations, ...);
 #   3. a core of heap_pause (gcore), cut down to the pages heapdump reads
 #      (scripts/fuzz/pread-log.c logs them, scripts/fuzz/slim-core.py keeps
 #      them) and to its notes alone, each followed by the executable
 #      (scripts/fuzz/sparse-exe.py: headers, symbols, data, no code) that
 #      fuzz_core.c hands to the reader, so that they need no file of this
-#      machine;
+#      machine; and a core of it taken by gdb at a SIGUSR1 sent to it (a
+#      pending signal, NT_SIGINFO);
 #   4. each target's new corpus is the libFuzzer merge (-merge=1) of its old
 #      one (regressions/ are kept as they are), these seeds and, with
 #      EXTRA=DIR (e.g. build-fuzz/fuzz-corpus after a long `make fuzz`), the
@@ -86,6 +89,22 @@ for f in "$tmp"/rep/*.rep; do
         done
     done
 done
+# fuzz_reader_repaired reads options from the last byte too: the frame
+# cache, payloads unverified, an allocation of libgcdump made to fail.
+mkdir -p "$tmp/ropts"
+for f in "$tmp"/rep/*.rep; do
+    [ "$(stat -c %s "$f")" -le 16384 ] || continue
+    for o in 00 07; do
+        { cat "$f"; printf "\\x$o"; } >"$tmp/ropts/$(basename "$f" .rep)-$o.rep"
+    done
+    for n in 1 15 50 120 300; do
+        for sticky in 0 1; do
+            x=$((n - 1))
+            { cat "$f"; printf "\\x$(printf %02x $((sticky << 1 | x >> 8)))\\x$(printf %02x $((x & 255)))\\x80"; } \
+                >"$tmp/ropts/$(basename "$f" .rep)-af$n-$sticky.rep"
+        done
+    done
+done
 # fuzz_commands runs one group of commands chosen by the input's last byte;
 # a trailing 0x10 (after the trailer, ignored by the repair) chooses all.
 mkdir -p "$tmp/all"
@@ -107,6 +126,23 @@ python3 scripts/fuzz/sparse-exe.py "$B/heap_pause" "$tmp/core/exe.trailer"
 cat "$tmp/core/slim.core" "$tmp/core/exe.trailer" >"$tmp/cores/slim+exe.core"
 cat "$tmp/core/notes.core" "$tmp/core/exe.trailer" >"$tmp/cores/notes+exe.core"
 cp "$tmp/core/notes.core" "$tmp/cores/notes.core"
+# The same process stopped by gdb at a signal another process sent it: the
+# core's pending signal and NT_SIGINFO (sender pid and uid), a crash reason.
+(sleep 60 | gdb -q -batch -ex "handle SIGUSR1 stop nopass" -ex run -ex "generate-core-file $tmp/core/sig.core" \
+    --args "$B/heap_pause" "$tmp/core/pause2.gcdump" >"$tmp/core/gdb.log" 2>&1) &
+for _ in $(seq 300); do grep -q ready "$tmp/core/gdb.log" 2>/dev/null && break; sleep 0.2; done
+pid=$(pgrep -n -f "$B/heap_pause $tmp/core/pause2.gcdump" || true) # (gdb runs it by its absolute path)
+if [ -n "$pid" ] && kill -USR1 "$pid"; then
+    for _ in $(seq 300); do grep -q "Saved corefile" "$tmp/core/gdb.log" && break; sleep 0.2; done
+fi
+if [ -f "$tmp/core/sig.core" ] &&
+    LD_PRELOAD="$tmp/core/pread-log.so" build/bin/heapdump "$tmp/core/sig.core" -o "$tmp/core/sig.gcdump" 2>"$tmp/core/sig.preads"; then
+    python3 scripts/fuzz/slim-core.py "$tmp/core/sig.core" "$tmp/core/sig.preads" "$tmp/core/sig-slim.core"
+    cat "$tmp/core/sig-slim.core" "$tmp/core/exe.trailer" >"$tmp/cores/signal+exe.core"
+else
+    echo "fuzz-seeds.sh: no core at a signal (gdb: $(tail -1 "$tmp/core/gdb.log"))" >&2
+fi
+rm -f "$tmp/core/sig.core"
 
 merge() { # NAME CORPUS SEED_DIR...
     local name=$1 corpus=$2
@@ -118,20 +154,29 @@ merge() { # NAME CORPUS SEED_DIR...
     fi
     local new=$tmp/new-$name
     mkdir -p "$new" "$corpus"
+    touch "$tmp/stamp-$name"
     # Edges only (no hit counts): a corpus that keeps every edge, not every count bucket, stays small.
-    "$F/fuzz_$name" -merge=1 -use_counters=0 -rss_limit_mb=2048 "$new" "$@" >/dev/null 2>&1
+    # An input that crashes is left out of the merge: it goes to build-fuzz/fuzz-artifacts (a finding).
+    mkdir -p build-fuzz/fuzz-artifacts
+    "$F/fuzz_$name" -merge=1 -use_counters=0 -rss_limit_mb=2048 -artifact_prefix="build-fuzz/fuzz-artifacts/seeds-$name-" \
+        "$new" "$@" >/dev/null 2>&1
+    local crashed
+    crashed=$(find build-fuzz/fuzz-artifacts -maxdepth 1 -name "seeds-$name-*" -newer "$tmp/stamp-$name" | wc -l)
+    if [ "$crashed" -gt 0 ]; then echo "$name: $crashed inputs failed in the merge: build-fuzz/fuzz-artifacts/seeds-$name-*" >&2; fi
     find "$corpus" -maxdepth 1 -type f -delete
     cp "$new"/* "$corpus/"
     echo "$corpus: $(find "$corpus" -maxdepth 1 -type f | wc -l) files, $(du -sh "$corpus" | cut -f1)"
 }
-keep() { # the old corpus without regressions/, as a seed folder
+keep() { # the old corpus without regressions/ (and without files over $3 bytes), as a seed folder
     local d=$tmp/old-$1
     mkdir -p "$d" "$2"
-    find "$2" -maxdepth 1 -type f -exec cp {} "$d/" \;
+    find "$2" -maxdepth 1 -type f -size -$((${3:-1073741824} + 1))c -exec cp {} "$d/" \;
     echo "$d"
 }
 merge reader dumpfmt/fuzz/corpus/reader "$(keep r1 dumpfmt/fuzz/corpus/reader)" "$tmp/dumps" "$tmp/rep"
-merge reader_repaired dumpfmt/fuzz/corpus/reader_repaired "$(keep r2 dumpfmt/fuzz/corpus/reader_repaired)" "$tmp/rep" "$tmp/dumps"
-merge core dumpfmt/fuzz/corpus/core "$(keep c dumpfmt/fuzz/corpus/core)" "$tmp/cores"
+merge reader_repaired dumpfmt/fuzz/corpus/reader_repaired "$(keep r2 dumpfmt/fuzz/corpus/reader_repaired)" "$tmp/rep" "$tmp/dumps" \
+    "$tmp/ropts"
+# (the large cores are made again above: an old one would stay beside its successor)
+merge core dumpfmt/fuzz/corpus/core "$(keep c dumpfmt/fuzz/corpus/core 65536)" "$tmp/cores"
 merge model analyzer/fuzz/corpus/model "$(keep m analyzer/fuzz/corpus/model)" "$tmp/rep" "$tmp/opts"
 merge commands plugins/fuzz/corpus/commands "$(keep p plugins/fuzz/corpus/commands)" "$tmp/all" "$tmp/rep"
