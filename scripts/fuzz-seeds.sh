@@ -89,6 +89,22 @@ for f in "$tmp"/rep/*.rep; do
         done
     done
 done
+# Failing allocations densely over three dumps (every 4th of the first 1,024
+# for the model, every 3rd of the first 400 for the reader): the merge keeps
+# those that reach a new out-of-memory path.
+for n in $(seq 1 4 1024); do
+    x=$((n - 1))
+    for d in heap_events heap_lohfrag heap_misc; do
+        { cat "$tmp/rep/$d.rep"; printf "\\x$(printf %02x $((x >> 8)))\\x$(printf %02x $((x & 255)))\\x98"; } \
+            >"$tmp/opts/$d-af$n.rep"
+    done
+done
+mkdir -p "$tmp/ropts"
+for n in $(seq 1 3 400); do
+    x=$((n - 1))
+    { cat "$tmp/rep/heap_misc.rep"; printf "\\x$(printf %02x $((x >> 8)))\\x$(printf %02x $((x & 255)))\\x80"; } \
+        >"$tmp/ropts/heap_misc-af$n.rep"
+done
 # fuzz_reader_repaired reads options from the last byte too: the frame
 # cache, payloads unverified, an allocation of libgcdump made to fail.
 mkdir -p "$tmp/ropts"
