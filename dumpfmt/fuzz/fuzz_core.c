@@ -1,12 +1,12 @@
 /* fuzz_core.c - libFuzzer target: the ELF core reader (dumpfmt/core.c) and the dump written from a core.
  * Owns: gcd_core_probe and gcd_remote_open_core on any bytes; the executable an input may carry after the core
- * (a sparse file the harness writes to a memfd, given as opts.exe); when a runtime is found, the dump written
- * from it (to a private temporary folder) read back and walked.
+ * (fz_sparse_file: a sparse file in the harness's second memfd, given as opts.exe); when a runtime is found,
+ * the dump written from it (to a private temporary folder) read back and walked.
  *
  * Input: CORE [FZ_EXE_MAGIC SIZE(u64) {OFFSET(u64) LEN(u32) BYTES}...]. A core alone names its executable in
  * its NT_FILE note (an absolute path of the machine that took it: on any other one, "cannot open the
  * executable"). With the trailer, the executable is the file it describes: SIZE bytes (at most
- * FZ_EXE_MAX), zeros except the runs given (scripts/fuzz/sparse-exe.py keeps the ELF header, the program and
+ * 16 MiB), zeros except the runs given (scripts/fuzz/sparse-exe.py keeps the ELF header, the program and
  * section headers, the notes, symbols, relocations, .rodata and .data of the real one, not its code), so the
  * seeds work on every machine and the fuzzer mutates the executable too. */
 #include "harness.h"
@@ -18,64 +18,19 @@
 #include <string.h>
 #include <unistd.h>
 
-#define FZ_EXE_MAX ((uint64_t)16 << 20)
-
-static const uint8_t exe_magic[8] = {'F', 'Z', 'E', 'X', 'E', 0, 0x1A, 1};
-
 static char out_dir[64];
 
 static void remove_out_dir(void) { rmdir(out_dir); }
 
-static uint64_t le(const uint8_t *p, int n)
-{
-    uint64_t v = 0;
-    for (int i = n - 1; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
-
-/* The executable of the trailer at data[0..size) (after the magic), written
- * to the harness's second memfd. @return its path, or NULL (no usable trailer). */
-static const char *materialize_exe(const uint8_t *data, size_t size)
-{
-    if (size < 8)
-        return NULL;
-    uint64_t fsize = le(data, 8);
-    if (fsize > FZ_EXE_MAX)
-        fsize = FZ_EXE_MAX;
-    const char *path = fz_file(1, NULL, 0);
-    if (!path)
-        return NULL;
-    int fd = fz_fd(1);
-    if (fd < 0 || ftruncate(fd, (off_t)fsize) != 0)
-        return NULL;
-    size_t at = 8;
-    while (size - at >= 12) {
-        uint64_t off = le(data + at, 8);
-        size_t len = (size_t)le(data + at + 8, 4);
-        at += 12;
-        if (len > size - at)
-            len = size - at; /* a run cut short keeps what there is */
-        if (off < fsize) {
-            size_t n = fsize - off < len ? (size_t)(fsize - off) : len;
-            if (pwrite(fd, data + at, n, (off_t)off) != (ssize_t)n)
-                return NULL;
-        }
-        at += len;
-    }
-    return path;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    size_t core_size = size;
-    const uint8_t *tail = size >= sizeof exe_magic ? memmem(data, size, exe_magic, sizeof exe_magic) : NULL;
-    if (tail)
-        core_size = (size_t)(tail - data);
+    size_t core_size = fz_core_split(data, size);
     const char *path = fz_file(0, data, core_size);
     if (!path)
         return 0;
-    const char *exe = tail ? materialize_exe(tail + sizeof exe_magic, size - core_size - sizeof exe_magic) : NULL;
+    const char *exe = core_size < size ? fz_sparse_file(1, data + core_size + sizeof fz_exe_magic,
+                                                        size - core_size - sizeof fz_exe_magic)
+                                       : NULL;
     char err[512];
     gcd_core_facts facts;
     if (gcd_core_probe(path, &facts, err, sizeof err) != GCD_OK)
