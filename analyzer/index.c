@@ -116,7 +116,8 @@ static uint64_t ix_hash(const void *p, uint64_t n)
     uint64_t h = n * P1;
     for (uint64_t at = 0; at < n || at == 0; at += IX_BLOCK) {
         uint64_t k = n - at < IX_BLOCK ? n - at : IX_BLOCK;
-        h = ix_combine(h, ix_hash_block((const unsigned char *)p + at, (size_t)k, at));
+        /* (an empty section may have no buffer: NULL + 0 is undefined behaviour) */
+        h = ix_combine(h, ix_hash_block(n ? (const unsigned char *)p + at : (const unsigned char *)"", (size_t)k, at));
         if (n == 0)
             break;
     }

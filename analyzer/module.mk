@@ -60,3 +60,5 @@ $(BUILD)/test/analyzer/test_allocfail: private ALL_LDFLAGS += $(AF_LDFLAGS)
 # analyzer/fuzz/corpus/model (mk/functions.mk gc_fuzz; `make fuzz`, `make check`).
 $(BUILD)/obj/analyzer/fuzz/%.o: MODULE_CPPFLAGS := -Ianalyzer -Idumpfmt/fuzz
 $(eval $(call gc_fuzz,analyzer_fuzz,analyzer/fuzz,$(LIB_gca_A) $(LIB_gcdump_A),-lzstd -lelf -ldl))
+# fuzz_model makes allocations fail when its input says so (allocfail.h).
+$(BUILD)/fuzz/fuzz_model $(BUILD)/test/fuzz/fuzz_model: private ALL_LDFLAGS += $(AF_LDFLAGS)

@@ -129,6 +129,8 @@ $(BUILD)/test/dumpfmt/test_allocfail: private ALL_LDFLAGS += $(AF_LDFLAGS)
 # ----------------------------------------------------------------------
 ALL_OBJS += $(FUZZ_HARNESS_OBJS)
 $(eval $(call gc_fuzz,dumpfmt_fuzz,dumpfmt/fuzz,$(LIB_gcdump_A),$(GCD_LIBS)))
+# fuzz_reader_repaired makes allocations fail when its input says so (allocfail.h).
+$(BUILD)/fuzz/fuzz_reader_repaired $(BUILD)/test/fuzz/fuzz_reader_repaired: private ALL_LDFLAGS += $(AF_LDFLAGS)
 # test_fuzz_harness checks the harness itself (it links harness.o).
 $(BUILD)/test/dumpfmt/test_fuzz_harness: $(FUZZ_HARNESS_OBJS)
 $(BUILD)/test/dumpfmt/test_fuzz_harness: LDFLAGS += $(FUZZ_HARNESS_OBJS)

@@ -1,18 +1,86 @@
 /* fuzz_model.c - libFuzzer target: the analyzer's heap model and every analysis of libgca on a fuzzed dump.
  * Owns: gca_open of one or two inputs (checksums repaired, fz_split), then references (out and in), liveness,
  * strings, damage, the dominator tree (strong and weak roots), retained sizes, events, LOH fragmentation,
- * and the diff of the two dumps (of the dump with itself when the input holds one). */
+ * and the diff of the two dumps (of the dump with itself when the input holds one).
+ *
+ * The input's last byte (after the trailer: the repair ignores it) picks options: bits 0-2 cancel the work
+ * at the Nth question of the monitor (0: never), bit 3 sets a monitor (progress callbacks), bit 4 runs the
+ * deep check (gca_damage_check), bit 5 opens with GCA_INDEX=reopen (every index computed, written to a
+ * private cache folder, the model opened again from it and checked), bit 6 visits the objects from the end,
+ * bit 7 makes an allocation of libgca fail (dumpfmt/test/allocfail.h: the target is linked with AF_LDFLAGS):
+ * every analysis must then end cleanly (GCA_E_NOMEM), without a leak. */
 #include "harness.h"
+#include "../../dumpfmt/test/allocfail.h"
 #include "gca.h"
 #include "gca_analysis.h"
 
+#include <dirent.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+typedef struct fz_mon {
+    unsigned calls, cancel_at; /* cancel_at 0: never */
+    uint64_t sink;
+} fz_mon;
+
+static void mon_progress(void *arg, const char *phase, uint64_t done, uint64_t total)
+{
+    fz_mon *f = arg;
+    f->sink += (phase ? strlen(phase) : 0) + done + total;
+}
+
+static int mon_cancelled(void *arg)
+{
+    fz_mon *f = arg;
+    return f->cancel_at && ++f->calls >= f->cancel_at;
+}
+
+/* The private cache folder of GCA_INDEX=reopen ($XDG_CACHE_HOME), emptied after each input. */
+static char cache_dir[64];
+
+static void empty_cache(int and_remove)
+{
+    char sub[96];
+    snprintf(sub, sizeof sub, "%s/gcanalyze", cache_dir);
+    DIR *d = opendir(sub);
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d)))
+            if (e->d_name[0] != '.') {
+                char f[512];
+                snprintf(f, sizeof f, "%s/%s", sub, e->d_name);
+                unlink(f);
+            }
+        closedir(d);
+    }
+    if (and_remove) {
+        rmdir(sub);
+        rmdir(cache_dir);
+    }
+}
+
+static void remove_cache(void) { empty_cache(1); }
+
+static int use_private_cache(void)
+{
+    if (cache_dir[0])
+        return 0;
+    snprintf(cache_dir, sizeof cache_dir, "/tmp/gca-fuzz-cache.XXXXXX");
+    if (!mkdtemp(cache_dir)) {
+        cache_dir[0] = 0;
+        return -1;
+    }
+    atexit(remove_cache);
+    return setenv("XDG_CACHE_HOME", cache_dir, 1);
+}
 
 /* Objects visited one by one: the analyses themselves see them all. */
 #define FZ_OBJECTS_MAX 4096
 
-static gca_model *open_one(int slot, const uint8_t *data, size_t size)
+/* The input's dump, checksums repaired, in the harness's file slot. */
+static const char *repaired(int slot, const uint8_t *data, size_t size)
 {
     size_t n;
     uint8_t *fixed = fz_repair(data, size, &n);
@@ -20,9 +88,12 @@ static gca_model *open_one(int slot, const uint8_t *data, size_t size)
         return NULL;
     const char *path = fz_file(slot, fixed, n);
     free(fixed);
-    if (!path)
-        return NULL;
-    gca_open_opts opts = {.progress = -1};
+    return path;
+}
+
+static gca_model *open_one(const char *path, const gca_monitor *mon)
+{
+    gca_open_opts opts = {.progress = -1, .monitor = mon};
     gca_model *m = NULL;
     char err[256];
     if (gca_open(path, &opts, &m, err, sizeof err) != GCA_OK)
@@ -30,11 +101,54 @@ static gca_model *open_one(int slot, const uint8_t *data, size_t size)
     return m;
 }
 
-static void exercise(gca_model *m)
+/* Everything the model lists besides objects: info, warnings, segments, threads, queues, history. */
+static uint64_t tables(gca_model *m)
+{
+    uint64_t sink = 0;
+    const gca_info *in = gca_model_info(m);
+    if (in)
+        sink += in->pid + (uint64_t)in->complete + in->reason + (in->exe_name ? strlen(in->exe_name) : 0);
+    const char *why = NULL;
+    sink += (uint64_t)gca_index_state(m, &why) + (why ? strlen(why) : 0);
+    for (size_t i = 0; i < gca_warning_count(m) + 1; i++) {
+        const char *w = gca_warning(m, i);
+        sink += w ? strlen(w) : 0;
+    }
+    for (size_t i = 0; i < gca_segment_count(m) + 1; i++) {
+        const gca_segment *g = gca_segment_get(m, i);
+        if (g)
+            sink += (uint64_t)gca_segment_of(m, g->begin) + (uint64_t)gca_segment_of(m, g->allocated) +
+                    gca_find_before(m, g->allocated) + gca_find_containing(m, g->reserved_end - 1);
+    }
+    for (size_t i = 0; i < gca_thread_count(m) + 1; i++) {
+        const gca_thread *t = gca_thread_get(m, i);
+        sink += t ? t->id : 0;
+    }
+    for (size_t i = 0; i < gca_flagged_count(m) + 1; i++) {
+        const gca_flagged *f = gca_flagged_get(m, i);
+        if (f)
+            sink += (uintptr_t)gca_flagged_find(m, f->begin) + (uintptr_t)gca_flagged_find(m, f->end);
+    }
+    for (size_t i = 0; i < gca_loh_free_count(m) + 1; i++) {
+        const gca_block *b = gca_loh_free_get(m, i);
+        if (b)
+            sink += gca_find(m, b->address) + (uint64_t)gca_frag_fits(b->size, b->size / 2);
+    }
+    for (size_t i = 0; i < gca_gc_count(m) + 1; i++) {
+        const gca_gc *g = gca_gc_get(m, i);
+        sink += g ? g->pause_ns : 0;
+    }
+    sink += gca_method_count(m) + (uintptr_t)gca_method_by_address(m, 0) + gca_free_type(m);
+    sink += (uintptr_t)gca_type_get(m, (gca_tid)gca_type_count(m)) + (uintptr_t)gca_type_by_name(m, "") +
+            (uintptr_t)gca_setting_get(m, "no such setting");
+    return sink;
+}
+
+static void exercise(gca_model *m, int backwards)
 {
     volatile uint64_t sink = 0;
     const char *why[8];
-    sink += gca_damage(m) + gca_damage_reasons(m, why, 8) + gca_warning_count(m);
+    sink += gca_damage(m) + gca_damage_reasons(m, why, 8) + gca_warning_count(m) + tables(m);
     for (size_t i = 0; i < gca_setting_count(m); i++)
         sink += (uintptr_t)gca_setting_get(m, gca_setting_at(m, i)->key);
     for (size_t i = 0; i < gca_root_count(m); i++) {
@@ -49,7 +163,8 @@ static void exercise(gca_model *m)
             sink += (uintptr_t)gca_type_by_name(m, t->name) + (uintptr_t)gca_type_by_mt(m, t->mt);
     }
     uint64_t count = gca_object_count(m);
-    for (gca_oid o = 0; o < count && o < FZ_OBJECTS_MAX; o++) {
+    for (uint64_t k = 0; k < count && k < FZ_OBJECTS_MAX; k++) {
+        gca_oid o = backwards ? count - 1 - k : k;
         uint64_t a = gca_obj_addr(m, o);
         sink += gca_obj_size(m, o) + gca_obj_type(m, o) + (uint64_t)gca_obj_gen(m, o) + (uint64_t)gca_obj_is_free(m, o);
         sink += gca_obj_length(m, o) + gca_find(m, a) + gca_find_containing(m, a + 8) + gca_find_before(m, a);
@@ -57,10 +172,11 @@ static void exercise(gca_model *m)
         const gca_oid *to = NULL, *from = NULL;
         uint64_t nto = gca_refs(m, o, &to);
         char buf[128];
-        if (nto && to)
-            sink += strlen(gca_ref_field(m, o, to[0], buf, sizeof buf) ? buf : "");
+        for (uint64_t j = 0; j < nto && to && j < 8; j++)
+            sink += strlen(gca_ref_field(m, o, to[j], buf, sizeof buf) ? buf : "");
         sink += nto + gca_refs_in(m, o, &from);
         sink += strlen(gca_string_value(m, o, buf, sizeof buf) ? buf : "");
+        sink += strlen(gca_string_value(m, o, buf, 4) ? buf : ""); /* cut short */
         uint8_t word[16];
         if (gca_read(m, a, word, sizeof word) == GCA_OK)
             sink += word[0];
@@ -87,8 +203,8 @@ static void exercise(gca_model *m)
     size_t nev = 0;
     if (gca_events(m, &ev, &nev) == GCA_OK)
         gca_events_free(ev, nev);
-    for (gca_oid o = 0; o < count && o < 64; o++)
-        if (gca_events_holding(m, o, &ev, &nev) == GCA_OK)
+    for (uint64_t k = 0; k < count && k < 256; k++)
+        if (gca_events_holding(m, backwards ? count - 1 - k : k, &ev, &nev) == GCA_OK)
             gca_events_free(ev, nev);
     gca_frag *fr = NULL;
     if (gca_loh_fragmentation(m, &fr) == GCA_OK)
@@ -100,21 +216,49 @@ static void exercise(gca_model *m)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    unsigned opt = size ? data[size - 1] : 0;
+    fz_mon fm = {.cancel_at = opt & 7};
+    gca_monitor mon = {.progress = mon_progress, .cancelled = mon_cancelled, .arg = &fm};
     size_t first;
     fz_split(data, size, &first);
-    gca_model *cur = open_one(0, data, first);
-    if (!cur)
+    const char *p_cur = repaired(0, data, first);
+    const char *p_base = p_cur && first < size ? repaired(1, data + first, size - first) : NULL;
+    if (!p_cur)
         return 0;
-    exercise(cur);
-    gca_model *base = first < size ? open_one(1, data + first, size - first) : NULL;
-    if (base)
-        exercise(base);
-    gca_type_delta *d = NULL;
-    size_t nd = 0;
-    if (gca_diff_types(base ? base : cur, cur, &d, &nd) == GCA_OK)
-        free(d);
-    if (base)
-        gca_close(base);
-    gca_close(cur);
+    /* bit 7: the Nth allocation of libgca fails (N and whether every later
+     * one fails too from the two bytes before), on one thread so that N
+     * names the same allocation in every run */
+    int fail = (opt & 0x80) && size >= 3;
+    if (fail) {
+        setenv("GCA_THREADS", "1", 1);
+        af_arm(1 + (data[size - 2] | (long)(data[size - 3] & 3) << 8), (data[size - 3] >> 2) & 1);
+    }
+    int reopen = (opt & 0x20) && use_private_cache() == 0;
+    if (reopen)
+        setenv("GCA_INDEX", "reopen", 1);
+    gca_model *cur = open_one(p_cur, opt & 8 ? &mon : NULL);
+    if (reopen) {
+        unsetenv("GCA_INDEX");
+        empty_cache(0);
+    }
+    if (cur) {
+        if (opt & 0x10)
+            (void)gca_damage_check(cur);
+        exercise(cur, (opt & 0x40) != 0);
+        gca_model *base = p_base ? open_one(p_base, NULL) : NULL;
+        if (base)
+            exercise(base, 0);
+        gca_type_delta *d = NULL;
+        size_t nd = 0;
+        if (gca_diff_types(base ? base : cur, cur, &d, &nd) == GCA_OK)
+            free(d);
+        if (base)
+            gca_close(base);
+        gca_close(cur);
+    }
+    if (fail) {
+        af_disarm();
+        unsetenv("GCA_THREADS");
+    }
     return 0;
 }

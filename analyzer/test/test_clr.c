@@ -3,6 +3,7 @@
 #include "gca.h"
 #include "gca_analysis.h"
 #include "gcdump.h"
+#include "../../dumpfmt/test/keepdump.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -138,6 +139,7 @@ static void write_dump(uint32_t hflags)
     put_le(p, MT_POH_ARR, 8);
     assert_int_equal(gcd_write_memory(w, POH, p, sizeof p), GCD_OK);
     assert_int_equal(gcd_writer_finish(w), GCD_OK);
+    kd_keep(path, "clr");
 }
 
 static int setup(void **state)
@@ -302,6 +304,7 @@ static void write_event_dump(int staddr)
     put_le(p + 16, SEG, 8);
     assert_int_equal(gcd_write_memory(w, POH, p, sizeof p), GCD_OK);
     assert_int_equal(gcd_writer_finish(w), GCD_OK);
+    kd_keep(path, "clr");
 }
 
 /* The bytes eventsubs says the static event alone retains. */

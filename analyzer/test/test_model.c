@@ -18,6 +18,7 @@
 
 #include "gca.h"
 #include "gcdump.h"
+#include "../../dumpfmt/test/keepdump.h"
 #include "gcrt.h"
 #include "model_int.h" /* mdl_check */
 
@@ -1468,6 +1469,7 @@ static void test_synthetic_dump(void **state)
     assert_int_equal(gcd_write_memory(w, SY_C, cc, sizeof cc), GCD_OK);
     assert_int_equal(gcd_write_memory(w, SY_D, d, sizeof d), GCD_OK);
     assert_int_equal(gcd_writer_finish(w), GCD_OK);
+    kd_keep(path, "synthetic");
 
     /* damage the second MEMORY chunk of segment D */
     char err[512];

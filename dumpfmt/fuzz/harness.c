@@ -1,5 +1,6 @@
 /* harness.c - what the libFuzzer targets of every component share (see harness.h).
- * Owns: fz_file (memfd), fz_repair (a gcdump with every checksum right), fz_split, fz_exercise_reader. */
+ * Owns: fz_file (memfd), fz_repair (a gcdump with every checksum right), fz_split, fz_sparse_file (a core's
+ * executable), fz_exercise_reader. */
 #include "harness.h"
 
 #include "gcdump.h"
@@ -45,6 +46,57 @@ int fz_fd(int slot)
         return -1;
     lseek(fz_fds[slot], 0, SEEK_SET);
     return fz_fds[slot];
+}
+
+/* ---------------------------------------------------------------------- */
+/* A core's executable, carried after the core as a sparse file. */
+
+#define FZ_SPARSE_MAX ((uint64_t)16 << 20)
+
+const uint8_t fz_exe_magic[8] = {'F', 'Z', 'E', 'X', 'E', 0, 0x1A, 1};
+
+size_t fz_core_split(const uint8_t *data, size_t size)
+{
+    const uint8_t *m = size >= sizeof fz_exe_magic ? memmem(data, size, fz_exe_magic, sizeof fz_exe_magic) : NULL;
+    return m ? (size_t)(m - data) : size;
+}
+
+static uint64_t le_n(const uint8_t *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = n - 1; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+const char *fz_sparse_file(int slot, const uint8_t *data, size_t size)
+{
+    if (size < 8)
+        return NULL;
+    uint64_t fsize = le_n(data, 8);
+    if (fsize > FZ_SPARSE_MAX)
+        fsize = FZ_SPARSE_MAX;
+    const char *path = fz_file(slot, NULL, 0);
+    if (!path)
+        return NULL;
+    int fd = fz_fd(slot);
+    if (fd < 0 || ftruncate(fd, (off_t)fsize) != 0)
+        return NULL;
+    size_t at = 8;
+    while (size - at >= 12) {
+        uint64_t off = le_n(data + at, 8);
+        size_t len = (size_t)le_n(data + at + 8, 4);
+        at += 12;
+        if (len > size - at)
+            len = size - at;
+        if (off < fsize) {
+            size_t n = fsize - off < len ? (size_t)(fsize - off) : len;
+            if (pwrite(fd, data + at, n, (off_t)off) != (ssize_t)n)
+                return NULL;
+        }
+        at += len;
+    }
+    return path;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -239,6 +291,11 @@ void fz_split(const uint8_t *data, size_t size, size_t *first_size)
 /* Objects one walk of a segment may visit: a fuzzed segment may be huge. */
 #define FZ_WALK_MAX 200000
 
+static void count_problem(void *arg, uint64_t address, const char *problem)
+{
+    *(volatile uint64_t *)arg += address + strlen(problem);
+}
+
 void fz_exercise_reader(gcd_reader *r)
 {
     volatile uint64_t sink = 0;
@@ -248,7 +305,7 @@ void fz_exercise_reader(gcd_reader *r)
     for (size_t i = 0; i < gcd_warning_count(r); i++)
         sink += strlen(gcd_warning(r, i));
     for (size_t i = 0; i < gcd_chunk_count(r); i++)
-        sink += gcd_chunk(r, i)->raw_size;
+        sink += gcd_chunk(r, i)->raw_size + strlen(gcd_kind_name(gcd_chunk(r, i)->kind));
     const gcd_process *pr = gcd_process_info(r);
     const gcd_reason *re = gcd_reason_info(r);
     sink += (uintptr_t)pr + (uintptr_t)re;
@@ -322,8 +379,16 @@ void fz_exercise_reader(gcd_reader *r)
     }
     char err[256];
     uint64_t nobj = 0;
-    if (gcd_verify(r, &nobj, err, sizeof err) != GCD_OK)
+    gcd_rc rc = gcd_verify(r, &nobj, err, sizeof err);
+    if (rc != GCD_OK)
         sink += strlen(err);
+    sink += strlen(gcd_rc_name(rc));
+    /* after a whole walk, the meaning (heapdump --verify's second half) */
+    if (rc == GCD_OK) {
+        gcd_check_stats st;
+        rc = gcd_check_heap(r, count_problem, (void *)&sink, &st, err, sizeof err);
+        sink += strlen(gcd_rc_name(rc)) + st.objects;
+    }
     sink += strlen(gcd_error(r));
     (void)sink;
 }

@@ -1,5 +1,6 @@
 /* harness.h - what the libFuzzer targets of every component share.
- * Owns: the in-memory file a target hands to path-taking APIs, checksum repair of a gcdump, splitting one input in two.
+ * Owns: the in-memory file a target hands to path-taking APIs, checksum repair of a gcdump, splitting one input in two,
+ * a core's executable carried after it.
  *
  * Used by dumpfmt/fuzz, analyzer/fuzz and plugins/fuzz (linked into each
  * target, never into a library). docs/reliability.md says how to run them. */
@@ -19,6 +20,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 const char *fz_file(int slot, const uint8_t *data, size_t size);
 /* The slot's descriptor (after fz_file), positioned at 0. */
 int fz_fd(int slot);
+
+/* A core followed by its executable (fuzz_core.c, scripts/fuzz/sparse-exe.py):
+ * CORE, then FZ_EXE_MAGIC, the file's size (u64) and runs of OFFSET (u64),
+ * LEN (u32), LEN bytes; the rest of the file reads as zeros. */
+extern const uint8_t fz_exe_magic[8];
+/* Where the executable's magic starts (size: there is none). */
+size_t fz_core_split(const uint8_t *data, size_t size);
+/* The sparse file that data[0..size) (after the magic) describes, at most
+ * 16 MiB, written to the slot's memfd (a run cut short keeps what there
+ * is). @return its path, or NULL. */
+const char *fz_sparse_file(int slot, const uint8_t *data, size_t size);
 
 /* Checksum repair: the bytes of a gcdump (header, chunks, anything) are
  * rewritten into a dump whose every CRC is right, so that a mutation

@@ -60,7 +60,7 @@ char *__wrap_strdup(const char *s);
 char *__wrap_strdup(const char *s) { return af_fail() ? NULL : __real_strdup(s); }
 
 /* <root>/testdata/fixtures/NAME, the test binary being <root>/<build>/test/<dir>/test_NAME. @return 0. */
-static int af_fixture(const char *name, char *out, size_t cap)
+__attribute__((unused)) static int af_fixture(const char *name, char *out, size_t cap)
 {
     char exe[4096];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);

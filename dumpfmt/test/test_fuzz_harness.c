@@ -1,7 +1,8 @@
 /* test_fuzz_harness.c - the fuzz targets' shared harness (dumpfmt/fuzz/harness.c) does what the targets rely on.
  * Owns: fz_repair (a repaired dump opens with every checksum right, keeps its content, and lets a mutation
- * through to the parsers), fz_split, fz_file. If the repair were wrong, reader_repaired, model and commands
- * would fuzz nothing but the checksum checks. */
+ * through to the parsers), fz_split, fz_file, fz_sparse_file (the committed core seeds make a dump on any
+ * machine). If the repair were wrong, reader_repaired, model and commands would fuzz nothing but the checksum
+ * checks; if the seeds' executables were, core would fuzz only the notes. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,11 @@
 #include "../fuzz/harness.h"
 #include "dumptest.h"
 #include "gcdump.h"
+#include "gcdump_remote.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* The targets' entry point, which harness.h declares; nothing calls it here. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -214,6 +220,64 @@ static void test_split(void **state)
     free(two);
 }
 
+/* The committed core seeds carry their executable: each of them, written
+ * out by fz_sparse_file and given as the executable, makes a dump of the
+ * heap on any machine (not only where the core was taken). If the seeds or
+ * the trailer's format broke, the core target would fuzz only the notes. */
+static void test_core_seeds_are_portable(void **state)
+{
+    (void)state;
+    char exe[4096], corpus[4200];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    assert_true(n > 0);
+    exe[n] = 0;
+    for (int up = 0; up < 4; up++) /* ROOT/BUILD/test/dumpfmt/test_fuzz_harness */
+        *strrchr(exe, '/') = 0;
+    snprintf(corpus, sizeof corpus, "%s/dumpfmt/fuzz/corpus/core", exe);
+    DIR *d = opendir(corpus);
+    assert_non_null(d);
+    char *out = dt_path(dir, "from-core.gcdump");
+    int with_exe = 0, dumped = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        char f[4600];
+        snprintf(f, sizeof f, "%s/%s", corpus, e->d_name);
+        size_t len;
+        struct stat st;
+        if (stat(f, &st) != 0 || !S_ISREG(st.st_mode))
+            continue; /* ., .., regressions/ */
+        unsigned char *b = dt_read_file(f, &len);
+        assert_non_null(b);
+        size_t core = fz_core_split(b, len);
+        if (core < len) {
+            with_exe++;
+            const char *cp = fz_file(0, b, core);
+            const char *xp = fz_sparse_file(1, b + core + sizeof fz_exe_magic, len - core - sizeof fz_exe_magic);
+            assert_non_null(cp);
+            assert_non_null(xp);
+            char err[512];
+            if (gcd_dump_core(cp, xp, out, NULL, err, sizeof err) == GCD_OK) {
+                gcd_reader *r = NULL;
+                uint64_t objects = 0;
+                assert_int_equal(gcd_open(out, NULL, &r, err, sizeof err), GCD_OK);
+                assert_int_equal(gcd_verify(r, &objects, err, sizeof err), GCD_OK);
+                assert_true(objects > 100);
+                gcd_close(r);
+                dumped++;
+            } else {
+                print_message("%s: %s\n", e->d_name, err);
+            }
+        }
+        free(b);
+    }
+    closedir(d);
+    free(out);
+    /* the gcore seed and the one taken at a signal: each makes a dump
+     * (a mutated copy with its executable may be kept too, and fail) */
+    assert_true(with_exe >= 2);
+    assert_true(dumped >= 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -222,6 +286,7 @@ int main(void)
         cmocka_unit_test(test_repair_of_a_cut_dump),
         cmocka_unit_test(test_repair_of_other_bytes),
         cmocka_unit_test(test_split),
+        cmocka_unit_test(test_core_seeds_are_portable),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
