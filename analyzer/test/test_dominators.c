@@ -1288,6 +1288,56 @@ static void test_commands(void **state)
     free(r);
 }
 
+/* gcroot (plugins/roots.c) searches its first levels by scanning the
+ * outgoing references while the incoming ones are not built, and must
+ * queue what it finds in the order the incoming references give: on the
+ * random heap of test_random_heap (chains, cross edges, sources of one
+ * level interleaved), gcroot and gcroot -all of a dozen objects, each in a
+ * fresh process without an index (scans first), against the same after
+ * 'refs -in' built the incoming references (no scan), byte for byte. */
+static void test_gcroot_scans(void **state)
+{
+    (void)state;
+    char path[512], build[PATH_MAX], f1[600], f2[600];
+    tpath(path, sizeof path, "random.gcdump");
+    tpath(f1, sizeof f1, "gcroot_scans.json");
+    tpath(f2, sizeof f2, "gcroot_index.json");
+    assert_int_equal(access(path, R_OK), 0); /* written by test_random_heap */
+    assert_int_equal(build_dir(build, sizeof build, 3), 0);
+    gca_model *m = open_model(path);
+    uint64_t n = gca_object_count(m), seed = seed_of("gcroot_scans"), s = seed, checked = 0, nonempty = 0;
+    for (int k = 0; k < 200 && checked < 24; k++) {
+        gca_oid o = rnd(&s) % n;
+        if (!gca_obj_live(m, o))
+            continue;
+        uint64_t addr = gca_obj_addr(m, o);
+        const char *opt = checked % 2 ? "-all " : "";
+        char cmd[2 * PATH_MAX + 1024];
+        snprintf(cmd, sizeof cmd, "'%s/bin/gcanalyze' -q --no-index --json '%s' -c 'gcroot %s%" PRIx64 "' > '%s'",
+                 build, path, opt, addr, f1);
+        assert_int_equal(system(cmd), 0);
+        snprintf(cmd, sizeof cmd,
+                 "'%s/bin/gcanalyze' -q --no-index --json '%s' -c 'refs -in %" PRIx64 "' -c 'gcroot %s%" PRIx64
+                 "' | tail -n 1 > '%s'",
+                 build, path, addr, opt, addr, f2);
+        assert_int_equal(system(cmd), 0);
+        snprintf(cmd, sizeof cmd, "cmp -s '%s' '%s'", f1, f2);
+        if (system(cmd) != 0)
+            fail_msg("gcroot %s%" PRIx64 ": the scans and the incoming references answer differently (%s, %s; "
+                     "replay with GCA_TEST_SEED=%" PRIu64 ")",
+                     opt, addr, f1, f2, seed);
+        snprintf(cmd, sizeof cmd, "grep -q '\"paths\":0,' '%s'", f1);
+        nonempty += system(cmd) != 0;
+        checked++;
+    }
+    unlink(f1);
+    unlink(f2);
+    printf("[ INFO     ] gcroot of %" PRIu64 " objects (%" PRIu64 " with paths): scans and incoming references agree\n",
+           checked, nonempty);
+    assert_true(checked >= 12 && nonempty >= 6);
+    gca_close(m);
+}
+
 /* Two models open at once, asked in turn: each answer is its own model's. */
 static void test_two_models(void **state)
 {
@@ -1345,6 +1395,7 @@ int main(void)
         cmocka_unit_test(test_shop_retained),
         cmocka_unit_test(test_million_list),
         cmocka_unit_test(test_random_heap),
+        cmocka_unit_test(test_gcroot_scans),
         cmocka_unit_test(test_testdata_heaps),
         cmocka_unit_test(test_two_models),
         cmocka_unit_test(test_commands),
