@@ -16,47 +16,50 @@
  *
  *  1. DFS from the virtual root, numbering nodes in preorder. Iterative:
  *     the path from the root is the chain of `parent` numbers and each
- *     node on it keeps its next edge in `iter` (the future `lab`), so no
- *     stack is needed beyond those arrays (a list of ten million nodes
- *     is a path of ten million). Each edge is looked at once, and the
- *     predecessor counts of step 2 are taken on the way.
+ *     node on it keeps its next edge in `iter`, so no stack is needed
+ *     beyond those arrays (a list of ten million nodes is a path of ten
+ *     million). Each edge is looked at once, and the predecessor counts
+ *     of step 2 are taken on the way.
  *  2. Predecessors by DFS number: a CSR (`off`, `src`), filled in one
  *     more pass over the reached nodes' edges.
  *  3. Semidominators, in reverse preorder, with eval over a forest of
- *     processed nodes (`anc`, compressed as it is walked; `lab`, the
- *     node of least semidominator on the compressed path). Path
- *     compression walks up, then back down an explicit stack. Each node
- *     waits in its semidominator's bucket until the semidominator's
- *     child above it is processed; then eval gives its idom, or a node
- *     whose idom is its own.
- *  4. Immediate dominators, in preorder: those of step 3 that are not
- *     the semidominator take their stand-in's (in place of `parent`).
- *  5. Retained sizes: every node's size, added to its idom's in reverse
- *     preorder (an idom always has a smaller number), then mapped back to
- *     node ids.
+ *     processed nodes (`parent` itself, compressed as it is walked: a
+ *     node's parent is read once, when it is processed, before any walk
+ *     can change it; `lab`, the node of least semidominator on the
+ *     compressed path). Path compression walks up, then back down an
+ *     explicit stack. Each node waits in its semidominator's bucket until
+ *     the semidominator's child above it is processed; then eval gives
+ *     its idom, or a node whose idom is its own, and that goes to the
+ *     first slot of its predecessor row (the bucket's link until then).
+ *  4. Immediate dominators, in preorder, into `parent` (no longer read):
+ *     each node's stand-in of step 3 is its semidominator (its idom) or a
+ *     node above it whose idom it takes.
+ *  5. Back to node ids: idom, then retained sizes, summed up the tree in
+ *     reverse preorder (an idom always has a smaller number).
  *
  * Memory, with n nodes, N of them reached (the root counted) and E edges
  * out of reached nodes: node numbers are 4 bytes (d_id: a graph has
- * fewer than 2^32 - 2 nodes), edge offsets and sizes 8. Steps 1-2 hold
- * num (4 n), vertex, parent (4 N each), off, lab (8 N each; n until the
- * DFS ends) and src (4 E); step 3 frees num and adds anc and semi (4 N
- * each); the buckets need no memory of their own (see step 3). The
- * result is idom and retained (8 n each), made while vertex, parent and
- * lab are held; the children lists (n + N) come on first use. Peak:
- * max(4 n + 24 N + 4 E, 32 N + 4 E, 16 n + 16 N) bytes, 32 + 4 E/n bytes
- * an object when every object is reachable (it was 48 + 8 E/n with
- * 8-byte numbers); kept: 16 bytes an object, 32 with the children. The big arrays are anonymous mappings advised for huge
- * pages (mdl_big_resize): the DFS and the predecessor passes read num[]
- * at random, and TLB misses are much of their time.
+ * fewer than 2^32 - 2 nodes), so are predecessor offsets while the graph
+ * has fewer than 2^32 edges (else 8), `iter` is 8. Step 1 holds num
+ * (4 n), vertex, parent, off (4 n + 4 each, until the DFS ends) and iter
+ * (8 n); step 2 frees iter and adds src (4 E); step 3 frees num and adds
+ * semi and lab (4 N each); step 4 frees lab; step 5 holds vertex and
+ * parent while it makes idom (8 n), then frees parent and makes retained
+ * (8 n). Peak: max(24 n, 4 n + 12 N + 4 E, 20 N + 4 E, 4 N + 16 n) bytes,
+ * 20 + 4 E/n an object when every object is reachable and E >= n (it
+ * was 32 + 4 E/n with 8-byte labels and offsets and a separate ancestor
+ * array; 48 + 8 E/n with 8-byte numbers); kept: 16 bytes an object, 32
+ * with the children. The big arrays are anonymous mappings advised for
+ * huge pages (mdl_big_resize): the DFS and the predecessor passes read
+ * num[] at random, and TLB misses are much of their time.
  * ====================================================================== */
 
 #define D_VROOT 0            /* the virtual root's preorder number */
-#define D_EMPTY UINT64_MAX   /* an empty bucket, the end of one (in lab) */
 
 /* A preorder number, or a node id below 2^32 - 2 (dom_compute refuses
  * bigger graphs): half the bytes of the temporaries' gca_oid. */
 typedef uint32_t d_id;
-#define D_NIL UINT32_MAX     /* D_EMPTY as a bucket link in src */
+#define D_NIL UINT32_MAX     /* no node: an empty bucket, the end of one */
 
 typedef struct d_mem {
     uint64_t held, peak;
@@ -132,15 +135,40 @@ static int d_push(d_stack *s, uint64_t v)
     return 0;
 }
 
+/* The predecessor offsets: 4 bytes each while the graph has fewer than
+ * 2^32 edges (roots included), else 8. The width is fixed for a run, so
+ * the branch is always predicted. */
+typedef struct d_offs {
+    void *a;
+    size_t size;   /* 4 or 8 */
+} d_offs;
+
+static inline uint64_t d_oget(const d_offs *o, uint64_t i)
+{
+    return o->size == 8 ? ((const uint64_t *)o->a)[i] : ((const uint32_t *)o->a)[i];
+}
+static inline void d_oset(d_offs *o, uint64_t i, uint64_t v)
+{
+    if (o->size == 8)
+        ((uint64_t *)o->a)[i] = v;
+    else
+        ((uint32_t *)o->a)[i] = (uint32_t)v;
+}
+/* @return the entry, then adds 1 to it */
+static inline uint64_t d_oinc(d_offs *o, uint64_t i)
+{
+    return o->size == 8 ? ((uint64_t *)o->a)[i]++ : ((uint32_t *)o->a)[i]++;
+}
+
 /* ======================================================================
  * Step 3's eval: the node with the least semidominator on the forest
  * path from v (a linked node, v > w) up to, not including, its tree's
  * root (a node not linked yet, <= w). Compresses the path on the way:
  * every node walked ends up pointing at the root, labelled with the
- * least node above it.
+ * least node above it. Only nodes > w change.
  * @return that node, or UINT64_MAX when the stack cannot grow.
  * ====================================================================== */
-static uint64_t d_eval(d_id *anc, uint64_t *lab, const d_id *semi, d_stack *st, uint64_t v, uint64_t w)
+static uint64_t d_eval(d_id *anc, d_id *lab, const d_id *semi, d_stack *st, uint64_t v, uint64_t w)
 {
     if (anc[v] <= w)
         return lab[v];
@@ -152,10 +180,10 @@ static uint64_t d_eval(d_id *anc, uint64_t *lab, const d_id *semi, d_stack *st, 
         x = anc[x];
     } while (anc[x] > w);
     /* x is the last linked node; anc[x] the root. Back down. */
-    uint64_t root = anc[x], pl = lab[x];
+    d_id root = anc[x], pl = lab[x];
     while (st->n) {
         uint64_t y = st->a[--st->n];
-        anc[y] = (d_id)root;
+        anc[y] = root;
         if (semi[pl] < semi[lab[y]])
             lab[y] = pl;
         else
@@ -186,11 +214,14 @@ gca_rc dom_compute(const dom_graph *g, dom_tree *t)
         return GCA_E_INVAL;
     const uint64_t *off_g = g->off;
     const gca_oid *tgt = g->tgt;
+    /* E is at most the graph's edges plus the roots */
+    const uint64_t eg = n ? off_g[n] - off_g[0] : 0;
+    d_offs off = {NULL, g->wide_offsets || eg >= UINT32_MAX || g->nroots >= UINT32_MAX - eg ? 8 : 4};
     d_mem mm = {0, 0};
     gca_rc rc = GCA_E_NOMEM;
-    d_id *num = NULL, *vertex = NULL, *parent = NULL, *src = NULL, *anc = NULL, *semi = NULL;
-    uint64_t *off = NULL, *lab = NULL;
-    uint64_t N = 1, E = 0, vcap = n + 1, pcap = n + 1, ocap = n + 3, lcap = n + 1;
+    d_id *num = NULL, *vertex = NULL, *parent = NULL, *src = NULL, *semi = NULL, *lab = NULL;
+    uint64_t *iter = NULL;
+    uint64_t N = 1, E = 0, vcap = n + 1, pcap = n + 1, ocap = n + 3;
     d_stack st = {0};
     t->n = n;
 
@@ -201,12 +232,12 @@ gca_rc dom_compute(const dom_graph *g, dom_tree *t)
     num = d_alloc(&mm, n, sizeof *num, 1);
     vertex = d_alloc(&mm, vcap, sizeof *vertex, 0);
     parent = d_alloc(&mm, pcap, sizeof *parent, 0);
-    off = d_alloc(&mm, ocap, sizeof *off, 1);
-    lab = d_alloc(&mm, lcap, sizeof *lab, 0); /* `iter` while walking */
-    if (!num || !vertex || !parent || !off || !lab)
+    off.a = d_alloc(&mm, ocap, off.size, 1);
+    iter = d_alloc(&mm, n + 1, sizeof *iter, 0);
+    if (!num || !vertex || !parent || !off.a || !iter)
         goto out;
     {
-        uint64_t *iter = lab, cur = D_VROOT;
+        uint64_t cur = D_VROOT;
         vertex[D_VROOT] = D_NIL;
         parent[D_VROOT] = D_VROOT;
         iter[D_VROOT] = 0;
@@ -222,7 +253,7 @@ gca_rc dom_compute(const dom_graph *g, dom_tree *t)
                         next = r;
                         break;
                     }
-                    off[num[r] + 2]++;
+                    d_oinc(&off, num[r] + 2);
                 }
             } else {
                 uint64_t j = iter[cur], e = off_g[vertex[cur] + 1];
@@ -235,7 +266,7 @@ gca_rc dom_compute(const dom_graph *g, dom_tree *t)
                         next = x;
                         break;
                     }
-                    off[num[x] + 2]++;
+                    d_oinc(&off, num[x] + 2);
                 }
                 iter[cur] = j;
             }
@@ -251,30 +282,31 @@ gca_rc dom_compute(const dom_graph *g, dom_tree *t)
                 goto out;
             }
             num[next] = (d_id)N;
-            off[N + 2]++;
+            d_oinc(&off, N + 2);
             vertex[N] = (d_id)next;
             parent[N] = (d_id)cur;
             iter[N] = off_g[next];
             cur = N++;
         }
     }
+    d_free(&mm, iter, n + 1, sizeof *iter);
+    iter = NULL;
     vertex = d_shrink(&mm, vertex, &vcap, N, sizeof *vertex);
     parent = d_shrink(&mm, parent, &pcap, N, sizeof *parent);
-    off = d_shrink(&mm, off, &ocap, N + 2, sizeof *off);
-    lab = d_shrink(&mm, lab, &lcap, N, sizeof *lab);
+    off.a = d_shrink(&mm, off.a, &ocap, N + 2, off.size);
 
     /* ---- 2. Predecessors by number: the prefix sum makes off[w + 1] the
      * start of row w, filling moves it to the row's end, which is the
      * start of row w + 1. Rows come out sorted by source number. */
     for (uint64_t w = 2; w < N + 2; w++)
-        off[w] += off[w - 1];
-    assert(off[N + 1] == E);
+        d_oset(&off, w, d_oget(&off, w) + d_oget(&off, w - 1));
+    assert(d_oget(&off, N + 1) == E);
     if (!(src = d_alloc(&mm, E, sizeof *src, 0)))
         goto out;
     for (size_t i = 0; i < g->nroots; i++) {
         gca_oid r = g->roots[i];
         if (r < n)
-            src[off[num[r] + 1]++] = D_VROOT;
+            src[d_oinc(&off, num[r] + 1)] = D_VROOT;
     }
     for (uint64_t i = 1; i < N; i++) {
         gca_oid v = vertex[i];
@@ -285,96 +317,108 @@ gca_rc dom_compute(const dom_graph *g, dom_tree *t)
         for (uint64_t j = off_g[v], e = off_g[v + 1]; j < e; j++) {
             gca_oid x = tgt[j];
             if (x < n)
-                src[off[num[x] + 1]++] = (d_id)i;
+                src[d_oinc(&off, num[x] + 1)] = (d_id)i;
         }
     }
-    assert(off[N] == E);
+    assert(d_oget(&off, N) == E);
     d_free(&mm, num, n, sizeof *num);
     num = NULL;
 
     /* ---- 3. Semidominators and buckets, w = N-1 .. 1. Processing w
      * links it to its parent: a node is linked when its number is more
-     * than the current one, so a node v < w is its own candidate. The
-     * bucket of p (the nodes whose semidominator is p, waiting for their
-     * idom) is a list whose head is lab[p] while p is not processed (an
+     * than the current one, so a node v < w is its own candidate, and
+     * parent[] is the forest (`anc`): a walk changes only linked nodes,
+     * so parent[w] is still w's parent when w is processed. The bucket
+     * of p (the nodes whose semidominator is p, waiting for their idom)
+     * is a list whose head is lab[p] while p is not processed (an
      * unlinked node's label is never read) and whose links are the first
      * slot of each member's predecessor row (read once, at processing).
      * Once the bucket of parent(w) is emptied, each member v has
      * idom(v) = semi(v) or a node u below it whose idom is v's (step 4);
-     * that goes to parent[v], no longer read. */
-    if (!(anc = d_alloc(&mm, N, sizeof *anc, 0)) || !(semi = d_alloc(&mm, N, sizeof *semi, 0)))
+     * that goes to v's slot, whose link was read. */
+    if (!(semi = d_alloc(&mm, N, sizeof *semi, 0)) || !(lab = d_alloc(&mm, N, sizeof *lab, 0)))
         goto out;
-    memcpy(anc, parent, (size_t)N * sizeof *anc);
-    for (uint64_t i = 0; i < N; i++)
-        lab[i] = D_EMPTY;
-    semi[D_VROOT] = D_VROOT;
-    for (uint64_t w = N - 1; w >= 1; w--) {
-        uint64_t p = parent[w], sw = p;
-        if ((w & D_TICK) == 0 && d_tick(g, 3 * N - w, 4 * N)) {
-            rc = GCA_E_CANCELLED;
-            goto out;
-        }
-        for (uint64_t j = off[w], e = off[w + 1]; j < e; j++) {
-            uint64_t v = src[j];
-            if (v > w) {
-                uint64_t u = d_eval(anc, lab, semi, &st, v, w);
+    {
+        d_id *anc = parent;
+        for (uint64_t i = 0; i < N; i++)
+            lab[i] = D_NIL;
+        semi[D_VROOT] = D_VROOT;
+        for (uint64_t w = N - 1; w >= 1; w--) {
+            uint64_t p = anc[w], sw = p;
+            if ((w & D_TICK) == 0 && d_tick(g, 3 * N - w, 4 * N)) {
+                rc = GCA_E_CANCELLED;
+                goto out;
+            }
+            uint64_t rb = d_oget(&off, w), re = d_oget(&off, w + 1);
+            for (uint64_t j = rb; j < re; j++) {
+                uint64_t v = src[j];
+                if (v > w) {
+                    uint64_t u = d_eval(anc, lab, semi, &st, v, w);
+                    if (u == UINT64_MAX)
+                        goto out;
+                    v = semi[u];
+                }
+                if (v < sw)
+                    sw = v;
+            }
+            assert(lab[w] == D_NIL && rb < re);
+            semi[w] = (d_id)sw;
+            lab[w] = (d_id)w;
+            src[rb] = lab[sw]; /* into the bucket of semi(w) */
+            lab[sw] = (d_id)w;
+            for (uint64_t v = lab[p]; v != D_NIL;) {
+                uint64_t slot = d_oget(&off, v), next = src[slot];
+                uint64_t u = d_eval(anc, lab, semi, &st, v, w - 1);
                 if (u == UINT64_MAX)
                     goto out;
-                v = semi[u];
+                src[slot] = (d_id)(semi[u] < semi[v] ? u : p);
+                v = next;
             }
-            if (v < sw)
-                sw = v;
+            lab[p] = D_NIL;
         }
-        assert(lab[w] == D_EMPTY && off[w] < off[w + 1]);
-        semi[w] = (d_id)sw;
-        lab[w] = w;
-        src[off[w]] = lab[sw] == D_EMPTY ? D_NIL : (d_id)lab[sw]; /* into the bucket of semi(w) */
-        lab[sw] = w;
-        for (uint64_t v = lab[p]; v != D_EMPTY; v = src[off[v]] == D_NIL ? D_EMPTY : src[off[v]]) {
-            uint64_t u = d_eval(anc, lab, semi, &st, v, w - 1);
-            if (u == UINT64_MAX)
-                goto out;
-            parent[v] = (d_id)(semi[u] < semi[v] ? u : p);
-        }
-        lab[p] = D_EMPTY;
+    }
+    d_free(&mm, lab, N, sizeof *lab);
+    lab = NULL;
+
+    /* ---- 4. Immediate dominators, in preorder, in place of parent. */
+    for (uint64_t w = 1; w < N; w++) {
+        d_id c = src[d_oget(&off, w)];
+        parent[w] = c == semi[w] ? c : parent[c];
     }
     d_free(&mm, src, E, sizeof *src);
     src = NULL;
-    d_free(&mm, anc, N, sizeof *anc);
-    anc = NULL;
-    d_free(&mm, off, ocap, sizeof *off);
-    off = NULL;
-
-    /* ---- 4. Immediate dominators, in preorder, in place of parent. */
-    for (uint64_t w = 1; w < N; w++)
-        if (parent[w] != semi[w])
-            parent[w] = parent[parent[w]];
+    d_free(&mm, off.a, ocap, off.size);
+    off.a = NULL;
     d_free(&mm, semi, N, sizeof *semi);
     semi = NULL;
 
-    /* ---- 5. Retained sizes (in lab), then back to node ids. */
+    /* ---- 5. Node ids: idom, then retained sizes, each node's added to
+     * its idom's in reverse preorder, after every node below it. */
     if (d_tick(g, 3 * N, 4 * N)) {
         rc = GCA_E_CANCELLED;
         goto out;
     }
-    lab[D_VROOT] = 0;
-    for (uint64_t i = 1; i < N; i++)
-        lab[i] = d_size(g, vertex[i]);
-    for (uint64_t i = N - 1; i >= 1; i--)
-        lab[parent[i]] += lab[i];
-    t->idom = d_alloc(&mm, n, sizeof *t->idom, 0);
-    t->retained = d_alloc(&mm, n, sizeof *t->retained, 1);
-    if (!t->idom || !t->retained)
+    if (!(t->idom = d_alloc(&mm, n, sizeof *t->idom, 0)))
         goto out;
     for (uint64_t v = 0; v < n; v++)
         t->idom[v] = GCA_NONE;
-    for (uint64_t i = 1; i < N; i++) {
-        gca_oid v = vertex[i];
-        t->idom[v] = parent[i] == D_VROOT ? GCA_VROOT : vertex[parent[i]];
-        t->retained[v] = lab[i];
+    for (uint64_t i = 1; i < N; i++)
+        t->idom[vertex[i]] = parent[i] == D_VROOT ? GCA_VROOT : vertex[parent[i]];
+    d_free(&mm, parent, pcap, sizeof *parent);
+    parent = NULL;
+    if (!(t->retained = d_alloc(&mm, n, sizeof *t->retained, 1)))
+        goto out;
+    uint64_t reach = 0;
+    for (uint64_t i = N - 1; i >= 1; i--) {
+        gca_oid v = vertex[i], d = t->idom[v];
+        uint64_t r = t->retained[v] += d_size(g, v);
+        if (d == GCA_VROOT)
+            reach += r;
+        else
+            t->retained[d] += r;
     }
     t->nreach = N - 1;
-    t->reach_bytes = lab[D_VROOT];
+    t->reach_bytes = reach;
     rc = GCA_OK;
 
 out:
@@ -382,10 +426,10 @@ out:
     d_free(&mm, num, n, sizeof *num);
     d_free(&mm, vertex, vcap, sizeof *vertex);
     d_free(&mm, parent, pcap, sizeof *parent);
-    d_free(&mm, off, ocap, sizeof *off);
+    d_free(&mm, off.a, ocap, off.size);
+    d_free(&mm, iter, n + 1, sizeof *iter);
     d_free(&mm, src, E, sizeof *src);
-    d_free(&mm, anc, N, sizeof *anc);
-    d_free(&mm, lab, lcap, sizeof *lab);
+    d_free(&mm, lab, N, sizeof *lab);
     d_free(&mm, semi, N, sizeof *semi);
     if (rc != GCA_OK) {
         dom_tree_free(t);
@@ -524,7 +568,33 @@ nomem:
 struct d_cache {
     int include_weak;
     dom_tree t;
+    /* The top level alone (the virtual root's children, ascending), while
+     * t has no children lists: listing it needs no more than a pass over
+     * idom, where the lists of every node cost 16 bytes an object. */
+    gca_oid *top;
+    uint64_t ntop;
 };
+
+/* The virtual root's children, from t.idom, into c->top. @return GCA_OK or GCA_E_NOMEM. */
+static gca_rc d_top_level(struct d_cache *c)
+{
+    if (c->top)
+        return GCA_OK;
+    const dom_tree *t = &c->t;
+    uint64_t k = 0;
+    for (uint64_t v = 0; v < t->n; v++)
+        k += t->idom[v] == GCA_VROOT;
+    gca_oid *top = malloc((size_t)(k ? k : 1) * sizeof *top);
+    if (!top)
+        return GCA_E_NOMEM;
+    k = 0;
+    for (uint64_t v = 0; v < t->n; v++)
+        if (t->idom[v] == GCA_VROOT)
+            top[k++] = v;
+    c->top = top;
+    c->ntop = k;
+    return GCA_OK;
+}
 
 static void d_drop(gca_model *m)
 {
@@ -539,6 +609,7 @@ static void d_drop(gca_model *m)
             t->kids = NULL;
         }
         dom_tree_free(t);
+        free(m->dom->top);
         free(m->dom);
         m->dom = NULL;
     }
@@ -650,13 +721,19 @@ uint64_t gca_dom_children(gca_model *m, gca_oid o, const gca_oid **children)
 {
     uint64_t cnt = 0;
     const gca_oid *p = NULL;
-    if (m && (o < m->nobj || o == GCA_VROOT)) {
-            if (d_ensure(m, -1) == GCA_OK && dom_children(&m->dom->t) == GCA_OK) {
+    if (m && (o < m->nobj || o == GCA_VROOT) && d_ensure(m, -1) == GCA_OK) {
+        struct d_cache *c = m->dom;
+        if (o == GCA_VROOT && !c->t.coff) { /* c->top stays until d_drop: pointers handed out stay valid */
+            if (d_top_level(c) == GCA_OK) {
+                p = c->top;
+                cnt = c->ntop;
+            }
+        } else if (dom_children(&c->t) == GCA_OK) {
             uint64_t row = o == GCA_VROOT ? m->nobj : o;
-            p = m->dom->t.kids + m->dom->t.coff[row];
-            cnt = m->dom->t.coff[row + 1] - m->dom->t.coff[row];
+            p = c->t.kids + c->t.coff[row];
+            cnt = c->t.coff[row + 1] - c->t.coff[row];
         }
-        }
+    }
     if (children)
         *children = p;
     return cnt;
@@ -712,7 +789,7 @@ const struct dom_tree *mdl_dom_held(const gca_model *m, int *weak)
 
 uint64_t gca_dominators_bytes(const gca_model *m)
 {
-    return m && m->dom ? dom_tree_bytes(&m->dom->t) : 0;
+    return m && m->dom ? dom_tree_bytes(&m->dom->t) + (m->dom->top ? (m->dom->ntop ? m->dom->ntop : 1) * 8 : 0) : 0;
 }
 
 void gca_dominators_free(gca_model *m)

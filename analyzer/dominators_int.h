@@ -27,6 +27,9 @@ typedef struct dom_graph {
      * nonzero stops it with GCA_E_CANCELLED. */
     int (*tick)(void *arg, uint64_t done, uint64_t total);
     void *tick_arg;
+    /* 8-byte predecessor offsets even when 4 would do (tests: graphs of
+     * 2^32 edges and more are too big for them) */
+    int wide_offsets;
 } dom_graph;
 
 /* The dominator tree of a dom_graph from its virtual root. */

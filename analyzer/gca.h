@@ -262,6 +262,11 @@ GCA_API int gca_segment_of(const gca_model *m, uint64_t addr);
 GCA_API uint64_t gca_refs(const gca_model *m, gca_oid o, const gca_oid **targets);
 /* Incoming references, built on first use (CSR, 8 bytes per reference). */
 GCA_API uint64_t gca_refs_in(gca_model *m, gca_oid o, const gca_oid **sources);
+/* 1 when gca_refs_in answers without building the incoming references
+ * (built already, or mapped from the dump's index), else 0. Lets a search
+ * that needs the sources of a few objects scan the outgoing references
+ * instead of building 8 + 8 x (references per object) bytes an object. */
+GCA_API int gca_refs_in_ready(gca_model *m);
 /* The name of the field of `from` that refers to `to` ("orders", "[12]"),
  * found by reading `from`; NULL if none does. */
 GCA_API const char *gca_ref_field(gca_model *m, gca_oid from, gca_oid to, char *buf, size_t cap);

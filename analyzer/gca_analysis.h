@@ -28,10 +28,12 @@ extern "C" {
  * getters below compute it with strong roots only when there is none,
  * and otherwise answer from the tree last computed for the model, with
  * whichever include_weak it was computed for; gca_dominators with the
- * other setting recomputes. Memory: 16 bytes an object kept (32 once
- * gca_dom_children or gca_retained_by_type was used); at most
- * 48 + 8 x (references per object) bytes an object while computing
- * (about 1.3 s and 50 bytes an object for ten million objects).
+ * other setting recomputes. Memory: 16 bytes an object kept, plus 8 a
+ * top-level object once gca_dom_children(GCA_VROOT) was used (32 an
+ * object once gca_dom_children of an object or gca_retained_by_type
+ * was: the children lists of every object); at most
+ * 20 + 4 x (references per object) bytes an object while computing,
+ * 24 when there are fewer references than objects.
  *
  * Each model keeps its own tree until gca_close (gca_dominators_free
  * releases it earlier). Like the model, not for several threads at once;

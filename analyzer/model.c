@@ -332,8 +332,8 @@ static gca_rc m_reopen(gca_model *m, const char *path, const gca_open_opts *opts
     const gca_oid *kids;
     gca_refs_in(m, 0, NULL);
     gca_obj_live(m, 0);
-    if (gca_dominators(m, 0) == GCA_OK)
-        gca_dom_children(m, GCA_VROOT, &kids);
+    if (gca_dominators(m, 0) == GCA_OK) /* an object's: the lists of all (the top level's alone are not saved) */
+        gca_dom_children(m, 0, &kids);
     int saved = mdl_index_save(m, path);
     gca_close(m);
     if (saved != 0) {

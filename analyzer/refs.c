@@ -1,5 +1,5 @@
 /* refs.c - the reference graph of the model: outgoing CSR (resolved at load), incoming CSR and reachability on demand.
- * Owns: mdl_resolve_refs, gca_refs, gca_refs_in, gca_ref_field, gca_obj_live, gca_live_totals. Nothing here recurses. */
+ * Owns: mdl_resolve_refs, gca_refs, gca_refs_in, gca_refs_in_ready, gca_ref_field, gca_obj_live, gca_live_totals. Nothing here recurses. */
 #include "model_int.h"
 
 #include <inttypes.h>
@@ -251,6 +251,11 @@ static int r_build_in(gca_model *m)
     m->in_off = off;
     m->in = in;
     return 1;
+}
+
+int gca_refs_in_ready(gca_model *m)
+{
+    return m && (m->in_off || (!m->in_failed && mdl_index_in(m)));
 }
 
 uint64_t gca_refs_in(gca_model *m, gca_oid o, const gca_oid **sources)

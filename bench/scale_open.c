@@ -1,4 +1,4 @@
-/* scale_open.c - the issue-13 growth table: open, dominators, gcroot and peak memory per object, 1M to 30M objects.
+/* scale_open.c - the issue-13 growth table: open, dominators, gcroot, eventsubs, lohfrag and peak memory per object, 1M to 100M objects.
  * Owns: the scale benchmark of `make bench` (synthetic dumps from gcsynth, gcanalyze runs against `zstd -d`). */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,18 +25,24 @@
  *   gcanalyze -q DUMP -c eeheap                   the load alone;
  *   gcanalyze -q DUMP -c "gcroot VALUE"           a Synth.Value of the map (the
  *                                                 incoming index, then a short path);
- *   gcanalyze -q DUMP -c "dominators -top 5"      every retained size.
+ *   gcanalyze -q DUMP -c "dominators -top 5"      every retained size;
+ *   gcanalyze -q DUMP -c eventsubs                the event subscriptions;
+ *   gcanalyze -q DUMP -c lohfrag                  the LOH's fragmentation.
  * Medians of wall time; the open ratio is median(dumpheap -stat) /
  * median(zstd -d) of the same rounds. "over load" subtracts eeheap's
- * median. Peak RSS is the largest of the dominators runs (getrusage of the
- * child). GCA_THREADS is left as it is (the analyzer uses 2 threads on
+ * median. The per-object rows are medians of CPU time (user + system of
+ * the child), which a loaded machine disturbs much less than wall time;
+ * the last column is the largest size's figure over the smallest's
+ * (issue 13: at most 1.2). Peak RSS is the largest of each command's
+ * runs (getrusage of the child). GCA_THREADS is left as it is (the analyzer uses 2 threads on
  * this machine). Scratch files go to SCALE_TMP (default $TMPDIR or /tmp)
  * and are removed at the end.
  * ====================================================================== */
 #define MAXSIZES 8
 #define MAXPAIRS 31
-enum { R_ZSTD, R_STAT, R_LOAD, R_GCROOT, R_DOM, NRUNS };
-static const char *const run_names[NRUNS] = {"zstd -d", "dumpheap -stat", "eeheap", "gcroot", "dominators"};
+enum { R_ZSTD, R_STAT, R_LOAD, R_GCROOT, R_DOM, R_EVENTS, R_LOH, NRUNS };
+static const char *const run_names[NRUNS] = {"zstd -d", "dumpheap -stat", "eeheap",   "gcroot",
+                                             "dominators", "eventsubs", "lohfrag"};
 
 static char bindir[PATH_MAX];
 
@@ -130,7 +136,7 @@ static int truth(const char *path, const char *key, char *val, size_t cap)
 typedef struct row {
     uint64_t objects, refs, heap_bytes;
     double med[NRUNS], cpu[NRUNS];
-    uint64_t peak_dom, peak_stat;
+    uint64_t peak[NRUNS];
     int ok;
 } row;
 
@@ -167,6 +173,8 @@ static int measure(uint64_t n, const char *tmp, int pairs, row *r)
         {gca, "-q", dump, "-c", "eeheap", NULL},
         {gca, "-q", dump, "-c", gcroot_cmd, NULL},
         {gca, "-q", dump, "-c", "dominators -top 5", NULL},
+        {gca, "-q", dump, "-c", "eventsubs", NULL},
+        {gca, "-q", dump, "-c", "lohfrag", NULL},
     };
     double wall[NRUNS][MAXPAIRS], cpu[NRUNS][MAXPAIRS];
     for (int p = 0; p < pairs; p++) {
@@ -178,10 +186,8 @@ static int measure(uint64_t n, const char *tmp, int pairs, row *r)
                 return -1;
             wall[which][p] = o.wall;
             cpu[which][p] = o.cpu;
-            if (which == R_DOM && o.maxrss > r->peak_dom)
-                r->peak_dom = o.maxrss;
-            if (which == R_STAT && o.maxrss > r->peak_stat)
-                r->peak_stat = o.maxrss;
+            if (o.maxrss > r->peak[which])
+                r->peak[which] = o.maxrss;
         }
         fprintf(stderr, "  %" PRIu64 " objects, round %d of %d: zstd %.3f s, dumpheap -stat %.3f s\n", r->objects,
                 p + 1, pairs, wall[R_ZSTD][p], wall[R_STAT][p]);
@@ -279,9 +285,37 @@ int main(int argc, char **argv)
     ROW("open (ns/object, eeheap)", "%.0f", r->med[R_LOAD] * 1e9 / (double)r->objects);
     ROW("dominators over load (ns/object)", "%.0f", (r->med[R_DOM] - r->med[R_LOAD]) * 1e9 / (double)r->objects);
     ROW("gcroot of a map value over load (s)", "%.3f", r->med[R_GCROOT] - r->med[R_LOAD]);
-    ROW("peak RSS, dumpheap -stat (B/object)", "%.0f", (double)r->peak_stat / (double)r->objects);
-    ROW("peak RSS, dominators (B/object)", "%.0f", (double)r->peak_dom / (double)r->objects);
+    ROW("peak RSS, dumpheap -stat (B/object)", "%.0f", (double)r->peak[R_STAT] / (double)r->objects);
+    ROW("peak RSS, dominators (B/object)", "%.0f", (double)r->peak[R_DOM] / (double)r->objects);
+    ROW("peak RSS, gcroot (B/object)", "%.0f", (double)r->peak[R_GCROOT] / (double)r->objects);
     ROW("target 48 B/object + 8 B/reference", "%.0f", 48.0 + 8.0 * (double)r->refs / (double)r->objects);
+    /* CPU time per object; "over load" less eeheap's (the growth column:
+     * the largest size over the smallest) */
+    static const struct { const char *label; int k; int over; } cpu_rows[] = {
+        {"CPU ns/object: `zstd -d`", R_ZSTD, 0},           {"CPU ns/object: open (eeheap)", R_LOAD, 0},
+        {"CPU ns/object: `dumpheap -stat`", R_STAT, 0},     {"CPU ns/object: dominators over load", R_DOM, 1},
+        {"CPU ns/object: gcroot over load", R_GCROOT, 1},   {"CPU ns/object: eventsubs over load", R_EVENTS, 1},
+        {"CPU ns/object: lohfrag over load", R_LOH, 1},
+    };
+    printf("\n\n| CPU time (medians of %d rounds) |", pairs);
+    for (int i = 0; i < ns; i++)
+        printf(" %.1fM |", (double)rows[i].objects / 1e6);
+    printf(" growth |\n|---|");
+    for (int i = 0; i <= ns; i++)
+        printf("---|");
+    for (size_t c = 0; c < sizeof cpu_rows / sizeof cpu_rows[0]; c++) {
+        double first = 0, last = 0;
+        printf("\n| %s |", cpu_rows[c].label);
+        for (int i = 0; i < ns; i++) {
+            const row *r = &rows[i];
+            double v = (r->cpu[cpu_rows[c].k] - (cpu_rows[c].over ? r->cpu[R_LOAD] : 0)) * 1e9 / (double)r->objects;
+            printf(" %.0f |", v);
+            if (i == 0)
+                first = v;
+            last = v;
+        }
+        printf(" %.2f |", first > 0 ? last / first : 0.0);
+    }
     printf("\n\n");
     for (int k = 0; k < NRUNS; k++)
         printf("%s%s", k ? ", " : "runs: ", run_names[k]);

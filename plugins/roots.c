@@ -197,6 +197,93 @@ typedef struct gcroot_run {
     size_t nfound, fcap;
 } gcroot_run;
 
+/* Queue s, met through queue entry h. @return 0, -1 out of memory. */
+static int gr_visit(gcroot_run *g, gca_oid s, uint64_t h)
+{
+    cu_bit_set(&g->seen, s);
+    if (qa_room(&g->node, g->qlen) != 0 || qa_room(&g->parent, g->qlen) != 0)
+        return -1;
+    qa_put(&g->node, g->qlen, s);
+    qa_put(&g->parent, g->qlen, h);
+    if (g->dist)
+        g->dist[s] = g->dist[qa_get(&g->node, h)] + 1;
+    g->qlen++;
+    return 0;
+}
+
+/* Levels searched by scans before the incoming references are built:
+ * a scan reads the outgoing references once, in order (a few ns a
+ * reference), where building the incoming ones writes 8 + 8 x
+ * (references per object) fresh bytes an object in random order, which
+ * costs as much as several scans and, on big heaps, the kernel's zeroing
+ * and huge-page compaction; a target a few levels under its roots (most
+ * of them) never needs them. */
+#define GCROOT_SCANS 4
+
+typedef struct gr_pair { uint64_t key, val; } gr_pair;
+static int gr_pair_cmp(const void *x, const void *y)
+{
+    const gr_pair *p = x, *q = y;
+    if (p->key != q->key)
+        return p->key < q->key ? -1 : 1;
+    return (p->val > q->val) - (p->val < q->val);
+}
+
+/* Expand the level queue[a, b) by one pass over every object's outgoing
+ * references: the unseen sources s of references to the level's objects,
+ * queued in the order gca_refs_in would give (by the position of the
+ * object referred to, then s ascending, as its rows are), so the search
+ * and its answers are the same. @return 0, -1 out of memory. */
+static int gr_scan_level(gcroot_run *g, uint64_t a, uint64_t b)
+{
+    uint64_t nobj = g->seen.n, nl = b - a;
+    gr_pair *lv = malloc((size_t)nl * sizeof *lv), *pr = NULL; /* lv: (object, queue position), by object */
+    size_t np = 0, pcap = 0;
+    cu_bits inlv = {0};
+    int rc = -1;
+    if (!lv || cu_bits_init(&inlv, nobj) != 0)
+        goto out;
+    for (uint64_t h = a; h < b; h++) {
+        gca_oid t = qa_get(&g->node, h);
+        lv[h - a] = (gr_pair){t, h};
+        cu_bit_set(&inlv, t);
+    }
+    qsort(lv, (size_t)nl, sizeof *lv, gr_pair_cmp);
+    for (gca_oid s = 0; s < nobj; s++) {
+        if (cu_bit(&g->seen, s))
+            continue;
+        const gca_oid *tg;
+        uint64_t k = gca_refs(g->m, s, &tg);
+        for (uint64_t j = 0; j < k; j++) {
+            gca_oid t = tg[j];
+            if (t >= nobj || !cu_bit(&inlv, t))
+                continue;
+            size_t lo = 0, hi = (size_t)nl; /* lv[lo].key == t: every object of the level is in lv once */
+            while (hi - lo > 1) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (lv[mid].key <= t)
+                    lo = mid;
+                else
+                    hi = mid;
+            }
+            if (cu_grow((void **)&pr, &pcap, np + 1, sizeof *pr) != 0)
+                goto out;
+            pr[np++] = (gr_pair){lv[lo].val, s};
+        }
+    }
+    if (np)
+        qsort(pr, np, sizeof *pr, gr_pair_cmp);
+    for (size_t i = 0; i < np; i++)
+        if (!cu_bit(&g->seen, pr[i].val) && gr_visit(g, pr[i].val, pr[i].key) != 0)
+            goto out;
+    rc = 0;
+out:
+    cu_bits_free(&inlv);
+    free(lv);
+    free(pr);
+    return rc;
+}
+
 /* A path prints SOS style in text (the root, then "-> address type (field)"
  * lines) and as {root, kind, length, path: [{address, type, field}]} in JSON. */
 static void emit_hop(gcroot_run *g, gca_oid from, gca_oid to)
@@ -738,7 +825,9 @@ static int cmd_gcroot(gca_ctx *ctx, int argc, char **argv)
         (all && !(g.dist = malloc((size_t)(nobj ? nobj : 1) * sizeof *g.dist))))
         goto nomem;
 
-    /* the search */
+    /* the search, breadth first, a level (queue[a, b)) at a time: the
+     * first levels by scans of the outgoing references while the incoming
+     * ones are not there (see gr_scan_level), then through gca_refs_in */
     g.node.wide = g.parent.wide = gca_object_count(m) >= UINT32_MAX;
     if (qa_room(&g.node, 0) != 0 || qa_room(&g.parent, 0) != 0)
         goto nomem;
@@ -748,28 +837,29 @@ static int cmd_gcroot(gca_ctx *ctx, int argc, char **argv)
         g.dist[target] = 0;
     g.qlen = 1;
     cu_bit_set(&g.seen, target);
-    for (uint64_t h = 0; h < g.qlen; h++) {
-        gca_oid v = qa_get(&g.node, h);
-        for (size_t r = root_map_first(&rm, v); r != SIZE_MAX; r = rm.next[r]) {
-            if (cu_grow((void **)&g.found, &g.fcap, g.nfound + 1, sizeof *g.found) != 0)
-                goto nomem;
-            g.found[g.nfound].root = r;
-            g.found[g.nfound++].q = h;
+    for (uint64_t a = 0, b, scans = 0; a < g.qlen; a = b) {
+        b = g.qlen;
+        for (uint64_t h = a; h < b; h++) {
+            gca_oid v = qa_get(&g.node, h);
+            for (size_t r = root_map_first(&rm, v); r != SIZE_MAX; r = rm.next[r]) {
+                if (cu_grow((void **)&g.found, &g.fcap, g.nfound + 1, sizeof *g.found) != 0)
+                    goto nomem;
+                g.found[g.nfound].root = r;
+                g.found[g.nfound++].q = h;
+            }
         }
-        const gca_oid *src;
-        uint64_t nin = gca_refs_in(m, v, &src);
-        for (uint64_t k = 0; k < nin; k++) {
-            gca_oid s = src[k];
-            if (s >= g.seen.n || cu_bit(&g.seen, s))
-                continue;
-            cu_bit_set(&g.seen, s);
-            if (qa_room(&g.node, g.qlen) != 0 || qa_room(&g.parent, g.qlen) != 0)
+        if (scans < GCROOT_SCANS && !gca_refs_in_ready(m)) {
+            scans++;
+            if (gr_scan_level(&g, a, b) != 0)
                 goto nomem;
-            qa_put(&g.node, g.qlen, s);
-            qa_put(&g.parent, g.qlen, h);
-            if (all)
-                g.dist[s] = g.dist[v] + 1;
-            g.qlen++;
+            continue;
+        }
+        for (uint64_t h = a; h < b; h++) {
+            const gca_oid *src;
+            uint64_t nin = gca_refs_in(m, qa_get(&g.node, h), &src);
+            for (uint64_t k = 0; k < nin; k++)
+                if (src[k] < g.seen.n && !cu_bit(&g.seen, src[k]) && gr_visit(&g, src[k], h) != 0)
+                    goto nomem;
         }
     }
 

@@ -195,6 +195,50 @@ static void test_gcroot_finds_planted_path(void **state)
     free(out);
 }
 
+/* gcroot searches its first levels by scanning the outgoing references
+ * while the incoming ones are not built, then builds them: the answers
+ * (paths, their order, every count) are the ones the incoming references
+ * give from the start. One process, no index: the map value (a few levels:
+ * scans only), the shared Synth.Config (thousands of sources a level) and
+ * the chain's tail (scans, then the incoming references, built on the
+ * way), then the same three again, all through the incoming references. */
+static void test_gcroot_scans_match_index(void **state)
+{
+    (void)state;
+    char mv[32], cfg[32], tail[32];
+    assert_int_equal(sscanf(truth_line("map_value"), "%31s", mv), 1);
+    assert_int_equal(sscanf(truth_line("config"), "%31s", cfg), 1);
+    assert_int_equal(sscanf(truth_line("gcroot"), "%31s", tail), 1);
+    char c_mv[64], c_cfg[64], c_tail[64];
+    snprintf(c_mv, sizeof c_mv, "gcroot -all %s", mv);
+    snprintf(c_cfg, sizeof c_cfg, "gcroot -all %s", cfg);
+    snprintf(c_tail, sizeof c_tail, "gcroot %s", tail);
+    char *out = NULL;
+    char *argv[] = {gcanalyze, "--no-index", "--json", dump_a, "-c", c_mv, "-c", c_cfg, "-c", c_tail,
+                    "-c", c_mv, "-c", c_cfg, "-c", c_tail, NULL};
+    assert_int_equal(run(argv, &out, NULL), 0);
+    char *line[6];
+    int nl = 0;
+    for (char *p = out; p && *p && nl < 6; nl++) {
+        line[nl] = p;
+        char *e = strchr(p, '\n');
+        if (e)
+            *e++ = 0;
+        p = e;
+    }
+    assert_int_equal(nl, 6);
+    for (int i = 0; i < 3; i++) {
+        if (strcmp(line[i], line[i + 3]) != 0)
+            fail_msg("'%s' by scans differs from the incoming references:\n%.400s\n%.400s", i == 0 ? c_mv : i == 1 ? c_cfg : c_tail,
+                     line[i], line[i + 3]);
+    }
+    /* and they found something: the config's paths are many, the tail's one */
+    assert_non_null(strstr(line[1], "\"unique_roots\":"));
+    assert_null(strstr(line[1], "\"unique_roots\":0,"));
+    assert_non_null(strstr(line[2], "\"unique_roots\":1,"));
+    free(out);
+}
+
 /* The synthetic heap is consistent (verifyheap), and the dump is a function of the seed. */
 static void test_verifies_and_is_deterministic(void **state)
 {
@@ -247,6 +291,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dumpheap_stat_equals_truth),
         cmocka_unit_test(test_gcroot_finds_planted_path),
+        cmocka_unit_test(test_gcroot_scans_match_index),
         cmocka_unit_test(test_verifies_and_is_deterministic),
         cmocka_unit_test(test_bad_arguments),
     };
