@@ -138,6 +138,10 @@ static void *ix_worker(void *arg)
         if (i >= pl->n)
             return NULL;
         ix_job *j = &pl->jobs[i];
+        /* file pages (an index, a model in files) read ahead, whatever the mapping's advice */
+        uintptr_t a = (uintptr_t)j->p & ~(uintptr_t)(IX_ALIGN - 1);
+        if (j->len)
+            (void)madvise((void *)a, (size_t)((uintptr_t)j->p + j->len - a), MADV_WILLNEED);
         j->out = ix_hash_block(j->p, (size_t)j->len, j->at);
     }
 }
