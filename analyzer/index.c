@@ -139,8 +139,29 @@ static void *ix_worker(void *arg)
         if (i >= pl->n)
             return NULL;
         ix_job *j = &pl->jobs[i];
+        /* file pages (an index, a model in files) read ahead, whatever the mapping's advice */
+        uintptr_t a = (uintptr_t)j->p & ~(uintptr_t)(IX_ALIGN - 1);
+        if (j->len)
+            (void)madvise((void *)a, (size_t)((uintptr_t)j->p + j->len - a), MADV_WILLNEED);
         j->out = ix_hash_block(j->p, (size_t)j->len, j->at);
     }
+}
+
+/* Hash every job's block, on several threads when there is much to do. */
+static void ix_run(ix_job *jobs, size_t n, uint64_t total)
+{
+    ix_pool pl = { jobs, n, 0, PTHREAD_MUTEX_INITIALIZER };
+    int nt = total >= 4 * IX_BLOCK ? mdl_threads() : 1;
+    pthread_t tid[MDL_MAX_THREADS];
+    int started = 0;
+    for (int t = 1; t < nt; t++) {
+        if (pthread_create(&tid[t], NULL, ix_worker, &pl) != 0)
+            break;
+        started = t;
+    }
+    ix_worker(&pl);
+    for (int t = 1; t <= started; t++)
+        pthread_join(tid[t], NULL);
 }
 
 /* Do sections [ids] of x hash to what the header says? */
@@ -168,18 +189,7 @@ static int ix_verify(m_index *x, const int *ids, size_t nids)
         total += s->bytes;
         (void)madvise((void *)((uintptr_t)p & ~(uintptr_t)(IX_ALIGN - 1)), (size_t)s->bytes, MADV_WILLNEED);
     }
-    ix_pool pl = { jobs, n, 0, PTHREAD_MUTEX_INITIALIZER };
-    int nt = total >= 4 * IX_BLOCK ? mdl_threads() : 1;
-    pthread_t tid[MDL_MAX_THREADS];
-    int started = 0;
-    for (int t = 1; t < nt; t++) {
-        if (pthread_create(&tid[t], NULL, ix_worker, &pl) != 0)
-            break;
-        started = t;
-    }
-    ix_worker(&pl);
-    for (int t = 1; t <= started; t++)
-        pthread_join(tid[t], NULL);
+    ix_run(jobs, n, total);
     int ok = 1;
     n = 0;
     for (size_t k = 0; k < nids; k++) {
@@ -562,6 +572,8 @@ int mdl_index_load(gca_model *m, const char *dump)
         const char *why = NULL;
         m_index *x = ix_open_file(m, paths[i], &id, &why);
         if (x && ix_attach_base(m, x, &why)) {
+            /* what this session computes may still not fit (store.c): about 100 bytes an object at the peak */
+            mdl_spill_decide(dump, x->h.nobj * 100);
             m->idx = x;
             m->ix_used = 1;
             m->ix_walked_ok = 1;
@@ -575,6 +587,49 @@ int mdl_index_load(gca_model *m, const char *dump)
         }
     }
     return 0;
+}
+
+/* Where an index of dump is written: beside it unless its folder is not
+ * writable or an index there is someone else's (GCA_INDEX=reopen: always
+ * in the cache, so tests' folders and the fixtures' stay as they are). */
+static int ix_use_near(const gca_model *m, const char *dump, char *near, size_t cap)
+{
+    struct stat ist;
+    return m->ix_mode != MDL_IX_REOPEN && ix_near_path(dump, near, cap) == 0 && ix_dir_writable(dump) &&
+           (lstat(near, &ist) != 0 || (S_ISREG(ist.st_mode) && ist.st_uid == geteuid()));
+}
+
+static int ix_target(gca_model *m, const char *dump, const struct stat *st, char *out, size_t cap)
+{
+    return ix_use_near(m, dump, out, cap) ? 0 : ix_cache_path(dump, st, out, cap, 1);
+}
+
+/* Building in place: GCA_STORE=off turns it off (to measure the copy it saves). */
+static int ix_store_wanted(void)
+{
+    const char *e = getenv("GCA_STORE");
+    return !(e && !strcmp(e, "off"));
+}
+
+void mdl_index_prepare(gca_model *m, const char *dump, uint64_t present)
+{
+    /* what the walk can find at most: objects of 16 bytes or more, references in 8-byte slots */
+    uint64_t objs = present / 16 + 1024, refs = present / 8 + 4096;
+    /* the peak, dominators included, at about 100 bytes an object (docs/perf.md, "Scale") */
+    uint64_t guess = present / 48 + 1024;
+    int spill = mdl_spill_decide(dump, guess * 100);
+    int index = m->ix_mode != MDL_IX_OFF && m->ix_ident &&
+                (m->ix_mode != MDL_IX_AUTO || guess >= IX_MIN_OBJECTS || spill || m->ix_rebuilt);
+    if (!index || !ix_store_wanted() || objs > ((uint64_t)1 << 36))
+        return;
+    char path[PATH_MAX];
+    struct stat st;
+    if (stat(dump, &st) != 0 || ix_target(m, dump, &st, path, sizeof path) != 0)
+        return;
+    m->store_path = strdup(path);
+    m->store = m->store_path ? mdl_store_create(path, IX_HEAD_BYTES) : NULL;
+    m->st_objs = objs;
+    m->st_refs = refs;
 }
 
 void mdl_index_walk_done(gca_model *m)
@@ -666,6 +721,43 @@ static int ix_write_all(int fd, const void *p, uint64_t n, uint64_t at)
     return 0;
 }
 
+/* The hashes of every section (block by block, on the loading threads). */
+static void ix_hash_sections(ix_head *h, const ix_src *src)
+{
+    size_t njobs = 0;
+    uint64_t total = 0;
+    for (int s = 0; s < IX_NSEC; s++) {
+        njobs += src[s].bytes ? (size_t)((src[s].bytes + IX_BLOCK - 1) / IX_BLOCK) : 1;
+        total += src[s].bytes;
+    }
+    ix_job *jobs = calloc(njobs, sizeof *jobs);
+    if (!jobs) {
+        for (int s = 0; s < IX_NSEC; s++)
+            h->sec[s].hash = ix_hash(src[s].p, src[s].bytes);
+        return;
+    }
+    size_t n = 0;
+    for (int s = 0; s < IX_NSEC; s++) {
+        uint64_t at = 0;
+        do {
+            uint64_t len = src[s].bytes - at < IX_BLOCK ? src[s].bytes - at : IX_BLOCK;
+            jobs[n++] = (ix_job){ (const unsigned char *)src[s].p + at, len, at, 0 };
+            at += IX_BLOCK;
+        } while (at < src[s].bytes);
+    }
+    ix_run(jobs, n, total);
+    n = 0;
+    for (int s = 0; s < IX_NSEC; s++) {
+        uint64_t hh = src[s].bytes * P1, at = 0;
+        do {
+            hh = ix_combine(hh, jobs[n++].out);
+            at += IX_BLOCK;
+        } while (at < src[s].bytes);
+        h->sec[s].hash = hh;
+    }
+    free(jobs);
+}
+
 static int ix_write_file(const char *path, ix_head *h, const ix_src *src)
 {
     char tmp[PATH_MAX + 64];
@@ -684,10 +776,10 @@ static int ix_write_file(const char *path, ix_head *h, const ix_src *src)
     for (int s = 0; s < IX_NSEC && ok; s++) {
         h->sec[s].off = at;
         h->sec[s].bytes = src[s].bytes;
-        h->sec[s].hash = ix_hash(src[s].p, src[s].bytes);
         ok = src[s].bytes == 0 || ix_write_all(fd, src[s].p, src[s].bytes, at) == 0;
         at += (src[s].bytes + IX_ALIGN - 1) / IX_ALIGN * IX_ALIGN;
     }
+    ix_hash_sections(h, src);
     h->file_size = at;
     h->head_hash = ix_head_hash(h);
     unsigned char *page = calloc(1, (size_t)IX_HEAD_BYTES);
@@ -703,6 +795,37 @@ static int ix_write_file(const char *path, ix_head *h, const ix_src *src)
         return -1;
     }
     return 0;
+}
+
+/* The index in the store the model was built in: sections the store
+ * holds stay where they are, the others are written after them, then
+ * the header; the file is linked at path. */
+static int ix_write_store(gca_model *m, const char *path, ix_head *h, const ix_src *src)
+{
+    m_store *st = m->store;
+    int fd = mdl_store_fd(st), ok = 1;
+    for (int s = 0; s < IX_NSEC && ok; s++) {
+        uint64_t off;
+        if (!src[s].bytes)
+            off = IX_HEAD_BYTES;
+        else if (!mdl_store_region(st, src[s].p, &off)) {
+            off = mdl_store_claim(st, src[s].bytes);
+            ok = ix_write_all(fd, src[s].p, src[s].bytes, off) == 0;
+        }
+        h->sec[s].off = off;
+        h->sec[s].bytes = src[s].bytes;
+    }
+    ix_hash_sections(h, src);
+    h->file_size = mdl_store_claim(st, 0);
+    h->head_hash = ix_head_hash(h);
+    unsigned char *page = calloc(1, (size_t)IX_HEAD_BYTES);
+    ok = ok && page;
+    if (ok) {
+        memcpy(page, h, sizeof *h);
+        ok = ftruncate(fd, (off_t)h->file_size) == 0 && ix_write_all(fd, page, IX_HEAD_BYTES, 0) == 0;
+    }
+    free(page);
+    return ok && mdl_store_commit(st, path) == 0 ? 0 : -1;
 }
 
 /* What m holds now, as sections (base arrays, and whichever of the
@@ -820,7 +943,8 @@ int mdl_index_save(gca_model *m, const char *dump)
                    (dt && (!x->h.has_dom || !x->h.dom_weak != !dom_weak || (dt->coff && !x->h.dom_kids)));
         if (!more)
             return 1;
-    } else if (m->ix_mode == MDL_IX_AUTO && m->nobj < IX_MIN_OBJECTS && !m->ix_rebuilt) {
+    } else if (m->ix_mode == MDL_IX_AUTO && m->nobj < IX_MIN_OBJECTS && !m->ix_rebuilt && !m->store) {
+        /* (a model built in a store is its index already: only the header is missing) */
         return 1;
     }
     ix_head *h = calloc(1, sizeof *h);
@@ -844,12 +968,16 @@ int mdl_index_save(gca_model *m, const char *dump)
     if (ix_collect(m, dt, dom_weak, h, src, &warn, &segx, &tstat, &flag) != 0)
         goto out;
     char near[PATH_MAX], cache[PATH_MAX];
-    struct stat ist;
-    /* beside the dump unless its folder is not writable, or an index there is someone else's */
-    /* (GCA_INDEX=reopen: always in the cache, so tests' folders and the fixtures' stay as they are) */
-    int use_near = m->ix_mode != MDL_IX_REOPEN && ix_near_path(dump, near, sizeof near) == 0 && ix_dir_writable(dump) &&
-                   (lstat(near, &ist) != 0 || (S_ISREG(ist.st_mode) && ist.st_uid == geteuid()));
-    if (use_near && ix_write_file(near, h, src) == 0)
+    /* built in place (the arrays are the index), when the model was built in a store */
+    if (m->store && m->store_path && !x) {
+        ix_head keep = *h;
+        if (ix_write_store(m, m->store_path, h, src) == 0) {
+            rc = 0;
+            goto out;
+        }
+        *h = keep;
+    }
+    if (ix_use_near(m, dump, near, sizeof near) && ix_write_file(near, h, src) == 0)
         rc = 0;
     else if (ix_cache_path(dump, &st, cache, sizeof cache, 1) == 0 && ix_write_file(cache, h, src) == 0)
         rc = 0;

@@ -552,6 +552,8 @@ static gca_rc lg_pool_start(lg_ctx *c, const char *path)
     /* two buffers per thread and two spare, within LG_BUFFERS_MAX bytes;
      * the parser alone needs four (see lg_acquire) */
     size_t most = (size_t)(LG_BUFFERS_MAX / c->wsize);
+    if (mdl_spill_on()) /* memory is short: the fewest buffers */
+        most = 4;
     c->nbuf = 2 * (size_t)threads + 2;
     if (c->nbuf > most)
         c->nbuf = most > 4 ? most : 4;
@@ -659,6 +661,7 @@ static lg_win *lg_window_at(lg_ctx *c, uint64_t a)
     }
     if (c->total)
         mdl_progress(c->m, (unsigned)(900.0 * (double)(c->done + (a - c->seg_begin)) / (double)c->total));
+    mdl_spill_flush();
     if (mdl_cancelled(c->m)) { /* Ctrl-C: gca_open gives up once the walk stops */
         snprintf(c->why, sizeof c->why, "interrupted");
         return NULL;
@@ -947,6 +950,10 @@ static gca_rc lg_segments(lg_ctx *c, const char *path)
     c->total = total;
     if (mdl_index_load(m, path)) /* computed by an earlier session (index.c) */
         return GCA_OK;
+    uint64_t held = 0; /* the bytes MEMORY chunks hold: no segment record can claim more */
+    for (size_t i = 0; i < c->nmem; i++)
+        held += c->mem[i].end - c->mem[i].begin;
+    mdl_index_prepare(m, path, present < held ? present : held); /* spilling, and the store (index.c) */
     /* a first guess at the counts, from the bytes the dump holds (objects
      * are only found there; a damaged dump may claim terabytes of segment
      * around a few bytes of memory); the arrays grow (without copying) if

@@ -191,6 +191,7 @@ void mdl_progress_end(gca_model *m)
 
 int mdl_tick(gca_model *m, const char *phase, uint64_t done, uint64_t total)
 {
+    mdl_spill_flush();
     if (m->mon.progress)
         m->mon.progress(m->mon.arg, phase, done, total);
     return m->mon.cancelled ? m->mon.cancelled(m->mon.arg) : 0;
@@ -398,6 +399,8 @@ void gca_close(gca_model *m)
     mdl_big_set((void **)&m->bucket, &m->b_bucket, 0, 1);
     mdl_refs_free(m);
     mdl_index_close(m);
+    mdl_store_close(m->store); /* after every region in it is unmapped */
+    free(m->store_path);
     free(m->big);
     free(m->roots);
     for (m_block *b = m->arena, *n; b; b = n) {
@@ -550,7 +553,9 @@ gca_tid gca_free_type(const gca_model *m) { return m ? m->free_tid : GCA_NO_TYPE
 #if defined(__SANITIZE_ADDRESS__)
 void *mdl_big_resize(void *p, size_t old, size_t n)
 {
-    (void)old;
+    void *f;
+    if (mdl_file_resize(p, old, n, &f)) /* file-backed (store.c) */
+        return f;
     if (!n) {
         free(p);
         return NULL;
@@ -561,6 +566,9 @@ void *mdl_big_resize(void *p, size_t old, size_t n)
 void *mdl_big_resize(void *p, size_t old, size_t n)
 {
     static size_t page;
+    void *f;
+    if (mdl_file_resize(p, old, n, &f)) /* file-backed (store.c) */
+        return f;
     if (!page) {
         long pg = sysconf(_SC_PAGESIZE);
         page = pg > 0 ? (size_t)pg : 4096;
@@ -607,6 +615,19 @@ gca_rc mdl_big_set(void **p, size_t *bytes, uint64_t count, size_t elsize)
     return GCA_OK;
 }
 
+gca_rc mdl_arr_set(gca_model *m, void **p, size_t *bytes, uint64_t count, size_t elsize)
+{
+    if (!*p && m->store && count && count <= SIZE_MAX / elsize) {
+        void *q = mdl_store_alloc(m->store, count * elsize);
+        if (q) {
+            *p = q;
+            *bytes = (size_t)count * elsize;
+            return GCA_OK;
+        }
+    }
+    return mdl_big_set(p, bytes, count, elsize);
+}
+
 gca_rc mdl_obj_reserve(gca_model *m, uint64_t more)
 {
     if (more > UINT64_MAX / 2 - m->nobj)
@@ -620,11 +641,13 @@ gca_rc mdl_obj_reserve(gca_model *m, uint64_t more)
     if (nc < 1024)
         nc = 1024;
     int first = m->out_off == NULL;
+    if (first && m->store && nc < m->st_objs)
+        nc = m->st_objs; /* a store region holds the most there can be (untouched pages cost nothing) */
     /* each array keeps its true size in b_*, so a failure half way leaves nothing inconsistent */
-    if (mdl_big_set((void **)&m->addr, &m->b_addr, nc, sizeof *m->addr) ||
-        mdl_big_set((void **)&m->size32, &m->b_size32, nc, sizeof *m->size32) ||
-        mdl_big_set((void **)&m->otype, &m->b_otype, nc, sizeof *m->otype) ||
-        mdl_big_set((void **)&m->out_off, &m->b_off, nc + 1, sizeof *m->out_off))
+    if (mdl_arr_set(m, (void **)&m->addr, &m->b_addr, nc, sizeof *m->addr) ||
+        mdl_arr_set(m, (void **)&m->size32, &m->b_size32, nc, sizeof *m->size32) ||
+        mdl_arr_set(m, (void **)&m->otype, &m->b_otype, nc, sizeof *m->otype) ||
+        mdl_arr_set(m, (void **)&m->out_off, &m->b_off, nc + 1, sizeof *m->out_off))
         return GCA_E_NOMEM;
     if (first)
         m->out_off[0] = 0;
@@ -644,7 +667,9 @@ gca_rc mdl_ref_grow(gca_model *m, uint64_t more)
         nc = need;
     if (nc < 4096)
         nc = 4096;
-    if (mdl_big_set((void **)&m->out, &m->b_out, nc, sizeof *m->out))
+    if (!m->out && m->store && nc < m->st_refs)
+        nc = m->st_refs;
+    if (mdl_arr_set(m, (void **)&m->out, &m->b_out, nc, sizeof *m->out))
         return GCA_E_NOMEM;
     m->ref_cap = nc;
     return GCA_OK;
@@ -709,7 +734,7 @@ gca_rc mdl_objects_done(gca_model *m)
         x->base = total;
         total += x->nb + 1;
     }
-    if (mdl_big_set((void **)&m->bucket, &m->b_bucket, total ? total : 1, sizeof *m->bucket))
+    if (mdl_arr_set(m, (void **)&m->bucket, &m->b_bucket, total ? total : 1, sizeof *m->bucket))
         return GCA_E_NOMEM;
     m->nbucket = total;
     for (size_t s = 0; s < m->nsegs; s++)

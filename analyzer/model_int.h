@@ -63,6 +63,7 @@ typedef struct m_progress {
 
 struct d_cache; /* dominators.c */
 struct m_index; /* index.c */
+typedef struct m_store m_store; /* store.c */
 struct dom_tree; /* dominators_int.h */
 
 /* How the persisted index (index.c) is used: GCA_INDEX in the environment (gcanalyze --no-index sets it to off). */
@@ -158,6 +159,9 @@ struct gca_model_s {
     int ix_walked_ok;             /* the arrays are complete: an index may be written */
     const char *ix_why;
     void *ix_ident;               /* the dump's identity when it was opened (index.c) */
+    m_store *store;               /* the index being built, holding the big arrays (store.c), or NULL */
+    char *store_path;             /* where it goes when complete */
+    uint64_t st_objs, st_refs;    /* the most objects and references the walk can find: the regions' sizes */
     size_t ix_w0, ix_w1, ix_d0, ix_d1; /* warnings (kept, dropped) the walk gave */
 };
 
@@ -205,6 +209,41 @@ void *mdl_big_resize(void *p, size_t old, size_t n);
  * @return GCA_OK with *p and *bytes updated, or GCA_E_NOMEM with both
  * untouched. */
 gca_rc mdl_big_set(void **p, size_t *bytes, uint64_t count, size_t elsize);
+
+/* As mdl_big_set, but a new array (*p NULL) of a model that has a store
+ * is a region of it (becomes part of the index with no copy). */
+gca_rc mdl_arr_set(gca_model *m, void **p, size_t *bytes, uint64_t count, size_t elsize);
+
+/* store.c: file-backed arrays. */
+/* Bytes this process may still take: the least of MemAvailable and the
+ * room left under its cgroups' memory limits (v1 and v2). */
+uint64_t mdl_mem_available(void);
+/* GCA_SPILL: 1 on, 0 off, -1 automatic (unset or "auto"). */
+int mdl_spill_env(void);
+/* Choose whether big arrays allocated from now on (mdl_big_resize) go to
+ * files, for a dump expected to need `need` bytes at its peak; sticky
+ * once on, process-wide. @return 1 if spilling. */
+int mdl_spill_decide(const char *dump, uint64_t need);
+int mdl_spill_on(void);
+/* mdl_big_resize's first step: @return 1 if it handled the call (p is
+ * file-backed, or a new array went to a spill file), with the result in *out. */
+int mdl_file_resize(void *p, size_t old, size_t n, void **out);
+/* Start writeback of the file-backed arrays (rate-limited; spilling only). */
+void mdl_spill_flush(void);
+/* The store: a new file (unnamed where the filesystem allows) in path's
+ * folder, whose first head bytes are left for a header. */
+m_store *mdl_store_create(const char *path, uint64_t head);
+/* A region of at most `bytes` (sparse, zeroed), mapped; NULL on failure. */
+void *mdl_store_alloc(m_store *s, uint64_t bytes);
+/* Is p (the start of) a region of s? Its file offset in *off. */
+int mdl_store_region(const m_store *s, const void *p, uint64_t *off);
+int mdl_store_fd(const m_store *s);
+/* Room for `bytes` more at the end of the file: @return its offset. */
+uint64_t mdl_store_claim(m_store *s, uint64_t bytes);
+/* Link the file at path (atomically replacing what is there). */
+int mdl_store_commit(m_store *s, const char *path);
+/* Close (a named, uncommitted file is removed); regions still mapped are unmapped. */
+void mdl_store_close(m_store *s);
 
 /* Objects: reserve room for at least `more` objects beyond nobj. */
 gca_rc mdl_obj_reserve(gca_model *m, uint64_t more);
@@ -281,6 +320,11 @@ int mdl_index_env(void);
  * index and type counts from a valid index of dump. @return 1 if taken
  * (skip the walk and the reference resolution), else 0. */
 int mdl_index_load(gca_model *m, const char *dump);
+/* The loader, when mdl_index_load did not take an index, before the
+ * walk: present is the heap bytes the dump holds. Chooses spilling
+ * (store.c) and, when an index will be written, creates the store the
+ * arrays are built in. */
+void mdl_index_prepare(gca_model *m, const char *dump, uint64_t present);
 /* The loader, after the walk and the resolution succeeded. */
 void mdl_index_walk_done(gca_model *m);
 /* Lend the incoming references / reachability / dominator tree (of the

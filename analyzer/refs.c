@@ -225,8 +225,8 @@ static int r_build_in(gca_model *m)
     uint64_t n = m->nobj, nr = m->nrefs;
     uint64_t *off = NULL;
     gca_oid *in = NULL;
-    if (mdl_big_set((void **)&off, &m->b_inoff, n + 2, sizeof *off) ||
-        mdl_big_set((void **)&in, &m->b_in, nr ? nr : 1, sizeof *in)) {
+    if (mdl_arr_set(m, (void **)&off, &m->b_inoff, n + 2, sizeof *off) ||
+        mdl_arr_set(m, (void **)&in, &m->b_in, nr ? nr : 1, sizeof *in)) {
         mdl_big_set((void **)&off, &m->b_inoff, 0, 1);
         m->in_failed = 1;
         mdl_warn(m, "out of memory for the incoming references of %llu objects", (ull)n);
@@ -284,7 +284,7 @@ static int r_build_live(gca_model *m)
     uint64_t *bits = NULL;
     size_t cap = 4096, sp = 0;
     gca_oid *stack = malloc(cap * sizeof *stack);
-    if (!stack || mdl_big_set((void **)&bits, &m->b_live, words ? words : 1, sizeof *bits))
+    if (!stack || mdl_arr_set(m, (void **)&bits, &m->b_live, words ? words : 1, sizeof *bits))
         goto nomem;
     memset(bits, 0, (words ? (size_t)words : 1) * sizeof *bits);
     uint64_t count = 0, bytes = 0;

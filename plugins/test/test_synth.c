@@ -261,6 +261,79 @@ static void test_verifies_and_is_deterministic(void **state)
     assert_int_equal(run(cmp2, NULL, NULL), 1);
 }
 
+/* gcanalyze DUMP ARGS... with GCA_SPILL and GCA_INDEX set as given; @return its stdout (exit 0 checked). */
+static char *run_with(const char *spill, const char *index, const char *dump, const char *a1, const char *a2, const char *a3)
+{
+    const char *names[2] = {"GCA_SPILL", "GCA_INDEX"}, *vals[2] = {spill, index};
+    char *was[2];
+    for (int i = 0; i < 2; i++) { /* (make check's passes set them: put them back after) */
+        was[i] = getenv(names[i]) ? strdup(getenv(names[i])) : NULL;
+        setenv(names[i], vals[i], 1);
+    }
+    char *out = NULL;
+    char *argv[] = {gcanalyze, "-q", (char *)dump, (char *)a1, (char *)a2, (char *)a3, NULL};
+    int rc = run(argv, &out, NULL);
+    for (int i = 0; i < 2; i++) {
+        if (was[i])
+            setenv(names[i], was[i], 1);
+        else
+            unsetenv(names[i]);
+        free(was[i]);
+    }
+    assert_int_equal(rc, 0);
+    return out;
+}
+
+/* The model in files (GCA_SPILL=on: big arrays in spill files, the base arrays built in the index file itself)
+ * answers as the model in memory, and as gcsynth's truths: dumpheap -stat, gcroot of the chain's tail, the
+ * retained size of its head (the whole chain, 24-byte links); then the same from the index it left. */
+static void test_file_backed_model_equals_memory(void **state)
+{
+    (void)state;
+    char d[PATH_MAX + 64], ix[PATH_MAX + 80], tail[32], head[32];
+    snprintf(d, sizeof d, "%s/files.gcdump", tmpdir);
+    snprintf(ix, sizeof ix, "%s.gcaidx", d);
+    char cmd[3 * PATH_MAX];
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s'", dump_a, d);
+    assert_int_equal(system(cmd), 0);
+    const char *g = truth_line("gcroot");
+    assert_non_null(g);
+    unsigned long long len = 0;
+    assert_int_equal(sscanf(g, "%31s %*s %*s %llu", tail, &len), 2);
+    snprintf(head, sizeof head, "0x%" PRIx64, truth_u64("chain_head"));
+    const char *cmds[3][3] = {{"dumpheap", "-stat", NULL}, {"gcroot", tail, NULL}, {"retained", head, NULL}};
+    char *mem[3], *file[3], *again[3];
+    for (int i = 0; i < 3; i++)
+        mem[i] = run_with("off", "off", d, cmds[i][0], cmds[i][1], cmds[i][2]);
+    unlink(ix);
+    for (int i = 0; i < 3; i++) {
+        file[i] = run_with("on", "always", d, cmds[i][0], cmds[i][1], cmds[i][2]);
+        assert_int_equal(access(ix, R_OK), 0); /* the index, built in place */
+        again[i] = run_with("off", "always", d, cmds[i][0], cmds[i][1], cmds[i][2]);
+    }
+    for (int i = 0; i < 3; i++) {
+        assert_string_equal(mem[i], file[i]);
+        assert_string_equal(mem[i], again[i]);
+    }
+    char want[160];
+    snprintf(want, sizeof want, "Total %" PRIu64 " objects, %" PRIu64 " bytes", truth_u64("objects"), truth_u64("bytes"));
+    assert_non_null(strstr(file[0], want));
+    unsigned long long hops = 0;
+    for (const char *q = file[1]; (q = strstr(q, "-> ")) != NULL; q += 3)
+        hops++;
+    assert_int_equal(hops, len);
+    snprintf(want, sizeof want, "Retained:           %llu\n", len * 24);
+    if (!strstr(file[2], want))
+        fail_msg("expected '%s' in:\n%s", want, file[2]);
+    for (int i = 0; i < 3; i++) {
+        free(mem[i]);
+        free(file[i]);
+        free(again[i]);
+    }
+    unlink(ix);
+    unlink(d);
+}
+
 /* Bad arguments: one line naming the problem, a non-zero exit, no file. */
 static void test_bad_arguments(void **state)
 {
@@ -293,6 +366,7 @@ int main(void)
         cmocka_unit_test(test_gcroot_finds_planted_path),
         cmocka_unit_test(test_gcroot_scans_match_index),
         cmocka_unit_test(test_verifies_and_is_deterministic),
+        cmocka_unit_test(test_file_backed_model_equals_memory),
         cmocka_unit_test(test_bad_arguments),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
