@@ -110,14 +110,20 @@ static uint64_t ix_hash_block(const unsigned char *p, size_t n, uint64_t seed)
 
 static uint64_t ix_combine(uint64_t h, uint64_t block) { return ix_mix(h ^ ix_round(P3, block)); }
 
+/* Byte at of a section of n bytes at p: an empty section may have no
+ * buffer, and NULL + 0 is undefined behaviour. */
+static const unsigned char *ix_sec_at(const void *p, uint64_t n, uint64_t at)
+{
+    return n ? (const unsigned char *)p + at : (const unsigned char *)"";
+}
+
 /* The hash of a whole byte range, block by block (serial). */
 static uint64_t ix_hash(const void *p, uint64_t n)
 {
     uint64_t h = n * P1;
     for (uint64_t at = 0; at < n || at == 0; at += IX_BLOCK) {
         uint64_t k = n - at < IX_BLOCK ? n - at : IX_BLOCK;
-        /* (an empty section may have no buffer: NULL + 0 is undefined behaviour) */
-        h = ix_combine(h, ix_hash_block(n ? (const unsigned char *)p + at : (const unsigned char *)"", (size_t)k, at));
+        h = ix_combine(h, ix_hash_block(ix_sec_at(p, n, at), (size_t)k, at));
         if (n == 0)
             break;
     }
@@ -741,7 +747,7 @@ static void ix_hash_sections(ix_head *h, const ix_src *src)
         uint64_t at = 0;
         do {
             uint64_t len = src[s].bytes - at < IX_BLOCK ? src[s].bytes - at : IX_BLOCK;
-            jobs[n++] = (ix_job){ (const unsigned char *)src[s].p + at, len, at, 0 };
+            jobs[n++] = (ix_job){ ix_sec_at(src[s].p, src[s].bytes, at), len, at, 0 };
             at += IX_BLOCK;
         } while (at < src[s].bytes);
     }
