@@ -95,6 +95,20 @@ typedef struct core_target {
     size_t nfiles;
 } core_target;
 
+/* Where to open a file the maps name. A file deleted or replaced while the
+ * process ran (an upgrade, a rebuild of libgcrt.so) is named "PATH (deleted)"
+ * by the kernel, in /proc/PID/maps and in a core's NT_FILE note alike: then
+ * the file now at PATH is opened, and the build-id check (check_build_id)
+ * tells whether it is still the one that was mapped. */
+static void map_file_path(const rt_target *t, const char *mapped, char *out, size_t cap)
+{
+    static const char del[] = " (deleted)";
+    size_t n = strlen(mapped), k = sizeof del - 1;
+    snprintf(out, cap, "%s%s", t->root, mapped);
+    if (n > k && strcmp(mapped + n - k, del) == 0 && access(out, F_OK) != 0)
+        snprintf(out, cap, "%s%.*s", t->root, (int)(n - k), mapped);
+}
+
 /* The open file behind a mapping (the executable at --exe when given). */
 static int core_file_fd(core_target *c, const char *mapped)
 {
@@ -106,7 +120,7 @@ static int core_file_fd(core_target *c, const char *mapped)
     if (t->exe_mapped[0] && strcmp(mapped, t->exe_mapped) == 0)
         snprintf(path, sizeof path, "%s", t->exe_file);
     else
-        snprintf(path, sizeof path, "%s%s", t->root, mapped);
+        map_file_path(t, mapped, path, sizeof path);
     int fd = gcd_open_regular(path); /* named by the core: a FIFO must not block us */
     if (fd < 0)
         fd = -1;
@@ -976,7 +990,7 @@ int rt_locate(rt_target *t)
         snprintf(path, sizeof path, "%s", t->exe_open);
         snprintf(label, sizeof label, "%s", mapped ? mapped : t->exe_open);
     } else if (mapped) {
-        snprintf(path, sizeof path, "%s%s", t->root, mapped);
+        map_file_path(t, mapped, path, sizeof path);
         snprintf(label, sizeof label, "%s", mapped);
     } else if (!t->nmaps) {
         return rt_fail(t, "%s: the core names no executable (no NT_FILE note): give --exe PATH", t->label);
@@ -1019,6 +1033,7 @@ int rt_locate(rt_target *t)
     /* Not in the executable: a shared object (libgcrt.so). Names with
      * "gcrt" first, then every other mapped file once. */
     size_t tried = 0, missing = 0;
+    char gone[RT_ERRCAP] = ""; /* why the first object named like the runtime could not be opened */
     for (int pass = 0; pass < 2; pass++)
         for (size_t i = 0; i < t->nmaps; i++) {
             const rt_map *mi = &t->maps[i];
@@ -1030,12 +1045,15 @@ int rt_locate(rt_target *t)
                 seen = t->maps[k].offset == 0 && strcmp(t->maps[k].path, mi->path) == 0;
             if (seen)
                 continue;
-            snprintf(path, sizeof path, "%s%s", t->root, mi->path);
+            map_file_path(t, mi->path, path, sizeof path);
             rt_obj so;
             char e2[RT_ERRCAP];
             int r = obj_open(&so, path, mi->path, t->machine, e2, sizeof e2);
-            if (r == -1)
+            if (r == -1) {
                 missing++;
+                if (likely && !gone[0])
+                    snprintf(gone, sizeof gone, "%s", e2);
+            }
             if (r != 0)
                 continue;
             tried++;
@@ -1044,6 +1062,9 @@ int rt_locate(rt_target *t)
             if (found)
                 return found < 0 ? -1 : 0;
         }
+    if (gone[0])
+        return rt_fail(t, "%s: no %s symbol in %s, and the runtime's shared object cannot be opened: %s", t->label,
+                       GCRT_CONTRACT_SYMBOL, label, gone);
     if (missing)
         return rt_fail(t, "%s: no %s symbol in %s or %zu of its shared objects (%zu could not be opened): not a "
                           "libgcrt program, or its symbols were stripped",

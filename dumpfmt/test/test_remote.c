@@ -812,6 +812,82 @@ static void test_shared_lib(void **state)
     free(prefix);
 }
 
+/* libgcrt.so replaced while the program runs (an upgrade, a rebuild): the
+ * maps and the core's NT_FILE note name it "PATH (deleted)". The file now at
+ * PATH is read, as long as its build-id is the one mapped; one with another
+ * build-id is refused by name. heapdump -p and heapdump CORE alike. */
+static void copy_file(const char *from, const char *to, uint64_t len);
+
+static void test_shared_lib_replaced(void **state)
+{
+    (void)state;
+    char *home = dt_path(dir, "repl"), *lib = dt_path(home, "lib"), *exe = dt_path(home, "heap_pause_so");
+    char *so = dt_path(lib, "libgcrt.so.0"), *fresh = dt_path(lib, "fresh"), *other = dt_path(lib, "other");
+    char *a = dt_path(dir, "repl_a.gcdump"), *b = dt_path(dir, "repl_b.gcdump"), *prefix = dt_path(dir, "repl");
+    char built[PATH_MAX], bdir[PATH_MAX];
+    snprintf(bdir, sizeof bdir, "%s", pause_so);
+    *strrchr(bdir, '/') = 0;
+    pathcat(built, bdir, "/lib/libgcrt.so.0");
+    struct stat se, sl;
+    assert_int_equal(stat(pause_so, &se), 0);
+    assert_int_equal(stat(built, &sl), 0);
+    assert_int_equal(mkdir(home, 0755), 0);
+    assert_int_equal(mkdir(lib, 0755), 0);
+    copy_file(pause_so, exe, (uint64_t)se.st_size);
+    assert_int_equal(chmod(exe, 0755), 0);
+    copy_file(built, so, (uint64_t)sl.st_size);
+    child c = start_pause(exe, a, NULL, NULL);
+    copy_file(built, fresh, (uint64_t)sl.st_size); /* the same library again, renamed over the mapped one */
+    assert_int_equal(rename(fresh, so), 0);
+    char p[32];
+    snprintf(p, sizeof p, "%d", (int)c.pid);
+    const char *live[] = {heapdump, "-p", p, "-o", b, NULL};
+    run r = run_argv(live);
+    assert_ok(&r);
+    run_free(&r);
+    compare_dumps(a, b, 1);
+    if (ASAN) {
+        SAY("SKIP (core of the replaced libgcrt.so): under ASan its core would be tens of GiB\n");
+    } else if (gcore_bin[0]) {
+        char core[PATH_MAX];
+        assert_true(take_core(c.pid, prefix, core));
+        unlink(b);
+        const char *argv[] = {heapdump, core, "-o", b, NULL};
+        r = run_argv(argv);
+        assert_ok(&r);
+        run_free(&r);
+        compare_dumps(a, b, 1);
+        /* another build of the library at that path: its build-id differs */
+        size_t len;
+        unsigned char *img = dt_read_file(so, &len), *id = NULL;
+        Elf64_Ehdr *eh = (Elf64_Ehdr *)img;
+        Elf64_Shdr *sh = (Elf64_Shdr *)(img + eh->e_shoff);
+        for (int i = 0; i < eh->e_shnum && !id; i++)
+            if (sh[i].sh_type == SHT_NOTE) {
+                Elf64_Nhdr *nh = (Elf64_Nhdr *)(img + sh[i].sh_offset);
+                if (nh->n_type == NT_GNU_BUILD_ID)
+                    id = (unsigned char *)(nh + 1) + ((nh->n_namesz + 3) & ~3u);
+            }
+        assert_non_null(id);
+        id[0] ^= 0xff;
+        dt_write_file(other, img, len);
+        free(img);
+        assert_int_equal(rename(other, so), 0);
+        r = run_argv(argv);
+        assert_error(&r, "libgcrt.so.0 (deleted) does not match the core (build-id");
+        run_free(&r);
+        unlink(core);
+    }
+    int st = finish_pause(&c);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the copy of heap_pause_so after the dumps: status 0x%x", st);
+    char *made[] = {so, exe, lib, home, fresh, other, a, b, prefix};
+    for (size_t i = 0; i < sizeof made / sizeof made[0]; i++) {
+        if (i < 4)
+            remove(made[i]);
+        free(made[i]);
+    }
+}
+
 /* A position-dependent executable (ET_EXEC): no load bias. */
 static void test_nopie(void **state)
 {
@@ -1323,6 +1399,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_core),         cmocka_unit_test(test_gcanalyze_core), cmocka_unit_test(test_pid),
         cmocka_unit_test(test_pid_errors),   cmocka_unit_test(test_live_context),   cmocka_unit_test(test_shared_lib),
+        cmocka_unit_test(test_shared_lib_replaced),
         cmocka_unit_test(test_nopie),        cmocka_unit_test(test_crash),          cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_signal_not_first), cmocka_unit_test(test_exe_is_fifo),
     };
