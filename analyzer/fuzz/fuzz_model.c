@@ -144,6 +144,77 @@ static uint64_t tables(gca_model *m)
     return sink;
 }
 
+/* The edges of libgca's API on the fuzzed model: NULL models, ids one past the
+ * end, NULL buffers and keys, every root kind named. Each answers NULL, 0,
+ * GCA_NONE or GCA_E_INVAL; none may crash or read out of bounds. */
+static uint64_t api_edges(gca_model *m)
+{
+    uint64_t sink = 0, n = gca_object_count(m);
+    const gca_model *z = NULL;
+    gca_model *zm = NULL;
+    sink += (uintptr_t)gca_model_info(z) + gca_warning_count(z) + (uintptr_t)gca_warning(z, 0);
+    sink += gca_setting_count(z) + (uintptr_t)gca_setting_at(z, 0) + (uintptr_t)gca_setting_get(z, "x");
+    sink += (uintptr_t)gca_setting_get(m, NULL) + (uintptr_t)gca_setting_at(m, gca_setting_count(m));
+    sink += gca_type_count(z) + (uintptr_t)gca_type_get(z, 0) + (uintptr_t)gca_type_by_mt(z, 0);
+    sink += (uintptr_t)gca_type_by_name(z, "x") + (uintptr_t)gca_type_by_name(m, NULL) + gca_free_type(z);
+    sink += gca_object_count(z) + gca_obj_addr(z, 0) + gca_obj_type(z, 0) + gca_obj_size(z, 0);
+    sink += gca_obj_addr(m, n) + gca_obj_type(m, n) + gca_obj_size(m, n) + (uint64_t)gca_obj_gen(m, n);
+    sink += (uint64_t)gca_obj_gen(z, 0) + (uint64_t)gca_obj_is_free(z, 0) + (uint64_t)gca_obj_is_free(m, n);
+    sink += gca_obj_length(zm, 0) + gca_obj_length(m, n);
+    uint8_t b[8];
+    char buf[64];
+    sink += (uint64_t)gca_read(zm, 0, b, 8) + (uint64_t)gca_read(m, 0, NULL, 8) + (uint64_t)gca_read(m, 8, b, 0);
+    sink += (uintptr_t)gca_string_value(zm, 0, buf, sizeof buf) + (uintptr_t)gca_string_value(m, n, buf, sizeof buf);
+    if (n) /* no buffer, no room */
+        sink += (uintptr_t)gca_string_value(m, 0, NULL, 8) + (uintptr_t)gca_string_value(m, 0, buf, 0);
+    sink += gca_find(z, 8) + gca_find(m, 9) + gca_find_containing(z, 8) + gca_find_before(z, 8);
+    sink += (uint64_t)gca_segment_of(z, 8) + gca_segment_count(z) + (uintptr_t)gca_segment_get(z, 0);
+    sink += gca_root_count(z) + (uintptr_t)gca_root_get(z, 0) + (uintptr_t)gca_root_get(m, gca_root_count(m));
+    sink += gca_thread_count(z) + (uintptr_t)gca_thread_get(z, 0) + gca_method_count(z);
+    sink += (uintptr_t)gca_method_by_address(z, 8) + gca_flagged_count(z) + (uintptr_t)gca_flagged_get(z, 0);
+    sink += (uintptr_t)gca_flagged_find(z, 8) + gca_loh_free_count(z) + (uintptr_t)gca_loh_free_get(z, 0);
+    sink += gca_gc_count(z) + (uintptr_t)gca_gc_get(z, 0) + gca_model_bytes(z);
+    const char *why = NULL;
+    sink += (uint64_t)gca_index_state(z, &why) + (uint64_t)gca_index_state(m, NULL);
+    for (int k = GCA_ROOT_STACK; k <= GCA_ROOT_HANDLE_WEAK_WINRT + 1; k++)
+        sink += strlen(gca_root_kind_name((gca_root_kind)k)) + (uint64_t)gca_root_is_strong((gca_root_kind)k);
+    sink += strlen(gca_root_describe(m, NULL, buf, sizeof buf)) + (uintptr_t)gca_root_describe(m, NULL, NULL, 0);
+    /* references and liveness */
+    const gca_oid *ids = NULL;
+    sink += gca_refs(z, 0, &ids) + gca_refs(m, n, &ids) + gca_refs(m, n, NULL) + gca_refs_in(zm, 0, &ids);
+    sink += gca_refs_in(m, n, NULL) + (uint64_t)gca_obj_live(zm, 0) + (uint64_t)gca_obj_live(m, n);
+    uint64_t c = 0, by = 0;
+    gca_live_totals(zm, &c, &by);
+    gca_live_totals(m, NULL, NULL);
+    sink += c + by + (uintptr_t)gca_ref_field(zm, 0, 0, buf, sizeof buf) + (uintptr_t)gca_ref_field(m, n, 0, buf, 8);
+    if (n)
+        sink += (uintptr_t)gca_ref_field(m, 0, n, buf, 8) + (uintptr_t)gca_ref_field(m, 0, 0, NULL, 0);
+    /* the analyses without a model or an output */
+    size_t cnt = 0;
+    gca_type_retained *tr = NULL;
+    gca_event *ev = NULL;
+    gca_frag *fr = NULL;
+    sink += (uint64_t)gca_dominators(zm, 0) + gca_idom(zm, 0) + gca_idom(m, n) + gca_retained_size(zm, 0);
+    sink += gca_retained_size(m, n) + gca_dom_children(zm, 0, &ids) + gca_dom_children(m, n, NULL);
+    sink += gca_reachable_bytes(zm) + gca_reachable_count(zm) + gca_dominators_bytes(z);
+    sink += (uint64_t)gca_retained_by_type(zm, &tr, &cnt) + (uint64_t)gca_retained_by_type(m, NULL, &cnt);
+    sink += (uint64_t)gca_events(zm, &ev, &cnt) + (uint64_t)gca_events(m, NULL, &cnt);
+    sink += (uint64_t)gca_events_holding(m, n, &ev, &cnt);
+    if (ev)
+        gca_events_free(ev, cnt);
+    sink += (uint64_t)gca_loh_fragmentation(zm, &fr) + (uint64_t)gca_loh_fragmentation(m, NULL);
+    gca_frag_free(NULL);
+    gca_events_free(NULL, 0);
+    gca_dominators_free(NULL);
+    gca_type_delta *d = NULL;
+    sink += (uint64_t)gca_diff_types(zm, m, &d, &cnt) + (uint64_t)gca_diff_types(m, m, NULL, &cnt);
+    gca_model *out = NULL;
+    char err[64];
+    sink += (uint64_t)gca_open(NULL, NULL, &out, err, sizeof err) + (uint64_t)gca_open("x", NULL, NULL, NULL, 0);
+    gca_close(NULL);
+    return sink;
+}
+
 static void exercise(gca_model *m, int backwards)
 {
     volatile uint64_t sink = 0;
@@ -211,6 +282,7 @@ static void exercise(gca_model *m, int backwards)
         gca_frag_free(fr);
     sink += (uint64_t)gca_frag_fits(sink & 0xffff, 4096) + gca_model_bytes(m);
     gca_dominators_free(m);
+    sink += api_edges(m);
     (void)sink;
 }
 

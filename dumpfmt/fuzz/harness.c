@@ -296,6 +296,49 @@ static void count_problem(void *arg, uint64_t address, const char *problem)
     *(volatile uint64_t *)arg += address + strlen(problem);
 }
 
+/* The edges of the reader's API on the fuzzed reader: every accessor one past
+ * its end, lengths that saturate, NULL and out-of-range arguments, every
+ * return code and flag reason named. None of them may crash or read out of
+ * bounds; they answer NULL, 0 or GCD_E_INVAL. */
+static uint64_t reader_edges(gcd_reader *r)
+{
+    uint64_t sink = 0;
+    sink += (uintptr_t)gcd_warning(r, gcd_warning_count(r)) + (uintptr_t)gcd_chunk(r, gcd_chunk_count(r));
+    sink += (uintptr_t)gcd_runtime_at(r, gcd_runtime_count(r)) + (uintptr_t)gcd_runtime_get(r, NULL);
+    sink += (uintptr_t)gcd_type_at(r, gcd_type_count(r)) + (uintptr_t)gcd_method_at(r, gcd_method_count(r));
+    sink += (uintptr_t)gcd_method_by_address(r, 8) + (uintptr_t)gcd_segment_at(r, gcd_segment_count(r));
+    sink += (uintptr_t)gcd_thread_at(r, gcd_thread_count(r)) + (uintptr_t)gcd_frame_at(r, gcd_frame_count(r));
+    sink += (uintptr_t)gcd_static_at(r, gcd_static_count(r));
+    sink += (uintptr_t)gcd_thread_static_at(r, gcd_thread_static_count(r));
+    sink += (uintptr_t)gcd_handle_at(r, gcd_handle_count(r)) + gcd_finq_at(r, gcd_finq_count(r));
+    sink += gcd_freachable_at(r, gcd_freachable_count(r)) + (uintptr_t)gcd_loh_free_at(r, gcd_loh_free_count(r));
+    sink += (uintptr_t)gcd_flagged_at(r, gcd_flagged_count(r)) + (uintptr_t)gcd_flagged_find(r, UINT64_MAX);
+    sink += (uintptr_t)gcd_gc_at(r, gcd_gc_count(r)) + gcd_mt_mask(NULL);
+    for (int rc = GCD_OK; rc <= GCD_E_LIMIT + 1; rc++)
+        sink += strlen(gcd_rc_name((gcd_rc)rc));
+    for (uint32_t k = 0; k <= GCD_FR_OTHER + 1; k++)
+        sink += strlen(gcd_flag_reason_name(k));
+    for (size_t i = 0; i < gcd_type_count(r); i++) /* lengths that saturate */
+        sink += gcd_object_size(gcd_type_at(r, i), UINT64_MAX) + gcd_object_size(gcd_type_at(r, i), UINT64_MAX / 4);
+    sink += gcd_object_size(NULL, 1);
+    uint8_t b[8];
+    sink += (uint64_t)gcd_read(NULL, 0, b, sizeof b) + (uint64_t)gcd_read(r, 0, NULL, 8) + (uint64_t)gcd_read(r, 0, NULL, 0);
+    gcd_walker *w = NULL;
+    gcd_object o;
+    sink += (uint64_t)gcd_walk_begin(NULL, 0, &w) + (uint64_t)gcd_walk_begin(r, 0, NULL);
+    sink += (uint64_t)gcd_walk_begin(r, gcd_segment_count(r), &w) + (uint64_t)gcd_walk_next(NULL, &o);
+    if (gcd_walk_begin(r, 0, &w) == GCD_OK) {
+        sink += (uint64_t)gcd_walk_next(w, NULL);
+        gcd_walk_end(w);
+    }
+    char err[64];
+    sink += (uint64_t)gcd_open(NULL, NULL, NULL, err, sizeof err) + (uint64_t)gcd_verify(NULL, NULL, err, sizeof err);
+    sink += gcd_walk_skipped(NULL);
+    gcd_walk_end(NULL);
+    gcd_close(NULL);
+    return sink;
+}
+
 void fz_exercise_reader(gcd_reader *r)
 {
     volatile uint64_t sink = 0;
@@ -389,6 +432,6 @@ void fz_exercise_reader(gcd_reader *r)
         rc = gcd_check_heap(r, count_problem, (void *)&sink, &st, err, sizeof err);
         sink += strlen(gcd_rc_name(rc)) + st.objects;
     }
-    sink += strlen(gcd_error(r));
+    sink += strlen(gcd_error(r)) + reader_edges(r);
     (void)sink;
 }
