@@ -89,21 +89,32 @@ for f in "$tmp"/rep/*.rep; do
         done
     done
 done
-# Failing allocations densely over three dumps (every 4th of the first 1,024
-# for the model, every 3rd of the first 400 for the reader): the merge keeps
-# those that reach a new out-of-memory path.
-for n in $(seq 1 4 1024); do
+# Failing allocations densely: every one of the first 1,024 of the model
+# (once, once with GCA_INDEX=reopen, and sticky) over four dumps, every one
+# of the first 512 of the reader (once and sticky) over three, besides the
+# earlier every-4th with the deep check; the merge keeps those that reach a
+# new out-of-memory path.
+for n in $(seq 1 1024); do
     x=$((n - 1))
-    for d in heap_events heap_lohfrag heap_misc; do
-        { cat "$tmp/rep/$d.rep"; printf "\\x$(printf %02x $((x >> 8)))\\x$(printf %02x $((x & 255)))\\x98"; } \
-            >"$tmp/opts/$d-af$n.rep"
+    hi=$(printf %02x $((x >> 8))) lo=$(printf %02x $((x & 255))) hs=$(printf %02x $((4 | x >> 8)))
+    for d in heap_events heap_lohfrag heap_misc lohfrag_oom; do
+        if [ $((n % 4)) = 1 ] && [ "$d" != lohfrag_oom ]; then
+            { cat "$tmp/rep/$d.rep"; printf "\\x$hi\\x$lo\\x98"; } >"$tmp/opts/$d-af$n.rep"
+        fi
+        { cat "$tmp/rep/$d.rep"; printf "\\x$hi\\x$lo\\x80"; } >"$tmp/opts/$d-af$n-80.rep"
+        { cat "$tmp/rep/$d.rep"; printf "\\x$hi\\x$lo\\xa0"; } >"$tmp/opts/$d-af$n-a0.rep"
+        { cat "$tmp/rep/$d.rep"; printf "\\x$hs\\x$lo\\x80"; } >"$tmp/opts/$d-af$n-s80.rep"
     done
 done
 mkdir -p "$tmp/ropts"
-for n in $(seq 1 3 400); do
+for n in $(seq 1 512); do
     x=$((n - 1))
-    { cat "$tmp/rep/heap_misc.rep"; printf "\\x$(printf %02x $((x >> 8)))\\x$(printf %02x $((x & 255)))\\x80"; } \
-        >"$tmp/ropts/heap_misc-af$n.rep"
+    for d in heap_events heap_misc heap_shop; do
+        { cat "$tmp/rep/$d.rep"; printf "\\x$(printf %02x $((x >> 8)))\\x$(printf %02x $((x & 255)))\\x80"; } \
+            >"$tmp/ropts/$d-af$n.rep"
+        { cat "$tmp/rep/$d.rep"; printf "\\x$(printf %02x $((2 | x >> 8)))\\x$(printf %02x $((x & 255)))\\x80"; } \
+            >"$tmp/ropts/$d-af$n-s.rep"
+    done
 done
 # fuzz_reader_repaired reads options from the last byte too: the frame
 # cache, payloads unverified, an allocation of libgcdump made to fail.
