@@ -115,6 +115,10 @@ static void *d_shrink(d_mem *mm, void *p, uint64_t *had, uint64_t count, size_t 
  * from the model. */
 static uint64_t d_size(const dom_graph *g, gca_oid v) { return g->size ? g->size[v] : g->size_fn(g->size_ctx, v); }
 
+/* The DFS's first stack of next edges (step 1), in entries: it doubles
+ * as the path grows. */
+#define D_ITER0 ((uint64_t)1 << 16)
+
 /* A growable stack of numbers (path compression, tree walks). */
 typedef struct d_stack {
     uint64_t *a;
@@ -201,6 +205,68 @@ static int d_tick(const dom_graph *g, uint64_t done, uint64_t total)
     return g->tick ? g->tick(g->tick_arg, done, total) : 0;
 }
 
+/* ======================================================================
+ * vertex[] between step 2 and step 5: steps 3 and 4 never read it, and
+ * it is their biggest idle array (4 bytes a node). It waits packed: the
+ * difference of each node id from the one before it in preorder, zigzag,
+ * 7 bits a byte. A walk mostly goes from an object to its neighbours in
+ * the dump, so most differences take one or two bytes; when the packed
+ * form would not be under half the array, the array stays as it is.
+ * ====================================================================== */
+static inline uint64_t d_zig(d_id a, d_id b)
+{
+    int64_t d = (int64_t)b - (int64_t)a;
+    return d < 0 ? ((uint64_t)(-(d + 1)) << 1) | 1 : (uint64_t)d << 1;
+}
+
+/* @return the packed size of vertex[1..N) */
+static uint64_t d_pack_size(const d_id *vertex, uint64_t N)
+{
+    uint64_t b = 0;
+    d_id prev = 0;
+    for (uint64_t i = 1; i < N; i++) {
+        uint64_t z = d_zig(prev, vertex[i]);
+        prev = vertex[i];
+        do {
+            b++;
+            z >>= 7;
+        } while (z);
+    }
+    return b;
+}
+
+static void d_pack(const d_id *vertex, uint64_t N, unsigned char *p)
+{
+    d_id prev = 0;
+    for (uint64_t i = 1; i < N; i++) {
+        uint64_t z = d_zig(prev, vertex[i]);
+        prev = vertex[i];
+        while (z >= 0x80) {
+            *p++ = (unsigned char)(z | 0x80);
+            z >>= 7;
+        }
+        *p++ = (unsigned char)z;
+    }
+}
+
+static void d_unpack(const unsigned char *p, uint64_t N, d_id *vertex)
+{
+    int64_t prev = 0;
+    vertex[D_VROOT] = D_NIL;
+    for (uint64_t i = 1; i < N; i++) {
+        uint64_t z = 0;
+        unsigned sh = 0;
+        unsigned char c;
+        do {
+            c = *p++;
+            z |= (uint64_t)(c & 0x7f) << sh;
+            sh += 7;
+        } while (c & 0x80);
+        prev += z & 1 ? -(int64_t)(z >> 1) - 1 : (int64_t)(z >> 1);
+        vertex[i] = (d_id)prev;
+    }
+}
+
 gca_rc dom_compute(const dom_graph *g, dom_tree *t)
 {
     if (!t)
@@ -220,32 +286,41 @@ gca_rc dom_compute(const dom_graph *g, dom_tree *t)
     d_mem mm = {0, 0};
     gca_rc rc = GCA_E_NOMEM;
     d_id *num = NULL, *vertex = NULL, *parent = NULL, *src = NULL, *semi = NULL, *lab = NULL;
-    uint64_t *iter = NULL;
-    uint64_t N = 1, E = 0, vcap = n + 1, pcap = n + 1, ocap = n + 3;
+    d_offs iter = {NULL, 4};
+    unsigned char *packed = NULL;
+    uint64_t npacked = 0;
+    uint64_t N = 1, E = 0, vcap = n + 1, pcap = n + 1, ocap = n + 3, icap = 0;
     d_stack st = {0};
     t->n = n;
 
     /* ---- 1. DFS preorder; num[v] == 0: not reached (0 is the root's).
      * Every edge out of a reached node is looked at once here, when its
      * target's number is known: the predecessor counts of step 2 are
-     * taken on the way (those of row w go to off[w + 2]). */
+     * taken on the way (those of row w go to off[w + 2]). The next edge
+     * of each node on the path from the root is on a stack (`iter`, one
+     * entry a level, as wide as the offsets: a position in the node's
+     * row, or in the roots for the root), so the walk holds 4 bytes a
+     * level of depth where an array by number held 8 a node. */
     num = d_alloc(&mm, n, sizeof *num, 1);
     vertex = d_alloc(&mm, vcap, sizeof *vertex, 0);
     parent = d_alloc(&mm, pcap, sizeof *parent, 0);
     off.a = d_alloc(&mm, ocap, off.size, 1);
-    iter = d_alloc(&mm, n + 1, sizeof *iter, 0);
-    if (!num || !vertex || !parent || !off.a || !iter)
+    iter.size = off.size;
+    icap = n + 1 < D_ITER0 ? n + 1 : D_ITER0;
+    iter.a = d_alloc(&mm, icap, iter.size, 0);
+    if (!num || !vertex || !parent || !off.a || !iter.a)
         goto out;
     {
-        uint64_t cur = D_VROOT;
+        uint64_t cur = D_VROOT, depth = 0;
         vertex[D_VROOT] = D_NIL;
         parent[D_VROOT] = D_VROOT;
-        iter[D_VROOT] = 0;
+        d_oset(&iter, 0, 0);
         for (;;) {
             gca_oid next = GCA_NONE;
             if (cur == D_VROOT) {
-                while (iter[D_VROOT] < g->nroots) {
-                    gca_oid r = g->roots[iter[D_VROOT]++];
+                uint64_t j = d_oget(&iter, 0);
+                while (j < g->nroots) {
+                    gca_oid r = g->roots[j++];
                     if (r >= n)
                         continue;
                     E++;
@@ -255,8 +330,9 @@ gca_rc dom_compute(const dom_graph *g, dom_tree *t)
                     }
                     d_oinc(&off, num[r] + 2);
                 }
+                d_oset(&iter, 0, j);
             } else {
-                uint64_t j = iter[cur], e = off_g[vertex[cur] + 1];
+                uint64_t b = off_g[vertex[cur]], j = b + d_oget(&iter, depth), e = off_g[vertex[cur] + 1];
                 while (j < e) {
                     gca_oid x = tgt[j++];
                     if (x >= n)
@@ -268,12 +344,13 @@ gca_rc dom_compute(const dom_graph *g, dom_tree *t)
                     }
                     d_oinc(&off, num[x] + 2);
                 }
-                iter[cur] = j;
+                d_oset(&iter, depth, j - b);
             }
             if (next == GCA_NONE) {
                 if (cur == D_VROOT)
                     break;
                 cur = parent[cur];
+                depth--;
                 continue;
             }
             assert(N < vcap);
@@ -281,16 +358,27 @@ gca_rc dom_compute(const dom_graph *g, dom_tree *t)
                 rc = GCA_E_CANCELLED;
                 goto out;
             }
+            if (++depth == icap) { /* the path is as deep as the stack: half as much room again */
+                uint64_t nc = icap + icap / 2 < n + 1 ? icap + icap / 2 : n + 1;
+                void *q = nc > icap ? mdl_big_resize(iter.a, (size_t)icap * iter.size, (size_t)nc * iter.size) : NULL;
+                if (!q)
+                    goto out;
+                iter.a = q;
+                mm.held += (nc - icap) * iter.size;
+                if (mm.held > mm.peak)
+                    mm.peak = mm.held;
+                icap = nc;
+            }
             num[next] = (d_id)N;
             d_oinc(&off, N + 2);
             vertex[N] = (d_id)next;
             parent[N] = (d_id)cur;
-            iter[N] = off_g[next];
+            d_oset(&iter, depth, 0);
             cur = N++;
         }
     }
-    d_free(&mm, iter, n + 1, sizeof *iter);
-    iter = NULL;
+    d_free(&mm, iter.a, icap, iter.size);
+    iter.a = NULL;
     vertex = d_shrink(&mm, vertex, &vcap, N, sizeof *vertex);
     parent = d_shrink(&mm, parent, &pcap, N, sizeof *parent);
     off.a = d_shrink(&mm, off.a, &ocap, N + 2, off.size);
@@ -323,6 +411,15 @@ gca_rc dom_compute(const dom_graph *g, dom_tree *t)
     assert(d_oget(&off, N) == E);
     d_free(&mm, num, n, sizeof *num);
     num = NULL;
+    if (!g->keep_vertex) { /* packed until step 5 (above) */
+        uint64_t pb = d_pack_size(vertex, N);
+        if (pb < (uint64_t)N * sizeof *vertex / 2 && (packed = d_alloc(&mm, pb, 1, 0))) {
+            d_pack(vertex, N, packed);
+            npacked = pb;
+            d_free(&mm, vertex, vcap, sizeof *vertex);
+            vertex = NULL;
+        }
+    }
 
     /* ---- 3. Semidominators and buckets, w = N-1 .. 1. Processing w
      * links it to its parent: a node is linked when its number is more
@@ -398,6 +495,14 @@ gca_rc dom_compute(const dom_graph *g, dom_tree *t)
         rc = GCA_E_CANCELLED;
         goto out;
     }
+    if (packed) {
+        if (!(vertex = d_alloc(&mm, N, sizeof *vertex, 0)))
+            goto out;
+        vcap = N;
+        d_unpack(packed, N, vertex);
+        d_free(&mm, packed, npacked, 1);
+        packed = NULL;
+    }
     if (!(t->idom = d_alloc(&mm, n, sizeof *t->idom, 0)))
         goto out;
     for (uint64_t v = 0; v < n; v++)
@@ -427,10 +532,11 @@ out:
     d_free(&mm, vertex, vcap, sizeof *vertex);
     d_free(&mm, parent, pcap, sizeof *parent);
     d_free(&mm, off.a, ocap, off.size);
-    d_free(&mm, iter, n + 1, sizeof *iter);
+    d_free(&mm, iter.a, icap, iter.size);
     d_free(&mm, src, E, sizeof *src);
     d_free(&mm, lab, N, sizeof *lab);
     d_free(&mm, semi, N, sizeof *semi);
+    d_free(&mm, packed, npacked, 1);
     if (rc != GCA_OK) {
         dom_tree_free(t);
         return rc;
