@@ -16,10 +16,11 @@
  *
  *  1. DFS from the virtual root, numbering nodes in preorder. Iterative:
  *     the path from the root is the chain of `parent` numbers and each
- *     node on it keeps its next edge in `iter`, so no stack is needed
- *     beyond those arrays (a list of ten million nodes is a path of ten
- *     million). Each edge is looked at once, and the predecessor counts
- *     of step 2 are taken on the way.
+ *     node on it keeps its next edge on a stack by depth (`iter`, as wide
+ *     as the offsets), so the walk needs 4 bytes a level beyond those
+ *     arrays (a list of ten million nodes is a path of ten million).
+ *     Each edge is looked at once, and the predecessor counts of step 2
+ *     are taken on the way.
  *  2. Predecessors by DFS number: a CSR (`off`, `src`), filled in one
  *     more pass over the reached nodes' edges.
  *  3. Semidominators, in reverse preorder, with eval over a forest of
@@ -40,18 +41,23 @@
  * Memory, with n nodes, N of them reached (the root counted) and E edges
  * out of reached nodes: node numbers are 4 bytes (d_id: a graph has
  * fewer than 2^32 - 2 nodes), so are predecessor offsets while the graph
- * has fewer than 2^32 edges (else 8), `iter` is 8. Step 1 holds num
- * (4 n), vertex, parent, off (4 n + 4 each, until the DFS ends) and iter
- * (8 n); step 2 frees iter and adds src (4 E); step 3 frees num and adds
- * semi and lab (4 N each); step 4 frees lab; step 5 holds vertex and
- * parent while it makes idom (8 n), then frees parent and makes retained
- * (8 n). Peak: max(24 n, 4 n + 12 N + 4 E, 20 N + 4 E, 4 N + 16 n) bytes,
- * 20 + 4 E/n an object when every object is reachable and E >= n (it
- * was 32 + 4 E/n with 8-byte labels and offsets and a separate ancestor
- * array; 48 + 8 E/n with 8-byte numbers); kept: 16 bytes an object, 32
- * with the children. The big arrays are anonymous mappings advised for
- * huge pages (mdl_big_resize): the DFS and the predecessor passes read
- * num[] at random, and TLB misses are much of their time.
+ * has fewer than 2^32 edges (else 8), and so are the entries of `iter`.
+ * Step 1 holds num (4 n), vertex, parent, off (4 n + 4 each, until the
+ * DFS ends) and iter (4 bytes a level of the deepest path, 6 with its
+ * growth); step 2 frees iter and adds src (4 E); then vertex is packed
+ * (d_pack: 1-2 bytes a node on heaps, where a walk goes to neighbours)
+ * and num freed; step 3 adds semi and lab (4 N each); step 4 frees lab;
+ * step 5 unpacks vertex and holds it with parent while it makes idom
+ * (8 n), then frees parent and makes retained (8 n). Peak: max(16 n +
+ * 6 depth, 16 n + 4 E, 16 N + 4 E + packed, 4 N + 16 n) bytes, about
+ * 17.7 + 4 E/n an object on gcsynth heaps (vertex packs to about 1.7
+ * bytes a node there, scale-lin; it was 20 + 4 E/n
+ * with 8-byte next edges by number and vertex unpacked, 32 + 4 E/n with
+ * 8-byte labels and offsets, 48 + 8 E/n with 8-byte numbers); kept: 16
+ * bytes an object, 32 with the children. The big arrays are anonymous
+ * mappings advised for huge pages (mdl_big_resize): the DFS and the
+ * predecessor passes read num[] at random, and TLB misses are much of
+ * their time; steps 2 and 5 prefetch D_AHEAD nodes ahead in preorder.
  * ====================================================================== */
 
 #define D_VROOT 0            /* the virtual root's preorder number */
