@@ -16,10 +16,11 @@
  *
  *  1. DFS from the virtual root, numbering nodes in preorder. Iterative:
  *     the path from the root is the chain of `parent` numbers and each
- *     node on it keeps its next edge in `iter`, so no stack is needed
- *     beyond those arrays (a list of ten million nodes is a path of ten
- *     million). Each edge is looked at once, and the predecessor counts
- *     of step 2 are taken on the way.
+ *     node on it keeps its next edge on a stack by depth (`iter`, as wide
+ *     as the offsets), so the walk needs 4 bytes a level beyond those
+ *     arrays (a list of ten million nodes is a path of ten million).
+ *     Each edge is looked at once, and the predecessor counts of step 2
+ *     are taken on the way.
  *  2. Predecessors by DFS number: a CSR (`off`, `src`), filled in one
  *     more pass over the reached nodes' edges.
  *  3. Semidominators, in reverse preorder, with eval over a forest of
@@ -40,18 +41,23 @@
  * Memory, with n nodes, N of them reached (the root counted) and E edges
  * out of reached nodes: node numbers are 4 bytes (d_id: a graph has
  * fewer than 2^32 - 2 nodes), so are predecessor offsets while the graph
- * has fewer than 2^32 edges (else 8), `iter` is 8. Step 1 holds num
- * (4 n), vertex, parent, off (4 n + 4 each, until the DFS ends) and iter
- * (8 n); step 2 frees iter and adds src (4 E); step 3 frees num and adds
- * semi and lab (4 N each); step 4 frees lab; step 5 holds vertex and
- * parent while it makes idom (8 n), then frees parent and makes retained
- * (8 n). Peak: max(24 n, 4 n + 12 N + 4 E, 20 N + 4 E, 4 N + 16 n) bytes,
- * 20 + 4 E/n an object when every object is reachable and E >= n (it
- * was 32 + 4 E/n with 8-byte labels and offsets and a separate ancestor
- * array; 48 + 8 E/n with 8-byte numbers); kept: 16 bytes an object, 32
- * with the children. The big arrays are anonymous mappings advised for
- * huge pages (mdl_big_resize): the DFS and the predecessor passes read
- * num[] at random, and TLB misses are much of their time.
+ * has fewer than 2^32 edges (else 8), and so are the entries of `iter`.
+ * Step 1 holds num (4 n), vertex, parent, off (4 n + 4 each, until the
+ * DFS ends) and iter (4 bytes a level of the deepest path, 6 with its
+ * growth); step 2 frees iter and adds src (4 E); then vertex is packed
+ * (d_pack: 1-2 bytes a node on heaps, where a walk goes to neighbours)
+ * and num freed; step 3 adds semi and lab (4 N each); step 4 frees lab;
+ * step 5 unpacks vertex and holds it with parent while it makes idom
+ * (8 n), then frees parent and makes retained (8 n). Peak: max(16 n +
+ * 6 depth, 16 n + 4 E, 16 N + 4 E + packed, 4 N + 16 n) bytes, about
+ * 17.7 + 4 E/n an object on gcsynth heaps (vertex packs to about 1.7
+ * bytes a node there, scale-lin; it was 20 + 4 E/n
+ * with 8-byte next edges by number and vertex unpacked, 32 + 4 E/n with
+ * 8-byte labels and offsets, 48 + 8 E/n with 8-byte numbers); kept: 16
+ * bytes an object, 32 with the children. The big arrays are anonymous
+ * mappings advised for huge pages (mdl_big_resize): the DFS and the
+ * predecessor passes read num[] at random, and TLB misses are much of
+ * their time; steps 2 and 5 prefetch D_AHEAD nodes ahead in preorder.
  * ====================================================================== */
 
 #define D_VROOT 0            /* the virtual root's preorder number */
@@ -114,6 +120,15 @@ static void *d_shrink(d_mem *mm, void *p, uint64_t *had, uint64_t count, size_t 
 /* A node's size: from the array when the graph has one (tests), else
  * from the model. */
 static uint64_t d_size(const dom_graph *g, gca_oid v) { return g->size ? g->size[v] : g->size_fn(g->size_ctx, v); }
+
+/* The DFS's first stack of next edges (step 1), in entries: it doubles
+ * as the path grows. */
+#define D_ITER0 ((uint64_t)1 << 16)
+
+/* How far ahead the passes in preorder ask for the lines they will read
+ * (steps 2 and 5): far enough to cover a miss to memory, near enough to
+ * stay in the cache. */
+#define D_AHEAD 16
 
 /* A growable stack of numbers (path compression, tree walks). */
 typedef struct d_stack {
@@ -201,6 +216,68 @@ static int d_tick(const dom_graph *g, uint64_t done, uint64_t total)
     return g->tick ? g->tick(g->tick_arg, done, total) : 0;
 }
 
+/* ======================================================================
+ * vertex[] between step 2 and step 5: steps 3 and 4 never read it, and
+ * it is their biggest idle array (4 bytes a node). It waits packed: the
+ * difference of each node id from the one before it in preorder, zigzag,
+ * 7 bits a byte. A walk mostly goes from an object to its neighbours in
+ * the dump, so most differences take one or two bytes; when the packed
+ * form would not be under half the array, the array stays as it is.
+ * ====================================================================== */
+static inline uint64_t d_zig(d_id a, d_id b)
+{
+    int64_t d = (int64_t)b - (int64_t)a;
+    return d < 0 ? ((uint64_t)(-(d + 1)) << 1) | 1 : (uint64_t)d << 1;
+}
+
+/* @return the packed size of vertex[1..N) */
+static uint64_t d_pack_size(const d_id *vertex, uint64_t N)
+{
+    uint64_t b = 0;
+    d_id prev = 0;
+    for (uint64_t i = 1; i < N; i++) {
+        uint64_t z = d_zig(prev, vertex[i]);
+        prev = vertex[i];
+        do {
+            b++;
+            z >>= 7;
+        } while (z);
+    }
+    return b;
+}
+
+static void d_pack(const d_id *vertex, uint64_t N, unsigned char *p)
+{
+    d_id prev = 0;
+    for (uint64_t i = 1; i < N; i++) {
+        uint64_t z = d_zig(prev, vertex[i]);
+        prev = vertex[i];
+        while (z >= 0x80) {
+            *p++ = (unsigned char)(z | 0x80);
+            z >>= 7;
+        }
+        *p++ = (unsigned char)z;
+    }
+}
+
+static void d_unpack(const unsigned char *p, uint64_t N, d_id *vertex)
+{
+    int64_t prev = 0;
+    vertex[D_VROOT] = D_NIL;
+    for (uint64_t i = 1; i < N; i++) {
+        uint64_t z = 0;
+        unsigned sh = 0;
+        unsigned char c;
+        do {
+            c = *p++;
+            z |= (uint64_t)(c & 0x7f) << sh;
+            sh += 7;
+        } while (c & 0x80);
+        prev += z & 1 ? -(int64_t)(z >> 1) - 1 : (int64_t)(z >> 1);
+        vertex[i] = (d_id)prev;
+    }
+}
+
 gca_rc dom_compute(const dom_graph *g, dom_tree *t)
 {
     if (!t)
@@ -220,32 +297,41 @@ gca_rc dom_compute(const dom_graph *g, dom_tree *t)
     d_mem mm = {0, 0};
     gca_rc rc = GCA_E_NOMEM;
     d_id *num = NULL, *vertex = NULL, *parent = NULL, *src = NULL, *semi = NULL, *lab = NULL;
-    uint64_t *iter = NULL;
-    uint64_t N = 1, E = 0, vcap = n + 1, pcap = n + 1, ocap = n + 3;
+    d_offs iter = {NULL, 4};
+    unsigned char *packed = NULL;
+    uint64_t npacked = 0;
+    uint64_t N = 1, E = 0, vcap = n + 1, pcap = n + 1, ocap = n + 3, icap = 0;
     d_stack st = {0};
     t->n = n;
 
     /* ---- 1. DFS preorder; num[v] == 0: not reached (0 is the root's).
      * Every edge out of a reached node is looked at once here, when its
      * target's number is known: the predecessor counts of step 2 are
-     * taken on the way (those of row w go to off[w + 2]). */
+     * taken on the way (those of row w go to off[w + 2]). The next edge
+     * of each node on the path from the root is on a stack (`iter`, one
+     * entry a level, as wide as the offsets: a position in the node's
+     * row, or in the roots for the root), so the walk holds 4 bytes a
+     * level of depth where an array by number held 8 a node. */
     num = d_alloc(&mm, n, sizeof *num, 1);
     vertex = d_alloc(&mm, vcap, sizeof *vertex, 0);
     parent = d_alloc(&mm, pcap, sizeof *parent, 0);
     off.a = d_alloc(&mm, ocap, off.size, 1);
-    iter = d_alloc(&mm, n + 1, sizeof *iter, 0);
-    if (!num || !vertex || !parent || !off.a || !iter)
+    iter.size = off.size;
+    icap = n + 1 < D_ITER0 ? n + 1 : D_ITER0;
+    iter.a = d_alloc(&mm, icap, iter.size, 0);
+    if (!num || !vertex || !parent || !off.a || !iter.a)
         goto out;
     {
-        uint64_t cur = D_VROOT;
+        uint64_t cur = D_VROOT, depth = 0;
         vertex[D_VROOT] = D_NIL;
         parent[D_VROOT] = D_VROOT;
-        iter[D_VROOT] = 0;
+        d_oset(&iter, 0, 0);
         for (;;) {
             gca_oid next = GCA_NONE;
             if (cur == D_VROOT) {
-                while (iter[D_VROOT] < g->nroots) {
-                    gca_oid r = g->roots[iter[D_VROOT]++];
+                uint64_t j = d_oget(&iter, 0);
+                while (j < g->nroots) {
+                    gca_oid r = g->roots[j++];
                     if (r >= n)
                         continue;
                     E++;
@@ -255,8 +341,9 @@ gca_rc dom_compute(const dom_graph *g, dom_tree *t)
                     }
                     d_oinc(&off, num[r] + 2);
                 }
+                d_oset(&iter, 0, j);
             } else {
-                uint64_t j = iter[cur], e = off_g[vertex[cur] + 1];
+                uint64_t b = off_g[vertex[cur]], j = b + d_oget(&iter, depth), e = off_g[vertex[cur] + 1];
                 while (j < e) {
                     gca_oid x = tgt[j++];
                     if (x >= n)
@@ -268,12 +355,13 @@ gca_rc dom_compute(const dom_graph *g, dom_tree *t)
                     }
                     d_oinc(&off, num[x] + 2);
                 }
-                iter[cur] = j;
+                d_oset(&iter, depth, j - b);
             }
             if (next == GCA_NONE) {
                 if (cur == D_VROOT)
                     break;
                 cur = parent[cur];
+                depth--;
                 continue;
             }
             assert(N < vcap);
@@ -281,16 +369,27 @@ gca_rc dom_compute(const dom_graph *g, dom_tree *t)
                 rc = GCA_E_CANCELLED;
                 goto out;
             }
+            if (++depth == icap) { /* the path is as deep as the stack: half as much room again */
+                uint64_t nc = icap + icap / 2 < n + 1 ? icap + icap / 2 : n + 1;
+                void *q = nc > icap ? mdl_big_resize(iter.a, (size_t)icap * iter.size, (size_t)nc * iter.size) : NULL;
+                if (!q)
+                    goto out;
+                iter.a = q;
+                mm.held += (nc - icap) * iter.size;
+                if (mm.held > mm.peak)
+                    mm.peak = mm.held;
+                icap = nc;
+            }
             num[next] = (d_id)N;
             d_oinc(&off, N + 2);
             vertex[N] = (d_id)next;
             parent[N] = (d_id)cur;
-            iter[N] = off_g[next];
+            d_oset(&iter, depth, 0);
             cur = N++;
         }
     }
-    d_free(&mm, iter, n + 1, sizeof *iter);
-    iter = NULL;
+    d_free(&mm, iter.a, icap, iter.size);
+    iter.a = NULL;
     vertex = d_shrink(&mm, vertex, &vcap, N, sizeof *vertex);
     parent = d_shrink(&mm, parent, &pcap, N, sizeof *parent);
     off.a = d_shrink(&mm, off.a, &ocap, N + 2, off.size);
@@ -314,6 +413,17 @@ gca_rc dom_compute(const dom_graph *g, dom_tree *t)
             rc = GCA_E_CANCELLED;
             goto out;
         }
+        /* the rows ahead, in preorder: their starts, then their targets,
+         * then those targets' numbers (independent misses, overlapped) */
+        if (i + 3 * D_AHEAD < N)
+            __builtin_prefetch(&off_g[vertex[i + 3 * D_AHEAD]]);
+        if (i + 2 * D_AHEAD < N)
+            __builtin_prefetch(&tgt[off_g[vertex[i + 2 * D_AHEAD]]]);
+        if (i + D_AHEAD < N) {
+            gca_oid va = vertex[i + D_AHEAD];
+            if (off_g[va] < off_g[va + 1] && tgt[off_g[va]] < n)
+                __builtin_prefetch(&num[tgt[off_g[va]]]);
+        }
         for (uint64_t j = off_g[v], e = off_g[v + 1]; j < e; j++) {
             gca_oid x = tgt[j];
             if (x < n)
@@ -323,6 +433,15 @@ gca_rc dom_compute(const dom_graph *g, dom_tree *t)
     assert(d_oget(&off, N) == E);
     d_free(&mm, num, n, sizeof *num);
     num = NULL;
+    if (!g->keep_vertex) { /* packed until step 5 (above) */
+        uint64_t pb = d_pack_size(vertex, N);
+        if (pb < (uint64_t)N * sizeof *vertex / 2 && (packed = d_alloc(&mm, pb, 1, 0))) {
+            d_pack(vertex, N, packed);
+            npacked = pb;
+            d_free(&mm, vertex, vcap, sizeof *vertex);
+            vertex = NULL;
+        }
+    }
 
     /* ---- 3. Semidominators and buckets, w = N-1 .. 1. Processing w
      * links it to its parent: a node is linked when its number is more
@@ -398,18 +517,39 @@ gca_rc dom_compute(const dom_graph *g, dom_tree *t)
         rc = GCA_E_CANCELLED;
         goto out;
     }
+    if (packed) {
+        if (!(vertex = d_alloc(&mm, N, sizeof *vertex, 0)))
+            goto out;
+        vcap = N;
+        d_unpack(packed, N, vertex);
+        d_free(&mm, packed, npacked, 1);
+        packed = NULL;
+    }
     if (!(t->idom = d_alloc(&mm, n, sizeof *t->idom, 0)))
         goto out;
     for (uint64_t v = 0; v < n; v++)
         t->idom[v] = GCA_NONE;
-    for (uint64_t i = 1; i < N; i++)
+    for (uint64_t i = 1; i < N; i++) {
+        if (i + D_AHEAD < N) {
+            __builtin_prefetch(&t->idom[vertex[i + D_AHEAD]], 1);
+            __builtin_prefetch(&vertex[parent[i + D_AHEAD]]);
+        }
         t->idom[vertex[i]] = parent[i] == D_VROOT ? GCA_VROOT : vertex[parent[i]];
+    }
     d_free(&mm, parent, pcap, sizeof *parent);
     parent = NULL;
     if (!(t->retained = d_alloc(&mm, n, sizeof *t->retained, 1)))
         goto out;
     uint64_t reach = 0;
     for (uint64_t i = N - 1; i >= 1; i--) {
+        if (i > 2 * D_AHEAD)
+            __builtin_prefetch(&t->idom[vertex[i - 2 * D_AHEAD]]);
+        if (i > D_AHEAD) {
+            gca_oid va = vertex[i - D_AHEAD];
+            __builtin_prefetch(&t->retained[va], 1);
+            if (t->idom[va] < n)
+                __builtin_prefetch(&t->retained[t->idom[va]], 1);
+        }
         gca_oid v = vertex[i], d = t->idom[v];
         uint64_t r = t->retained[v] += d_size(g, v);
         if (d == GCA_VROOT)
@@ -427,10 +567,11 @@ out:
     d_free(&mm, vertex, vcap, sizeof *vertex);
     d_free(&mm, parent, pcap, sizeof *parent);
     d_free(&mm, off.a, ocap, off.size);
-    d_free(&mm, iter, n + 1, sizeof *iter);
+    d_free(&mm, iter.a, icap, iter.size);
     d_free(&mm, src, E, sizeof *src);
     d_free(&mm, lab, N, sizeof *lab);
     d_free(&mm, semi, N, sizeof *semi);
+    d_free(&mm, packed, npacked, 1);
     if (rc != GCA_OK) {
         dom_tree_free(t);
         return rc;

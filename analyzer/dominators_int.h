@@ -30,6 +30,9 @@ typedef struct dom_graph {
     /* 8-byte predecessor offsets even when 4 would do (tests: graphs of
      * 2^32 edges and more are too big for them) */
     int wide_offsets;
+    /* keep the preorder's node ids unpacked during the semidominator
+     * steps (tests: both ways give the same tree) */
+    int keep_vertex;
 } dom_graph;
 
 /* The dominator tree of a dom_graph from its virtual root. */

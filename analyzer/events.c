@@ -382,8 +382,16 @@ static gca_rc ev_mark_base(ev_run *r)
         if (au_oids_push(&st, ro->target) != 0)
             rc = GCA_E_NOMEM;
     }
-    while (st.n && rc == GCA_OK) {
-        gca_oid x = st.v[--st.n];
+    au_csr csr;
+    au_csr_of(m, &csr);
+    gca_oid batch[AU_BATCH];
+    size_t nb = 0, bi = 0;
+    while ((bi < nb || st.n) && rc == GCA_OK) {
+        if (bi == nb) { /* the next objects, in a batch (anutil.h): B is a set, any order makes it */
+            nb = au_pop_batch(&st, &csr, batch, r->base.w, NULL);
+            bi = 0;
+        }
+        gca_oid x = batch[bi++];
         skip.n = 0;
         if (au_bit(&r->isholder, x)) {
             size_t lo, hi;
@@ -438,6 +446,9 @@ static gca_rc ev_stamp(ev_run *r)
     if (r->nev >= UINT32_MAX)
         return GCA_E_NOMEM;
     au_oids st = {0};
+    au_csr csr;
+    au_csr_of(m, &csr);
+    gca_oid batch[AU_BATCH];
     for (size_t e = 0; e < r->nev; e++) {
         gca_oid d = r->ev[e].delegate;
         uint32_t me = (uint32_t)e + 1;
@@ -454,8 +465,13 @@ static gca_rc ev_stamp(ev_run *r)
             free(st.v);
             return GCA_E_NOMEM;
         }
-        while (st.n) {
-            gca_oid x = st.v[--st.n];
+        size_t nb = 0, bi = 0;
+        while (bi < nb || st.n) {
+            if (bi == nb) { /* in batches (anutil.h): what e reaches is a set */
+                nb = au_pop_batch(&st, &csr, batch, r->base.w, r->stamp);
+                bi = 0;
+            }
+            gca_oid x = batch[bi++];
             const gca_oid *out;
             uint64_t nout = gca_refs(m, x, &out);
             for (uint64_t k = 0; k < nout; k++) {
@@ -653,6 +669,9 @@ static gca_rc ev_static_publishers(ev_run *r)
     if (au_bits_init(&seen, r->n) != 0)
         return GCA_E_NOMEM;
     au_oids st = {0};
+    au_csr csr;
+    au_csr_of(m, &csr);
+    gca_oid batch[AU_BATCH];
     size_t left = r->nbypub;
     gca_rc rc = GCA_OK;
     for (size_t i = 0; i < gca_root_count(m) && left && rc == GCA_OK; i++) {
@@ -663,8 +682,13 @@ static gca_rc ev_static_publishers(ev_run *r)
         au_bit_set(&seen, ro->target);
         if (au_oids_push(&st, ro->target) != 0)
             rc = GCA_E_NOMEM;
-        while (st.n && rc == GCA_OK && left) {
-            gca_oid x = st.v[--st.n];
+        size_t nb = 0, bi = 0;
+        while ((bi < nb || st.n) && rc == GCA_OK && left) {
+            if (bi == nb) { /* in batches (anutil.h): what root i reaches is a set */
+                nb = au_pop_batch(&st, &csr, batch, seen.w, NULL);
+                bi = 0;
+            }
+            gca_oid x = batch[bi++];
             if (au_bit(&r->ispub, x)) {
                 size_t lo, hi;
                 ev_holder_range(r, r->bypub, r->nbypub, x, &lo, &hi);

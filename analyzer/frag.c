@@ -118,6 +118,8 @@ static gca_rc fr_attribute(gca_model *m, fr_want *w, size_t nw)
     if (au_bits_init(&seen, n) != 0)
         return GCA_E_NOMEM;
     au_oids cur = {0}, next = {0};
+    au_csr csr;
+    au_csr_of(m, &csr);
     gca_rc rc = GCA_OK;
     for (size_t i = 0; i < nr && left && rc == GCA_OK; i++) {
         const gca_root *r = gca_root_get(m, i);
@@ -134,6 +136,8 @@ static gca_rc fr_attribute(gca_model *m, fr_want *w, size_t nw)
             next.n = 0;
             for (size_t k = 0; k < cur.n && rc == GCA_OK; k++) {
                 gca_oid x = cur.v[k];
+                if (k % AU_BATCH == 0) /* the level's next objects, in a batch (anutil.h) */
+                    au_prefetch(&csr, cur.v + k, cur.n - k < AU_BATCH ? cur.n - k : AU_BATCH, seen.w, NULL);
                 fr_want *f = fr_want_find(w, nw, x);
                 if (f && f->root == SIZE_MAX) {
                     f->root = i;

@@ -1,6 +1,7 @@
 /* refs.c - the reference graph of the model: outgoing CSR (resolved at load), incoming CSR and reachability on demand.
  * Owns: mdl_resolve_refs, gca_refs, gca_refs_in, gca_refs_in_ready, gca_ref_field, gca_obj_live, gca_live_totals. Nothing here recurses. */
 #include "model_int.h"
+#include "anutil.h"
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -208,6 +209,13 @@ uint64_t gca_refs(const gca_model *m, gca_oid o, const gca_oid **targets)
     return b - a;
 }
 
+void au_csr_of(const gca_model *m, au_csr *c)
+{
+    c->off = m->out_off;
+    c->out = m->out;
+    c->size32 = m->size32;
+}
+
 /* ====================================================================
  * Incoming references: a counting pass and a fill pass over the
  * outgoing CSR. in_off has nobj + 2 entries while filling: counts go to
@@ -303,29 +311,39 @@ static int r_build_live(gca_model *m)
         }
         stack[sp++] = o;
     }
+    au_csr csr;
+    au_csr_of(m, &csr);
     while (sp) {
-        gca_oid o = stack[--sp];
-        if ((count & R_TICK) == 0)
-            mdl_tick(m, "reachability", count, n);
-        count++;
-        bytes += gca_obj_size(m, o);
-        uint64_t a = m->out_off[o], b = m->out_off[o + 1];
-        if (b - a > cap - sp) {
-            size_t nc = cap * 2;
-            while (b - a > nc - sp)
-                nc *= 2;
-            gca_oid *p = realloc(stack, nc * sizeof *p);
-            if (!p)
-                goto nomem;
-            stack = p;
-            cap = nc;
-        }
-        for (uint64_t j = a; j < b; j++) {
-            gca_oid t = m->out[j];
-            uint64_t bit = 1ull << (t & 63);
-            if (!(bits[t >> 6] & bit)) {
-                bits[t >> 6] |= bit;
-                stack[sp++] = t;
+        /* the top objects in a batch (anutil.h): the set, count and bytes do not depend on the order */
+        gca_oid bt[AU_BATCH];
+        size_t k = sp < AU_BATCH ? sp : AU_BATCH;
+        sp -= k;
+        memcpy(bt, stack + sp, k * sizeof *bt);
+        au_prefetch(&csr, bt, k, bits, NULL);
+        for (size_t i = 0; i < k; i++) {
+            gca_oid o = bt[i];
+            if ((count & R_TICK) == 0)
+                mdl_tick(m, "reachability", count, n);
+            count++;
+            bytes += gca_obj_size(m, o);
+            uint64_t a = m->out_off[o], b = m->out_off[o + 1];
+            if (b - a > cap - sp) {
+                size_t nc = cap * 2;
+                while (b - a > nc - sp)
+                    nc *= 2;
+                gca_oid *p = realloc(stack, nc * sizeof *p);
+                if (!p)
+                    goto nomem;
+                stack = p;
+                cap = nc;
+            }
+            for (uint64_t j = a; j < b; j++) {
+                gca_oid t = m->out[j];
+                uint64_t bit = 1ull << (t & 63);
+                if (!(bits[t >> 6] & bit)) {
+                    bits[t >> 6] |= bit;
+                    stack[sp++] = t;
+                }
             }
         }
     }
