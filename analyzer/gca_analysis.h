@@ -77,7 +77,8 @@ GCA_API gca_rc gca_retained_by_type(gca_model *m, gca_type_retained **out, size_
  * with and without o (bitsets, the model read in address order a level
  * at a time) and the tree of what o alone reaches, falling back to the
  * whole tree when o's dominator is not among its referrers.
- * GCA_RETAINED=tree always takes the tree. @return GCA_OK (free with
+ * GCA_RETAINED=tree always takes the tree, =marks the marks first even
+ * when the tree is held. @return GCA_OK (free with
  * gca_retained_one_free), GCA_E_NOMEM, GCA_E_CANCELLED, GCA_E_INVAL. */
 typedef struct gca_retained_info {
     uint64_t retained, reach_bytes;
@@ -85,6 +86,7 @@ typedef struct gca_retained_info {
     uint64_t nkids;
     gca_oid *kids;
     uint64_t *kid_retained;
+    int from_tree;              /* the answer came from the whole tree */
 } gca_retained_info;
 GCA_API gca_rc gca_retained_one(gca_model *m, gca_oid o, int include_weak, gca_retained_info *r);
 GCA_API void gca_retained_one_free(gca_retained_info *r);

@@ -264,6 +264,19 @@ static inline void r_ahead(r_seq *q, uint64_t i)
     q->next = i + R_AHEAD;
 }
 
+/* A window buffer of at least k entries in *b (grown); @return 0, or -1 (then the range writes the files directly). */
+static int r_window(uint64_t **b, uint64_t *cap, uint64_t k)
+{
+    if (k <= *cap)
+        return 0;
+    uint64_t *p = k <= SIZE_MAX / 8 ? realloc(*b, (size_t)k * 8) : NULL;
+    if (!p)
+        return -1;
+    *b = p;
+    *cap = k;
+    return 0;
+}
+
 static int r_build_in(gca_model *m)
 {
     if (m->in_off)
@@ -285,10 +298,19 @@ static int r_build_in(gca_model *m)
     const gca_oid *out = m->out;
     const uint64_t *oo = m->out_off;
     uint64_t part = r_in_part_bytes(), span = part / 8 ? part / 8 : 1, passes = 0;
+    /* in ranges, a range's window is anonymous memory, copied to the files once a pass: nothing of it is
+     * written back and read again mid-pass (the file pages of out are what the kernel drops) */
+    int windowed = part != UINT64_MAX;
+    uint64_t *wb = NULL, wcap = 0;
     memset(off, 0, ((size_t)n + 2) * sizeof *off);
     /* counting: ranges of span targets */
     for (uint64_t t0 = 0; t0 < n; t0 += span) {
         uint64_t w = n - t0 < span ? n - t0 : span;
+        uint64_t *cnt = off + t0 + 2;
+        if (windowed && r_window(&wb, &wcap, w) == 0) {
+            memset(wb, 0, (size_t)w * sizeof *wb);
+            cnt = wb;
+        }
         r_seq qo = r_seq_of(out, nr);
         passes++;
         for (uint64_t j = 0; j < nr; j++) {
@@ -299,8 +321,10 @@ static int r_build_in(gca_model *m)
             r_ahead(&qo, j);
             uint64_t t = out[j];
             if (t - t0 < w)
-                off[t + 2]++;
+                cnt[t - t0]++;
         }
+        if (cnt == wb)
+            memcpy(off + t0 + 2, wb, (size_t)w * sizeof *wb);
     }
     for (uint64_t t = 2; t < n + 2; t++)
         off[t] += off[t - 1];
@@ -311,7 +335,15 @@ static int r_build_in(gca_model *m)
             t1 = n;
         while (t1 < n && (t1 + 1 - t0) + (off[t1 + 2] - off[t0 + 1]) <= span)
             t1++;
-        uint64_t w = t1 - t0;
+        uint64_t w = t1 - t0, base = 0, rows = off[t1 + 1] - off[t0 + 1];
+        uint64_t *pos = off + t0 + 1;
+        gca_oid *dst = in;
+        if (windowed && r_window(&wb, &wcap, w + rows) == 0) { /* w positions, then the rows */
+            memcpy(wb, off + t0 + 1, (size_t)w * sizeof *wb);
+            pos = wb;
+            dst = wb + w;
+            base = off[t0 + 1];
+        }
         r_seq qo = r_seq_of(out, nr), qs = r_seq_of(oo, n + 1);
         passes++;
         for (gca_oid s = 0; s < n; s++) {
@@ -325,10 +357,15 @@ static int r_build_in(gca_model *m)
             for (; j < e; j++) {
                 uint64_t t = out[j];
                 if (t - t0 < w)
-                    in[off[t + 1]++] = s;
+                    dst[pos[t - t0]++ - base] = s;
             }
         }
+        if (pos == wb) {
+            memcpy(off + t0 + 1, wb, (size_t)w * sizeof *wb);
+            memcpy(in + base, wb + w, (size_t)rows * sizeof *in);
+        }
     }
+    free(wb);
     mdl_tick_end(m);
     assert(off[0] == 0 && off[n] == nr);
     m->in_off = off;

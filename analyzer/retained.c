@@ -340,10 +340,10 @@ gca_rc gca_retained_one(gca_model *m, gca_oid o, int include_weak, gca_retained_
         return GCA_E_INVAL;
     /* the marks when the model is files (or GCA_RETAINED=marks), unless the tree is here or in the index */
     const char *e = getenv("GCA_RETAINED");
-    int marks = e && !strcmp(e, "marks") ? 1 : e && !strcmp(e, "tree") ? 0 : mdl_spill_on();
+    int forced = e && !strcmp(e, "marks"), marks = forced ? 1 : e && !strcmp(e, "tree") ? 0 : mdl_spill_on();
     int held_weak = 0;
     const struct dom_tree *held = mdl_dom_held(m, &held_weak);
-    if (marks && !(held && !held_weak == !include_weak)) {
+    if (marks && (forced || !(held && !held_weak == !include_weak))) {
         gca_rc rc = k_by_marks(m, o, include_weak, r);
         if (rc != GCA_E_RANGE) {
             if (rc != GCA_OK)
@@ -353,6 +353,7 @@ gca_rc gca_retained_one(gca_model *m, gca_oid o, int include_weak, gca_retained_
         gca_retained_one_free(r);
         r->idom = GCA_NONE;
     }
+    r->from_tree = 1;
     gca_rc rc = k_by_tree(m, o, include_weak, r);
     if (rc != GCA_OK)
         gca_retained_one_free(r);
