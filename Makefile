@@ -210,7 +210,8 @@ GCSTRESS_BINS := $(filter-out $(addprefix %/,$(GCSTRESS_SKIP)),$(filter $(STRESS
 INDEX_TESTS := test_model test_dominators test_host test_clr test_demo test_e2e test_sos test_examples test_triage test_ci test_crash_matrix
 INDEX_BINS := $(filter $(addprefix %/,$(INDEX_TESTS)),$(CHECK_BINS))
 INDEX_CACHE := $(abspath $(BUILD))/index-cache
-# And on models whose big arrays are files (GCA_SPILL=on: analyzer/store.c), as when memory is short.
+# And on models whose big arrays are files (GCA_SPILL=on: analyzer/store.c), as when memory is short,
+# with the incoming references built in ranges of 32K targets (GCA_IN_PART: refs.c).
 SPILL_TESTS := test_model test_dominators test_synth
 SPILL_BINS := $(filter $(addprefix %/,$(SPILL_TESTS)),$(CHECK_BINS))
 
@@ -221,7 +222,7 @@ check: all $(CHECK_BINS)
 	    --env GCRT_HEAPVERIFY=1 $(HEAPVERIFY_BINS) \
 	    --env GCRT_GCSTRESS=1 $(GCSTRESS_BINS) \
 	    --env "GCA_INDEX=reopen XDG_CACHE_HOME=$(INDEX_CACHE)" $(INDEX_BINS) \
-	    --env "GCA_SPILL=on GCA_SPILL_DIR=$(abspath $(BUILD))" $(SPILL_BINS)
+	    --env "GCA_SPILL=on GCA_SPILL_DIR=$(abspath $(BUILD)) GCA_IN_PART=262144" $(SPILL_BINS)
 
 # The runtime suite under ThreadSanitizer, in its own build tree. Only the
 # runtime's tests (the threaded code) and only the plain pass: TSan makes

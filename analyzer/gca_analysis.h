@@ -68,6 +68,29 @@ GCA_API uint64_t gca_reachable_count(gca_model *m);
 typedef struct gca_type_retained { gca_tid type; uint64_t count, shallow, retained; } gca_type_retained;
 GCA_API gca_rc gca_retained_by_type(gca_model *m, gca_type_retained **out, size_t *n); /* caller frees *out */
 
+/* One object's part of the tree (analyzer/retained.c): its retained size,
+ * the reachable bytes, its immediate dominator (as gca_idom) and its
+ * children in the tree (in address order) with their retained sizes; the
+ * same values as the tree's. From the whole tree when m holds it or its
+ * model is in memory; when the model is files bigger than memory (store.c)
+ * or GCA_RETAINED=marks, without it: breadth-first marks from the roots
+ * with and without o (bitsets, the model read in address order a level
+ * at a time) and the tree of what o alone reaches, falling back to the
+ * whole tree when o's dominator is not among its referrers.
+ * GCA_RETAINED=tree always takes the tree, =marks the marks first even
+ * when the tree is held. @return GCA_OK (free with
+ * gca_retained_one_free), GCA_E_NOMEM, GCA_E_CANCELLED, GCA_E_INVAL. */
+typedef struct gca_retained_info {
+    uint64_t retained, reach_bytes;
+    gca_oid idom;
+    uint64_t nkids;
+    gca_oid *kids;
+    uint64_t *kid_retained;
+    int from_tree;              /* the answer came from the whole tree */
+} gca_retained_info;
+GCA_API gca_rc gca_retained_one(gca_model *m, gca_oid o, int include_weak, gca_retained_info *r);
+GCA_API void gca_retained_one_free(gca_retained_info *r);
+
 /* Bytes the dominator tree of m holds now (0 when none is kept). */
 GCA_API uint64_t gca_dominators_bytes(const gca_model *m);
 /* Release m's dominator tree, if it is the one kept (before gca_close). */

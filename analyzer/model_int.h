@@ -114,6 +114,7 @@ struct gca_model_s {
     uint64_t *in_off;             /* nobj + 2 while building, nobj + 1 used */
     gca_oid *in;
     int in_failed;
+    uint64_t in_passes;           /* passes over the outgoing references that built them (refs.c; 0: lent by the index) */
 
     /* reachability, on first use */
     uint64_t *live;               /* bitset */
@@ -218,6 +219,9 @@ gca_rc mdl_arr_set(gca_model *m, void **p, size_t *bytes, uint64_t count, size_t
 /* Bytes this process may still take: the least of MemAvailable and the
  * room left under its cgroups' memory limits (v1 and v2). */
 uint64_t mdl_mem_available(void);
+/* The least of MemAvailable and this process's cgroups' memory limits
+ * (what it may hold at all, page cache of its files included). */
+uint64_t mdl_mem_limit(void);
 /* GCA_SPILL: 1 on, 0 off, -1 automatic (unset or "auto"). */
 int mdl_spill_env(void);
 /* Choose whether big arrays allocated from now on (mdl_big_resize) go to

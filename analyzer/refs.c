@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/mman.h>
 
 typedef unsigned long long ull;
 
@@ -221,7 +222,69 @@ void au_csr_of(const gca_model *m, au_csr *c)
  * outgoing CSR. in_off has nobj + 2 entries while filling: counts go to
  * in_off[t + 2], the prefix sum makes in_off[t + 1] the start of row t,
  * and filling advances it to the end of row t = the start of row t + 1.
+ *
+ * When the arrays are files bigger than the memory there is (spilling),
+ * one pass scatters its writes over all of in_off and in: each write
+ * reads a page back and pushes out another, and the pass never ends. So
+ * both passes go over ranges of targets [t0, t1) whose part of in_off
+ * (counting) or of in_off and in (filling) fits in the memory there is,
+ * each range a sequential read of out (and out_off) with the writes
+ * confined to its window: passes = (8 n or 8 (n + E)) / budget, each a
+ * sequential read of 8 E (+ 8 n) bytes. Sources are met in ascending
+ * order in every pass, so the rows are the same as one pass gives.
+ * GCA_IN_PART=BYTES sets the budget (tests force small ones); spilling
+ * makes it a quarter of the memory limit, else one pass.
  * ==================================================================== */
+#define R_AHEAD ((uint64_t)1 << 19) /* entries of 8 bytes (4 MiB) asked for ahead in sequential reads of files */
+
+static uint64_t r_in_part_bytes(void)
+{
+    const char *e = getenv("GCA_IN_PART");
+    if (e && *e) {
+        char *end;
+        unsigned long long v = strtoull(e, &end, 10);
+        if (end != e && v)
+            return v < 16 ? 16 : (uint64_t)v;
+    }
+    if (!mdl_spill_on())
+        return UINT64_MAX;
+    uint64_t lim = mdl_mem_limit() / 4;
+    return lim < ((uint64_t)4 << 20) ? (uint64_t)4 << 20 : lim;
+}
+
+/* Sequential reads of a file-backed array (its mapping is MADV_RANDOM):
+ * when the reader reaches `next`, the next 8 MiB are asked for. */
+typedef struct r_seq {
+    const uint64_t *a;
+    uint64_t n, next;             /* entries; the next entry to ask at (UINT64_MAX: not a file) */
+} r_seq;
+
+static r_seq r_seq_of(const uint64_t *a, uint64_t n) { return (r_seq){ a, n, mdl_spill_on() ? 0 : UINT64_MAX }; }
+
+static inline void r_ahead(r_seq *q, uint64_t i)
+{
+    if (i < q->next)
+        return;
+    uintptr_t p = (uintptr_t)(q->a + i) & ~(uintptr_t)4095;
+    uint64_t e = i + 2 * R_AHEAD < q->n ? i + 2 * R_AHEAD : q->n;
+    if (e > i)
+        (void)madvise((void *)p, (size_t)((uintptr_t)(q->a + e) - p), MADV_WILLNEED);
+    q->next = i + R_AHEAD;
+}
+
+/* A window buffer of at least k entries in *b (grown); @return 0, or -1 (then the range writes the files directly). */
+static int r_window(uint64_t **b, uint64_t *cap, uint64_t k)
+{
+    if (k <= *cap)
+        return 0;
+    uint64_t *p = k <= SIZE_MAX / 8 ? realloc(*b, (size_t)k * 8) : NULL;
+    if (!p)
+        return -1;
+    *b = p;
+    *cap = k;
+    return 0;
+}
+
 static int r_build_in(gca_model *m)
 {
     if (m->in_off)
@@ -240,24 +303,82 @@ static int r_build_in(gca_model *m)
         mdl_warn(m, "out of memory for the incoming references of %llu objects", (ull)n);
         return 0;
     }
+    const gca_oid *out = m->out;
+    const uint64_t *oo = m->out_off;
+    uint64_t part = r_in_part_bytes(), span = part / 8 ? part / 8 : 1, passes = 0;
+    /* in ranges, a range's window is anonymous memory, copied to the files once a pass: nothing of it is
+     * written back and read again mid-pass (the file pages of out are what the kernel drops) */
+    int windowed = part != UINT64_MAX;
+    uint64_t *wb = NULL, wcap = 0;
     memset(off, 0, ((size_t)n + 2) * sizeof *off);
-    for (uint64_t j = 0; j < nr; j++) {
-        if ((j & R_TICK) == 0)
-            mdl_tick(m, "incoming references", j / 2, nr);
-        off[m->out[j] + 2]++;
+    /* counting: ranges of span targets */
+    for (uint64_t t0 = 0; t0 < n; t0 += span) {
+        uint64_t w = n - t0 < span ? n - t0 : span;
+        uint64_t *cnt = off + t0 + 2;
+        if (windowed && r_window(&wb, &wcap, w) == 0) {
+            memset(wb, 0, (size_t)w * sizeof *wb);
+            cnt = wb;
+        }
+        r_seq qo = r_seq_of(out, nr);
+        passes++;
+        for (uint64_t j = 0; j < nr; j++) {
+            if ((j & R_TICK) == 0) {
+                mdl_spill_flush();
+                mdl_tick(m, "incoming references", (uint64_t)((double)t0 + (double)w * (double)j / (double)nr) / 2, n);
+            }
+            r_ahead(&qo, j);
+            uint64_t t = out[j];
+            if (t - t0 < w)
+                cnt[t - t0]++;
+        }
+        if (cnt == wb)
+            memcpy(off + t0 + 2, wb, (size_t)w * sizeof *wb);
     }
     for (uint64_t t = 2; t < n + 2; t++)
         off[t] += off[t - 1];
-    for (gca_oid s = 0; s < n; s++) {
-        if ((s & R_TICK) == 0 && n)
-            mdl_tick(m, "incoming references", nr / 2 + (uint64_t)((double)(nr / 2) * ((double)s / (double)n)), nr);
-        for (uint64_t j = m->out_off[s], e = m->out_off[s + 1]; j < e; j++)
-            in[off[m->out[j] + 1]++] = s;
+    /* filling: ranges whose part of off and in fits in the budget (at least one target) */
+    for (uint64_t t0 = 0, t1; t0 < n; t0 = t1) {
+        t1 = t0 + 1;
+        if (n + nr <= span)
+            t1 = n;
+        while (t1 < n && (t1 + 1 - t0) + (off[t1 + 2] - off[t0 + 1]) <= span)
+            t1++;
+        uint64_t w = t1 - t0, base = 0, rows = off[t1 + 1] - off[t0 + 1];
+        uint64_t *pos = off + t0 + 1;
+        gca_oid *dst = in;
+        if (windowed && r_window(&wb, &wcap, w + rows) == 0) { /* w positions, then the rows */
+            memcpy(wb, off + t0 + 1, (size_t)w * sizeof *wb);
+            pos = wb;
+            dst = wb + w;
+            base = off[t0 + 1];
+        }
+        r_seq qo = r_seq_of(out, nr), qs = r_seq_of(oo, n + 1);
+        passes++;
+        for (gca_oid s = 0; s < n; s++) {
+            if ((s & R_TICK) == 0) {
+                mdl_spill_flush();
+                mdl_tick(m, "incoming references", n / 2 + (uint64_t)((double)t0 + (double)w * (double)s / (double)n) / 2, n);
+            }
+            r_ahead(&qs, s);
+            uint64_t j = oo[s], e = oo[s + 1];
+            r_ahead(&qo, j);
+            for (; j < e; j++) {
+                uint64_t t = out[j];
+                if (t - t0 < w)
+                    dst[pos[t - t0]++ - base] = s;
+            }
+        }
+        if (pos == wb) {
+            memcpy(off + t0 + 1, wb, (size_t)w * sizeof *wb);
+            memcpy(in + base, wb + w, (size_t)rows * sizeof *in);
+        }
     }
+    free(wb);
     mdl_tick_end(m);
     assert(off[0] == 0 && off[n] == nr);
     m->in_off = off;
     m->in = in;
+    m->in_passes = passes;
     return 1;
 }
 

@@ -123,9 +123,12 @@ static uint64_t s_cgroup_room(const char *base, const char *path, const char *li
         uint64_t l, u;
         snprintf(f, sizeof f, "%s/%s", dir, lim);
         if (s_read_u64(f, &l) == 0 && l < ((uint64_t)1 << 60)) {
-            snprintf(f, sizeof f, "%s/%s", dir, use);
-            if (s_read_u64(f, &u) != 0)
-                u = 0;
+            u = 0;
+            if (use) {
+                snprintf(f, sizeof f, "%s/%s", dir, use);
+                if (s_read_u64(f, &u) != 0)
+                    u = 0;
+            }
             uint64_t r = l > u ? l - u : 0;
             if (r < room)
                 room = r;
@@ -138,7 +141,8 @@ static uint64_t s_cgroup_room(const char *base, const char *path, const char *li
     return room;
 }
 
-uint64_t mdl_mem_available(void)
+/* MemAvailable, and the least room (limit - usage; with no use file, the limit) of this process's cgroups. */
+static uint64_t s_mem_room(int usage)
 {
     uint64_t avail = UINT64_MAX;
     FILE *f = fopen("/proc/meminfo", "re");
@@ -162,11 +166,12 @@ uint64_t mdl_mem_available(void)
             const char *ctl = a + 1, *path = b + 1;
             uint64_t r = UINT64_MAX, r2;
             if (!*ctl) { /* v2: mounted at /sys/fs/cgroup, or beside v1 at .../unified */
-                r = s_cgroup_room("/sys/fs/cgroup", path, "memory.max", "memory.current");
-                r2 = s_cgroup_room("/sys/fs/cgroup/unified", path, "memory.max", "memory.current");
+                r = s_cgroup_room("/sys/fs/cgroup", path, "memory.max", usage ? "memory.current" : NULL);
+                r2 = s_cgroup_room("/sys/fs/cgroup/unified", path, "memory.max", usage ? "memory.current" : NULL);
                 r = r2 < r ? r2 : r;
             } else if (strstr(ctl, "memory")) {
-                r = s_cgroup_room("/sys/fs/cgroup/memory", path, "memory.limit_in_bytes", "memory.usage_in_bytes");
+                r = s_cgroup_room("/sys/fs/cgroup/memory", path, "memory.limit_in_bytes",
+                                  usage ? "memory.usage_in_bytes" : NULL);
             }
             if (r < avail)
                 avail = r;
@@ -175,6 +180,10 @@ uint64_t mdl_mem_available(void)
     }
     return avail;
 }
+
+uint64_t mdl_mem_available(void) { return s_mem_room(1); }
+
+uint64_t mdl_mem_limit(void) { return s_mem_room(0); }
 
 /* ======================================================================
  * The choice. GCA_SPILL=on: always; off: never; unset or auto: when the

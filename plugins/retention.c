@@ -452,11 +452,14 @@ static int cmd_retained(gca_ctx *ctx, int argc, char **argv)
     uint64_t addr = 0;
     if ((rc = cu_object_arg(ctx, m, op.addr, &obj, &addr)) != GCA_EXIT_OK)
         return rc;
-    if ((rc = rt_tree(ctx, m, op.weak)) >= 0)
-        return rc;
+    gca_retained_info one;
+    gca_rc grc = gca_retained_one(m, obj, op.weak, &one);
+    if (grc != GCA_OK)
+        return gca_ctx_fail(ctx, "cannot compute the dominator tree: %s",
+                            grc == GCA_E_NOMEM ? "out of memory" : grc == GCA_E_CANCELLED ? "cancelled" : "bad argument");
 
-    uint64_t reach = gca_reachable_bytes(m), ret = gca_retained_size(m, obj);
-    gca_oid idom = gca_idom(m, obj);
+    uint64_t reach = one.reach_bytes, ret = one.retained;
+    gca_oid idom = one.idom;
     int json = gca_out_is_json(o);
     gca_out_label(o, "address", "Address");
     gca_out_addr(o, "address", addr);
@@ -495,11 +498,16 @@ static int cmd_retained(gca_ctx *ctx, int argc, char **argv)
     if (idom == GCA_NONE && !op.weak)
         gca_out_note(o, "not reachable from the strong roots%s", "; -weak counts weak handles too");
 
-    rt_item *it = NULL;
-    uint64_t total = 0;
-    long long k = rt_children(m, obj, op.top, &it, &total);
-    if (k < 0)
+    uint64_t total = one.nkids;
+    rt_item *it = malloc((size_t)(total ? total : 1) * sizeof *it);
+    if (!it) {
+        gca_retained_one_free(&one);
         return gca_ctx_fail(ctx, "out of memory");
+    }
+    for (uint64_t i = 0; i < total; i++)
+        it[i] = (rt_item){one.kid_retained[i], gca_obj_addr(m, one.kids[i]), one.kids[i]};
+    gca_retained_one_free(&one);
+    long long k = (long long)rt_rank(it, (size_t)total, op.top);
     gca_out_label(o, "dominated", "Dominated directly");
     gca_out_u64(o, "dominated", total);
     if (total) {

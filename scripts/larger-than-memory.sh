@@ -9,6 +9,8 @@
 # The cap: a cgroup v2 directory with memory.max where one can be made, else a cgroup v1 memory controller
 # (memory.limit_in_bytes, and memory.memsw.limit_in_bytes when present). `ulimit -v` does not fit: the model's
 # files are mapped whole (sparse reservations), so address space is not memory.
+# Every gcroot and retained answer is also compared byte for byte with the same command run without the cap
+# (--no-index, in memory). TIMEOUT=SECONDS (default 1800) ends a capped run that takes longer (a wrong answer).
 # Exit: 0 every answer right, 1 a wrong answer or a failed run, 2 no way to cap memory here.
 set -u
 BUILD=${1:-build}
@@ -21,6 +23,7 @@ SYNTH=$BUILD/bench/gcsynth
 D=$WORK/ltm-$N.gcdump
 T=$WORK/ltm-$N.truth
 OUT=$WORK/ltm-$N.out
+LIMIT=${TIMEOUT:-1800}
 
 # ---- the cap --------------------------------------------------------------------------------------------
 CG=
@@ -56,7 +59,8 @@ fi
 capped() {
     if [ $KIND = v1 ]; then echo 0 > "$CG/memory.max_usage_in_bytes"; fi
     [ $KIND = v2 ] && [ -f "$CG/memory.peak" ] && echo 0 > "$CG/memory.peak" 2>/dev/null
-    sh -c 'echo $$ > "$0/cgroup.procs"; exec "$@"' "$CG" /usr/bin/time -f '%e %U %S %M' -o "$OUT.time" "$@" > "$OUT"
+    sh -c 'echo $$ > "$0/cgroup.procs"; exec "$@"' "$CG" /usr/bin/time -f '%e %U %S %M' -o "$OUT.time" \
+        timeout "$LIMIT" "$@" > "$OUT"
     rc=$?
     if [ $KIND = v1 ]; then peak=$(cat "$CG/memory.max_usage_in_bytes")
     elif [ -f "$CG/memory.peak" ]; then peak=$(cat "$CG/memory.peak"); else peak=0; fi
@@ -65,7 +69,7 @@ capped() {
 }
 fail=0
 report() { # name, ok?
-    set -- "$1" "$2" $(cat "$OUT.time")
+    set -- "$1" "$2" $(grep -v '^Command' "$OUT.time")
     printf '| %s | %s | %s s | %s s | %s s | %s MiB | %s MiB |\n' "$1" "$2" "$3" "$4" "$5" $(($6 >> 10)) "$7"
     [ "$2" = right ] || fail=1
 }
@@ -79,6 +83,10 @@ tail=$(awk '$1 == "gcroot" {print $2}' "$T"); chain=$(awk '$1 == "gcroot" {print
 dsize=$(stat -c %s "$D")
 echo "cgroup $KIND, cap $CAP MiB ($CG)"
 echo "dump: $N requested, $objects objects, $heap heap bytes, $dsize bytes of dump ($(( dsize / bytes )).$(( dsize * 10 / bytes % 10 ))x the cap)"
+# the answers without the cap, in memory, to compare byte for byte
+GCA_SPILL=off "$G" -q --no-index "$D" gcroot "$tail" > "$OUT.gcroot" || { echo "larger-than-memory: uncapped gcroot failed" >&2; exit 1; }
+GCA_SPILL=off "$G" -q --no-index "$D" retained "$head" > "$OUT.retained" || { echo "larger-than-memory: uncapped retained failed" >&2; exit 1; }
+same() { cmp -s "$OUT" "$1"; }
 echo
 echo '| run (under the cap) | answer | wall | user | system | max RSS | peak charged |'
 echo '| --- | --- | --- | --- | --- | --- | --- |'
@@ -91,23 +99,26 @@ report "first open, \`dumpheap -stat\` (index built)" $ok
 # 2. gcroot of the chain's tail: the one planted path, as long as the chain
 capped "$G" -q "$D" gcroot "$tail"
 hops=$(grep -c -- '-> ' "$OUT")
-ok=wrong; [ "$hops" = "$chain" ] && grep -q "Found 1 unique roots" "$OUT" && ok=right
+ok=wrong; [ "$hops" = "$chain" ] && grep -q "Found 1 unique roots" "$OUT" && same "$OUT.gcroot" && ok=right
 report "\`gcroot TAIL\` (incoming references built)" $ok
 
 # 3. retained size of the chain's head: the whole chain (24-byte links)
 capped "$G" -q "$D" retained "$head"
-ok=wrong; grep -Eq "^Retained: +$((chain * 24))\$" "$OUT" && ok=right
+ok=wrong; grep -Eq "^Retained: +$((chain * 24))\$" "$OUT" && same "$OUT.retained" && ok=right
 report "\`retained HEAD\` (dominator tree built)" $ok
 
 # 4. the same three again, all from the index
 capped "$G" -q "$D" dumpheap -stat
 ok=wrong; grep -q "^Total $objects objects, $heap bytes" "$OUT" && ok=right
 report "again: \`dumpheap -stat\`" $ok
+capped "$G" -q "$D" gcroot "$tail"
+ok=wrong; [ "$(grep -c -- '-> ' "$OUT")" = "$chain" ] && same "$OUT.gcroot" && ok=right
+report "again: \`gcroot TAIL\`" $ok
 capped "$G" -q "$D" retained "$head"
-ok=wrong; grep -Eq "^Retained: +$((chain * 24))\$" "$OUT" && ok=right
+ok=wrong; grep -Eq "^Retained: +$((chain * 24))\$" "$OUT" && same "$OUT.retained" && ok=right
 report "again: \`retained HEAD\`" $ok
 
 echo
 echo "index: $(stat -c %s "$D.gcaidx") bytes apparent, $(( $(stat -c %b "$D.gcaidx") * 512 )) bytes on disk"
-[ "${KEEP:-0}" = 1 ] || rm -f "$D" "$D.gcaidx" "$OUT" "$OUT.time"
+[ "${KEEP:-0}" = 1 ] || rm -f "$D" "$D.gcaidx" "$OUT" "$OUT.time" "$OUT.gcroot" "$OUT.retained"
 exit $fail

@@ -1325,6 +1325,72 @@ static void sy_frame(gcd_writer *w, uint64_t thread, const char *fn, uint32_t n,
     gcd_record_end(w);
 }
 
+/* The incoming references built in ranges of targets (refs.c; GCA_IN_PART, as when the arrays are files
+ * bigger than memory) are the arrays one pass builds, byte for byte, whatever the ranges' size. */
+static void in_refs_with(const char *path, const char *part, uint64_t **off, gca_oid **in, uint64_t *n, uint64_t *nr,
+                         uint64_t *passes)
+{
+    if (part)
+        setenv("GCA_IN_PART", part, 1);
+    else
+        unsetenv("GCA_IN_PART");
+    gca_model *m = open_model(path);
+    gca_refs_in(m, 0, NULL);
+    unsetenv("GCA_IN_PART");
+    assert_non_null(m->in_off);
+    *n = m->nobj;
+    *nr = m->nrefs;
+    *passes = m->in_passes;
+    *off = malloc((size_t)(*n + 1) * sizeof **off);
+    *in = malloc((size_t)(*nr ? *nr : 1) * sizeof **in);
+    assert_non_null(*off);
+    assert_non_null(*in);
+    memcpy(*off, m->in_off, (size_t)(*n + 1) * sizeof **off);
+    memcpy(*in, m->in, (size_t)*nr * sizeof **in);
+    gca_close(m);
+}
+
+static void test_in_refs_partitioned(void **state)
+{
+    (void)state;
+    shop s;
+    shop_build(&s);
+    char path[512];
+    tpath(path, sizeof path, "inpart.gcdump");
+    dump_to(s.th, path, "inpart");
+    const char *ix = getenv("GCA_INDEX"), *keep = ix ? strdup(ix) : NULL;
+    setenv("GCA_INDEX", "off", 1); /* built here, not lent by an index */
+    uint64_t *off0, n0, nr0, p0;
+    gca_oid *in0;
+    in_refs_with(path, NULL, &off0, &in0, &n0, &nr0, &p0);
+    assert_true(nr0 > 100);
+    if (!getenv("GCA_SPILL"))
+        assert_int_equal(p0, 2); /* in memory: one counting pass, one filling pass */
+    static const char *const parts[] = { "16", "24", "64", "200", "1024" };
+    for (size_t k = 0; k < sizeof parts / sizeof *parts; k++) {
+        uint64_t *off, n, nr, p;
+        gca_oid *in;
+        in_refs_with(path, parts[k], &off, &in, &n, &nr, &p);
+        assert_int_equal(n, n0);
+        assert_int_equal(nr, nr0);
+        /* passes: counting ceil(n / span) (span = part / 8 targets), then filling at least one */
+        uint64_t span = strtoull(parts[k], NULL, 10) / 8;
+        assert_true(p > (n + span - 1) / span && p > 2);
+        assert_memory_equal(off, off0, (size_t)(n + 1) * sizeof *off);
+        assert_memory_equal(in, in0, (size_t)nr * sizeof *in);
+        free(off);
+        free(in);
+    }
+    free(off0);
+    free(in0);
+    if (keep)
+        setenv("GCA_INDEX", keep, 1);
+    else
+        unsetenv("GCA_INDEX");
+    free((void *)keep);
+    shop_free(&s);
+}
+
 static void test_synthetic_dump(void **state)
 {
     (void)state;
@@ -1667,6 +1733,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_objects_match_walk),
         cmocka_unit_test(test_refs_chain),
+        cmocka_unit_test(test_in_refs_partitioned),
         cmocka_unit_test(test_find),
         cmocka_unit_test(test_roots_named),
         cmocka_unit_test(test_live_matches_full_gc),
