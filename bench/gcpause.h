@@ -81,20 +81,24 @@ static inline void bp_poll(bp_recorder *r)
  * n = collections per condemned generation; c = cumulative, as
  * GC.CollectionCount counts them (a gen1 GC counts for gen0 too), the form
  * of the articles' 100:10:1; ratio = c0/c2 : c1/c2 : 1 (0 without a gen2);
- * steady = the cumulative counts from the first gen2 GC on (that GC
- * excluded), so the warm-up and a start-up full GC do not weigh on it. */
+ * steady = the cumulative counts of the whole gen2 cycles: from the first
+ * gen2 GC (excluded) to the last (included), so that neither the warm-up
+ * (or a start-up full GC) nor an unfinished cycle at the end weighs on it. */
 static inline void bp_shape(const bp_recorder *r)
 {
-    uint64_t n[3] = { 0, 0, 0 }, st[3] = { 0, 0, 0 };
+    uint64_t n[3] = { 0, 0, 0 }, cur[3] = { 0, 0, 0 }, st[3] = { 0, 0, 0 };
     int seen2 = 0;
     for (size_t i = 0; i < r->n; i++) {
         int g = r->v[i].gen < 0 ? 0 : r->v[i].gen > 2 ? 2 : r->v[i].gen;
         n[g]++;
         if (seen2)
             for (int k = 0; k <= g; k++)
-                st[k]++;
-        if (g == 2)
+                cur[k]++;
+        if (g == 2) {
             seen2 = 1;
+            for (int k = 0; k < 3; k++)
+                st[k] = cur[k];
+        }
     }
     uint64_t c0 = n[0] + n[1] + n[2], c1 = n[1] + n[2], c2 = n[2];
     printf("SHAPE %" PRIu64 " %" PRIu64 " %" PRIu64 " cum %" PRIu64 ":%" PRIu64 ":%" PRIu64 " ratio %.1f:%.1f:1 steady %" PRIu64
