@@ -1,6 +1,7 @@
 /* test_budget.c - tests of allocation budgets and the resulting .NET-style GC mix.
  * Owns: steady workloads whose gen0:gen1:gen2 counts come from the budgets alone (within the band
- * documented in docs/runtime.md), and gen0's budget growing when little survives. */
+ * documented in docs/runtime.md), and gen0's budget growing when little survives; gc-budget: the
+ * shape over whole gen2 cycles, and no gen2 GC for a first large object (empty LOH). */
 #include "testutil.h"
 
 #define RING 1000
