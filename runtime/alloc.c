@@ -311,7 +311,7 @@ static gcrt_obj *alloc_slow(gcrt_thread *th, gcrt_type *t, size_t size, uint64_t
         return o ? o : pool_take(th, t, size, len, true);
     }
     uint8_t *p = loh_try(h, size);
-    if (!p) {
+    if (!p && gc_loh_worth_collecting(h)) { /* not when the LOH is empty (gc.c) */
         collect(th, 2, GCRT_REASON_ALLOC_LOH);
         p = loh_try(h, size);
     }

@@ -134,6 +134,26 @@ void gc_init_budgets(gcrt_heap *h)
     h->promo0_avg = h->promo1_avg = 0;
 }
 
+/* gc-budget: the LOH's trigger. A large allocation that fits nowhere on the
+ * LOH runs a full GC (reason ALLOC_LOH) before a new LOH segment is
+ * reserved, since dead large objects may leave room ("the LOH is collected
+ * each time a new segment needs to be reserved"). When the LOH holds no
+ * object at all (no LOH segment yet, or only free blocks), that GC cannot
+ * make room on it: it was a full GC for nothing, most often at start-up,
+ * where a program's first large array (a table, a buffer) collected an
+ * empty heap as gen2 and put one gen2 GC into every run's
+ * gen0:gen1:gen2 counts (bench/steady.c, bench/gcbench.c). */
+bool gc_loh_worth_collecting(const gcrt_heap *h)
+{
+    uint64_t used = 0;
+    for (size_t i = 0; i < h->nsegs; i++) {
+        const seg *s = h->segs[i];
+        if (s->kind == GCRT_SEG_LOH)
+            used += (uint64_t)(s->alloc - s->mem);
+    }
+    return used > h->free_loh;
+}
+
 int gc_gen_to_condemn(gcrt_heap *h)
 {
     int gen = 0;

@@ -399,6 +399,10 @@ GCRT_INTERNAL void protect_pop(gcrt_thread *th, protect *p);
 /* collector (gc.c and its phases, gc_int.h), world stopped, heap lock held */
 GCRT_INTERNAL void gc_collect_locked(gcrt_thread *th, int gen, gcrt_gc_reason reason, unsigned flags);
 GCRT_INTERNAL int gc_gen_to_condemn(gcrt_heap *h);
+/* gc-budget: whether a large allocation that fits nowhere on the LOH should
+ * run a full GC before a new LOH segment is reserved (false when the LOH
+ * holds no object: such a GC could not make room there). */
+GCRT_INTERNAL bool gc_loh_worth_collecting(const gcrt_heap *h);
 GCRT_INTERNAL int gen_of_addr(const gcrt_heap *h, uintptr_t a);
 GCRT_INTERNAL void gc_update_eph_range(gcrt_heap *h);
 GCRT_INTERNAL void gc_note_context(gcrt_heap *h, uint8_t *at); /* plan.c: a thread's new gen0 context (lock held) */

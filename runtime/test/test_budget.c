@@ -1,6 +1,7 @@
 /* test_budget.c - tests of allocation budgets and the resulting .NET-style GC mix.
  * Owns: steady workloads whose gen0:gen1:gen2 counts come from the budgets alone (within the band
- * documented in docs/runtime.md), and gen0's budget growing when little survives. */
+ * documented in docs/runtime.md), and gen0's budget growing when little survives; gc-budget: the
+ * shape over whole gen2 cycles, and no gen2 GC for a first large object (empty LOH). */
 #include "testutil.h"
 
 #define RING 1000
@@ -274,6 +275,166 @@ static void test_steady_keeps_ephemeral_segment(void **state)
     gcrt_heap_destroy(h);
 }
 
+/* gc-budget: the bench's steady workload (bench/steady.c: a table of
+ * entries with 64-byte payloads, one replaced at random for every four
+ * 32-byte temporaries, slots from the bench's xorshift64 seed) scaled to a
+ * 256 KiB gen0 base, with a table large enough that most of what gen1 holds
+ * is still live when gen1 is collected (as in steady-1m), run for several
+ * gen2 cycles after a warm-up of two. Each cycle (from one gen2 GC to the
+ * next) holds about 10 gen1 GCs and about 100 gen0 GCs, counted as
+ * GC.CollectionCount counts them: the 100:10:1 shape that the bench runs
+ * too short to show (measured 102-116 : 11-12 : 1). It passed before
+ * gc-budget too; it keeps the shape from drifting. */
+#define CYC_N 40000
+#define CYC_CYCLES 4
+
+static void cyc_step(gcrt_thread *th, gcrt_type *et, gcrt_obj *table, gcrt_obj **L_e, gcrt_obj **L_p, uint64_t *seed,
+                     uint64_t it, int fill)
+{
+    if (!fill)
+        for (int k = 0; k < 4; k++) {
+            *L_e = gcrt_alloc(th, et);
+            assert_non_null(*L_e);
+            ((st_entry *)*L_e)->stamp = (int64_t)it;
+        }
+    *L_p = tu_bytes(th, 64);
+    *L_e = gcrt_alloc(th, et);
+    assert_non_null(*L_e);
+    GCRT_SET(*L_e, st_entry, payload, *L_p);
+    ((st_entry *)*L_e)->key = (int64_t)it;
+    uint64_t x = *seed; /* xorshift64, as the bench */
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    *seed = x;
+    gcrt_array_set(table, fill ? it : x % CYC_N, *L_e);
+}
+
+static void test_steady_gen2_cycles(void **state)
+{
+    (void)state;
+    if (tu_stress()) {
+        /* every allocation collects under GC stress: budgets pace nothing */
+        skip();
+    }
+    gcrt_config cfg = tu_config();
+    cfg.gen0_budget = 256 * TU_KIB;
+    gcrt_heap *h = tu_heap(&cfg);
+    gcrt_thread *th = tu_attach(h, "main");
+    static const gcrt_field_desc f[] = {
+        GCRT_FIELD_REF(st_entry, payload, "System.Byte[]"),
+        GCRT_FIELD(st_entry, key, GCRT_K_I64),
+        GCRT_FIELD(st_entry, stamp, GCRT_K_I64),
+    };
+    gcrt_type *et = gcrt_type_define(h, "Test.CycleEntry", sizeof(st_entry), f, 3, NULL, 0);
+    assert_non_null(et);
+    struct { gcrt_obj *table, *e, *p; } L = { 0 };
+    gcrt_frame F;
+    GCRT_FRAME_PUSH(th, F, "test_steady_gen2_cycles", L, "table,e,p");
+    L.table = gcrt_alloc_array(th, gcrt_builtin_type(h, GCRT_T_OBJECT_ARRAY), CYC_N);
+    assert_non_null(L.table);
+    uint64_t seed = 88172645463325252ULL, it = 0;
+    for (; it < CYC_N; it++)
+        cyc_step(th, et, L.table, &L.e, &L.p, &seed, it, 1);
+    if (tu_heapverify()) {
+        /* a heap check around each of the ~2,000 GCs of the cycles takes
+         * minutes: under GCRT_HEAPVERIFY, the workload's first 100 or so
+         * GCs (a gen1 cycle and more) are checked, not the counts */
+        for (uint64_t end = it + 200000; it < end; it++)
+            cyc_step(th, et, L.table, &L.e, &L.p, &seed, it, 0);
+        L.e = L.p = NULL;
+        GCRT_FRAME_POP(th, F);
+        tu_verify(th);
+        gcrt_heap_destroy(h);
+        return;
+    }
+    /* warm-up: two gen2 GCs of the steady phase (the averages settle) */
+    uint64_t g2 = gcrt_collection_count(h, 2);
+    const uint64_t max_iters = 200000000;
+    while (gcrt_collection_count(h, 2) < g2 + 2 && it < max_iters)
+        cyc_step(th, et, L.table, &L.e, &L.p, &seed, it++, 0);
+    uint64_t c0 = gcrt_collection_count(h, 0), c1 = gcrt_collection_count(h, 1), c2 = gcrt_collection_count(h, 2);
+    double sum01 = 0, sum12 = 0;
+    for (int cyc = 0; cyc < CYC_CYCLES; cyc++) {
+        while (gcrt_collection_count(h, 2) == c2 && it < max_iters)
+            cyc_step(th, et, L.table, &L.e, &L.p, &seed, it++, 0);
+        uint64_t n0 = gcrt_collection_count(h, 0), n1 = gcrt_collection_count(h, 1), n2 = gcrt_collection_count(h, 2);
+        assert_int_equal(n2 - c2, 1); /* one gen2 GC ends the cycle */
+        print_message("cycle %d: gen0:gen1:gen2 = %" PRIu64 ":%" PRIu64 ":1\n", cyc, n0 - c0, n1 - c1);
+        sum01 += (double)(n0 - c0) / (double)(n1 - c1);
+        sum12 += (double)(n1 - c1);
+        c0 = n0;
+        c1 = n1;
+        c2 = n2;
+    }
+    L.e = L.p = NULL;
+    gcrt_stats s;
+    gcrt_get_stats(h, &s);
+    double r01 = sum01 / CYC_CYCLES, r12 = sum12 / CYC_CYCLES;
+    print_message("%" PRIu64 " iterations; mean per cycle: %.1f gen0 GCs per gen1 GC, %.1f gen1 GCs per gen2 GC; budgets gen0 %" PRIu64
+                  " gen1 %" PRIu64 " gen2 %" PRIu64 "\n",
+                  it, r01, r12, s.gen[0].budget, s.gen[1].budget, s.gen[2].budget);
+    assert_true(it < max_iters);
+    /* 100:10:1 within about +-30% per step (cumulative gen1 counts
+     * include the gen2 GC itself: 11 for 10 gen1 GCs) */
+    assert_true(r01 >= 7.5 && r01 <= 13.5);
+    assert_true(r12 >= 7.5 && r12 <= 13.5);
+    GCRT_FRAME_POP(th, F);
+    tu_verify(th);
+    gcrt_heap_destroy(h);
+}
+
+/* gc-budget: a program's first large object (bench/steady.c's table,
+ * gcbench's array) found no LOH segment, and the rule "a large allocation
+ * that fits nowhere runs a full GC first" collected the empty heap as gen2:
+ * one gen2 GC in every run's counts for nothing. Now the LOH is collected
+ * only when it holds something; a LOH full of dead arrays still is. */
+static void test_loh_first_allocation_no_gen2(void **state)
+{
+    (void)state;
+    if (tu_stress()) {
+        /* every allocation collects under GC stress */
+        skip();
+    }
+    gcrt_config cfg = tu_config();
+    gcrt_heap *h = tu_heap(&cfg);
+    gcrt_thread *th = tu_attach(h, "main");
+    gcrt_type *oa = gcrt_builtin_type(h, GCRT_T_OBJECT_ARRAY);
+    struct { gcrt_obj *big; } L = { 0 };
+    gcrt_frame F;
+    GCRT_FRAME_PUSH(th, F, "test_loh_first_allocation_no_gen2", L, "big");
+    L.big = gcrt_alloc_array(th, oa, 100000); /* 800 KB: the LOH */
+    assert_non_null(L.big);
+    gcrt_stats *s = malloc(sizeof *s);
+    assert_non_null(s);
+    gcrt_get_stats(h, s);
+    print_message("after the first large array: %" PRIu64 " GC(s), %" PRIu64 " LOH segment(s)\n", s->total_collections,
+                  s->loh_segments);
+    assert_int_equal(gcrt_collection_count(h, 2), 0);
+    assert_int_equal(s->loh_segments, 1);
+    /* the rule still holds when the LOH has something to give back: dead
+     * arrays past a segment's size are collected, not kept in new segments */
+    size_t seg = gcrt_heap_config(h)->loh_segment_size, done = 0;
+    while (done < 3 * seg) {
+        gcrt_obj *o = gcrt_alloc_array(th, oa, 50000); /* 400 KB, dead at once */
+        assert_non_null(o);
+        done += gcrt_object_size(o);
+    }
+    gcrt_get_stats(h, s);
+    uint64_t by_loh = 0;
+    for (size_t i = 0; i < s->history_count; i++)
+        by_loh += s->history[i].reason == GCRT_REASON_ALLOC_LOH;
+    print_message("%zu MiB of dead large arrays: %" PRIu64 " gen2 GC(s) for the LOH, %" PRIu64 " LOH segment(s)\n", done >> 20,
+                  by_loh, s->loh_segments);
+    assert_true(by_loh >= 1);
+    assert_true(s->loh_segments <= 2);
+    assert_int_equal(gcrt_array_length(L.big), 100000);
+    free(s);
+    GCRT_FRAME_POP(th, F);
+    tu_verify(th);
+    gcrt_heap_destroy(h);
+}
+
 /* When nothing survives, gen0's budget grows past its base (collections
  * then cost little and come less often), within BUDGET_LOW_GROWTH (4x). */
 static void test_gen0_grows_low_survival(void **state)
@@ -317,6 +478,8 @@ int main(void)
         cmocka_unit_test(test_steady_ratio_band),
         cmocka_unit_test(test_gen0_grows_low_survival),
         cmocka_unit_test(test_steady_keeps_ephemeral_segment),
+        cmocka_unit_test(test_steady_gen2_cycles),
+        cmocka_unit_test(test_loh_first_allocation_no_gen2),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,9 +14,12 @@ static class Pauses
     static int lastCount;
     static readonly System.Collections.Generic.List<(int gen, double ms)> List = new();
     public static long Lost;
+    static readonly int[] startCounts = new int[3];
 
     public static void Start()
     {
+        for (int g = 0; g < 3; g++)
+            startCounts[g] = GC.CollectionCount(g);
         lastCount = GC.CollectionCount(0);
         nextIndex = GC.GetGCMemoryInfo(GCKind.Any).Index + 1;
         List.Clear();
@@ -52,6 +55,14 @@ static class Pauses
             Console.WriteLine(string.Format(inv, "PAUSE {0} {1:F6}", gen, p));
         if (Lost > 0)
             Console.WriteLine("LOST " + Lost);
+        // The gen0:gen1:gen2 shape since Start, as bench/gcpause.h prints it
+        // (gc-budget): per condemned generation, then cumulative
+        // (GC.CollectionCount), then the ratio to gen2. No "steady" part:
+        // the pause list may miss collections, the counts do not.
+        int c0 = GC.CollectionCount(0) - startCounts[0], c1 = GC.CollectionCount(1) - startCounts[1];
+        int c2 = GC.CollectionCount(2) - startCounts[2];
+        Console.WriteLine(string.Format(inv, "SHAPE {0} {1} {2} cum {3}:{4}:{5} ratio {6:F1}:{7:F1}:1",
+            c0 - c1, c1 - c2, c2, c0, c1, c2, c2 > 0 ? (double)c0 / c2 : 0.0, c2 > 0 ? (double)c1 / c2 : 0.0));
     }
 }
 
