@@ -50,7 +50,13 @@ static uint64_t clampu(uint64_t v, uint64_t lo, uint64_t hi) { return v < lo ? l
  *    (1/BUDGET_TIME_GOAL - 1) times the last gen0 pause, which keeps gen0
  *    pauses near BUDGET_TIME_GOAL of the time when collections are costly;
  *  - it moves by at most 2x per GC, within [base, BUDGET_LOW_GROWTH x base],
- *    and never past 3/8 of a SOH segment.
+ *    and never past 3/8 of a SOH segment;
+ *  - while almost nothing survives (under BUDGET_TINY_SURVIVAL), it doubles
+ *    per GC up to BUDGET_TINY_GROWTH x base (gc-jvm): such a GC's cost is
+ *    its fixed part, so fewer of them are cheaper, as the JVM's young
+ *    generation, about 5x gen0's 4x ceiling, shows on binary-trees (docs/perf.md,
+ *    "gc-jvm"). When survival rises again the ceiling is BUDGET_LOW_GROWTH x
+ *    base at once: the survivors' bytes, not the budget, make a pause.
  * gen1's budget is BUDGET_GEN0_PER_GEN1 times the bytes a gen0 GC promotes
  * (smoothed), so that a steady program runs that many gen0 GCs per gen1 GC;
  * gen2's is BUDGET_GEN1_PER_GEN2 times what a gen1 GC promotes, and at
@@ -59,6 +65,8 @@ static uint64_t clampu(uint64_t v, uint64_t lo, uint64_t hi) { return v < lo ? l
  * way (a gen1 GC counts for gen0 too) a steady workload lands near 100:10:1. */
 #define BUDGET_LOW_SURVIVAL 0.10
 #define BUDGET_LOW_GROWTH 4.0
+#define BUDGET_TINY_SURVIVAL 0.02
+#define BUDGET_TINY_GROWTH 16.0
 #define BUDGET_TIME_GOAL 0.05
 #define BUDGET_GEN0_PER_GEN1 10.0
 #define BUDGET_GEN1_PER_GEN2 10.0
@@ -68,10 +76,14 @@ static uint64_t clampu(uint64_t v, uint64_t lo, uint64_t hi) { return v < lo ? l
 static void update_budgets(gcrt_heap *h, const gcctx *c, uint64_t size_before[3])
 {
     uint64_t base = h->gen0_base, seg = h->cfg.soh_segment_size;
-    /* ceiling: BUDGET_LOW_GROWTH x base, within 3/8 of a segment (the
-     * ephemeral segment holds gen1 too); a pause that grows with the budget
-     * must not drive the rate term past it */
-    uint64_t max0 = (uint64_t)(BUDGET_LOW_GROWTH * (double)base);
+    /* gen0 from survival */
+    double s0 = size_before[0] ? (double)c->survived[0] / (double)size_before[0] : 0;
+    bool tiny = c->survived[0] < (uint64_t)(BUDGET_TINY_SURVIVAL * (double)size_before[0]);
+    /* ceiling: BUDGET_LOW_GROWTH x base (BUDGET_TINY_GROWTH x base while
+     * almost nothing survives), within 3/8 of a segment (the ephemeral
+     * segment holds gen1 too); a pause that grows with the budget must not
+     * drive the rate term past it */
+    uint64_t max0 = (uint64_t)((tiny ? BUDGET_TINY_GROWTH : BUDGET_LOW_GROWTH) * (double)base);
     if (max0 > seg / 8 * 3)
         max0 = seg / 8 * 3;
     if (max0 < base)
@@ -80,8 +92,6 @@ static void update_budgets(gcrt_heap *h, const gcctx *c, uint64_t size_before[3]
     uint64_t interval = h->budget_stamp_ns && now > h->budget_stamp_ns ? now - h->budget_stamp_ns : 0;
     h->budget_stamp_ns = now;
 
-    /* gen0 from survival */
-    double s0 = size_before[0] ? (double)c->survived[0] / (double)size_before[0] : 0;
     double low = BUDGET_LOW_GROWTH * (1.0 - s0 / BUDGET_LOW_SURVIVAL);
     double want = (double)base * (low > 1.0 + 3.0 * s0 ? low : 1.0 + 3.0 * s0);
     /* ... and from the allocation rate and the last gen0 pause (this one's
@@ -101,6 +111,8 @@ static void update_budgets(gcrt_heap *h, const gcctx *c, uint64_t size_before[3]
         }
     }
     double cur = (double)h->budget[0];
+    if (tiny && want < 2.0 * cur)
+        want = 2.0 * cur;
     if (want > 2.0 * cur)
         want = 2.0 * cur;
     if (want < cur / 2.0)

@@ -31,6 +31,8 @@
 #define ALLOC_QUANTUM (8u * 1024u) /* zeroed at a time; a thread's first pool */
 #define POOL_MAX (256u * 1024u)    /* largest pool a thread takes under the heap lock */
 #define COMMIT_STEP (64u * 1024u)
+/* GCs over which the ephemeral segment keeps the pages it used (seg_decommit_tail) */
+#define SEG_PEAKS 32u
 #define POISON_BYTE 0xcc
 #define TYPE_MAGIC 0x47435254u   /* "GCRT" */
 #define GC_MAX_THREADS 64        /* server GC threads at most */
@@ -109,6 +111,9 @@ typedef struct seg {
     uint8_t *plan_hi;       /* GC scratch: allocated end when planned */
     size_t plan_first, plan_last; /* GC scratch: this segment's plugs in heap->plugs */
     uint32_t *bricks;       /* GC scratch, a word per brick: index of the first plug starting at or after it */
+    uint8_t *touched;       /* highest end handed out by seg_commit since the last seg_decommit_tail */
+    uint32_t peak[SEG_PEAKS]; /* ephemeral: touched - mem (in COMMIT_STEPs) at each of the last SEG_PEAKS GCs */
+    uint32_t npeak;         /* GCs recorded in peak (a ring) */
 } seg;
 
 static inline uint8_t *seg_end(const seg *s) { return s->mem + s->reserved; }

@@ -431,6 +431,8 @@ void seg_free(gcrt_heap *h, seg *s)
  * bookkeeping that enforces the hard limit and that dumps report. */
 bool seg_commit(gcrt_heap *h, seg *s, uint8_t *upto)
 {
+    if (upto > s->touched)
+        s->touched = upto;
     if (upto <= s->committed)
         return true;
     uintptr_t off = (uintptr_t)(upto - s->mem);
@@ -447,11 +449,27 @@ bool seg_commit(gcrt_heap *h, seg *s, uint8_t *upto)
 }
 
 /* Give back pages well past the allocated end (keeping a gen0 budget of
- * slack on the ephemeral segment, so the next contexts need no syscall). */
+ * slack on the ephemeral segment, so the next contexts need no syscall).
+ * The ephemeral segment also keeps, without a hard limit, every page that
+ * allocation reached in the last SEG_PEAKS GCs (gc-jvm): a gen1 GC that
+ * frees tens of MiB at the bottom of it is followed by gen0 GCs whose
+ * survivors climb back over the same pages, and giving them back at once
+ * made every page fault and be cleared by the kernel again (binary-trees
+ * 20: 14% of the CPU time in page faults and madvise, docs/perf.md,
+ * "gc-jvm"). .NET likewise decommits the ephemeral segment gradually.
+ * Pages unused for SEG_PEAKS GCs go back as before. */
 void seg_decommit_tail(gcrt_heap *h, seg *s)
 {
     size_t slack = s->ephemeral ? (size_t)h->budget[0] + ALLOC_QUANTUM : 0;
     uintptr_t keep = (uintptr_t)(s->alloc - s->mem) + slack;
+    if (s->ephemeral && !h->cfg.hard_limit) {
+        uintptr_t used = (uintptr_t)((s->touched > s->alloc ? s->touched : s->alloc) - s->mem);
+        s->peak[s->npeak++ % SEG_PEAKS] = (uint32_t)((used + COMMIT_STEP - 1) / COMMIT_STEP);
+        for (uint32_t i = 0; i < SEG_PEAKS && i < s->npeak; i++)
+            if ((uintptr_t)s->peak[i] * COMMIT_STEP > keep)
+                keep = (uintptr_t)s->peak[i] * COMMIT_STEP;
+    }
+    s->touched = s->alloc;
     keep = (keep + COMMIT_STEP - 1) & ~(uintptr_t)(COMMIT_STEP - 1);
     if (keep >= (uintptr_t)(s->committed - s->mem))
         return;
