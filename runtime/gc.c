@@ -49,6 +49,9 @@ static uint64_t clampu(uint64_t v, uint64_t lo, uint64_t hi) { return v < lo ? l
  *  - the allocation rate: it is at least what the program allocates in
  *    (1/BUDGET_TIME_GOAL - 1) times the last gen0 pause, which keeps gen0
  *    pauses near BUDGET_TIME_GOAL of the time when collections are costly;
+ *  - the pause: while at most BUDGET_GEN0_CAP_SURVIVAL of it survives, at
+ *    most about BUDGET_GEN0_SURVIVORS x base bytes survive it (budget x
+ *    survival);
  *  - it moves by at most 2x per GC, within [base, BUDGET_LOW_GROWTH x base],
  *    and never past 3/8 of a SOH segment;
  *  - while almost nothing survives (under BUDGET_TINY_SURVIVAL), it doubles
@@ -58,7 +61,9 @@ static uint64_t clampu(uint64_t v, uint64_t lo, uint64_t hi) { return v < lo ? l
  *    "gc-jvm"). When survival rises again the ceiling is BUDGET_LOW_GROWTH x
  *    base at once: the survivors' bytes, not the budget, make a pause.
  * gen1's budget is BUDGET_GEN0_PER_GEN1 times the bytes a gen0 GC promotes
- * (smoothed), so that a steady program runs that many gen0 GCs per gen1 GC;
+ * (smoothed), so that a steady program runs that many gen0 GCs per gen1 GC,
+ * and small enough that about BUDGET_GEN1_SURVIVORS x base bytes of gen1
+ * survive a gen1 GC at the last gen1 GC's survival (its pause);
  * gen2's is BUDGET_GEN1_PER_GEN2 times what a gen1 GC promotes, and at
  * least BUDGET_GEN2_GROWTH times gen2's size after the last full GC, so
  * that a large or growing heap is not fully collected for every promotion. Counted the .NET
@@ -71,6 +76,9 @@ static uint64_t clampu(uint64_t v, uint64_t lo, uint64_t hi) { return v < lo ? l
 #define BUDGET_GEN0_PER_GEN1 10.0
 #define BUDGET_GEN1_PER_GEN2 10.0
 #define BUDGET_GEN2_GROWTH 1.2 /* gen2 may grow by this much of its size before a full GC */
+#define BUDGET_GEN0_SURVIVORS 0.5 /* gen0 survivors per GC at most this x base (the pause) */
+#define BUDGET_GEN0_CAP_SURVIVAL 0.5 /* ... while at most this part of gen0 survives */
+#define BUDGET_GEN1_SURVIVORS 8.0 /* gen1 survivors per gen1 GC at most about this x base (the pause) */
 #define BUDGET_SMOOTH 0.3 /* weight of the newest sample in the averages */
 
 static void update_budgets(gcrt_heap *h, const gcctx *c, uint64_t size_before[3])
@@ -110,6 +118,20 @@ static void update_budgets(gcrt_heap *h, const gcctx *c, uint64_t size_before[3]
                 want = by_rate;
         }
     }
+    /* ... and, whatever the rules above want, small enough that about
+     * BUDGET_GEN0_SURVIVORS x base bytes survive it (gc-pause, docs/perf.md):
+     * a gen0 pause is marking, planning, relocating and copying its
+     * survivors, so at high survival the budget is what sets the pause (the
+     * steady workload: 36% of 12.5 MiB, 4.7 MB copied per gen0 GC, p99 31
+     * ms). Not when more than BUDGET_GEN0_CAP_SURVIVAL survives: that is
+     * a structure being built (binary-trees' trees), which a smaller
+     * gen0 copies all the same while letting less of it die young
+     * (with the rule at every survival binary-trees 21 ran up to 2x the
+     * gen0, 2.6x the gen1 and 6x the gen2 GCs, +15-20% CPU). */
+    uint64_t cap0_bytes = (uint64_t)(BUDGET_GEN0_SURVIVORS * (double)base);
+    bool cap0 = s0 > 0 && s0 <= BUDGET_GEN0_CAP_SURVIVAL;
+    if (cap0 && want * s0 > (double)cap0_bytes)
+        want = (double)cap0_bytes / s0;
     double cur = (double)h->budget[0];
     if (tiny && want < 2.0 * cur)
         want = 2.0 * cur;
@@ -117,12 +139,33 @@ static void update_budgets(gcrt_heap *h, const gcctx *c, uint64_t size_before[3]
         want = 2.0 * cur;
     if (want < cur / 2.0)
         want = cur / 2.0;
-    h->budget[0] = gc_align(clampu(want >= (double)max0 ? max0 : (uint64_t)want, base, max0));
+    /* a GC with an empty gen0 (a full GC before the first LOH segment
+     * exists, an induced one) says nothing about gen0: it keeps its budget
+     * (gc-pause: it was doubled, as if nothing survived) */
+    if (size_before[0] || c->gen == 0)
+        h->budget[0] = gc_align(clampu(want >= (double)max0 ? max0 : (uint64_t)want, base, max0));
 
     /* gen1 from what gen0 GCs promote */
     double p0 = (double)c->survived[0];
     h->promo0_avg = h->promo0_avg > 0 ? (1.0 - BUDGET_SMOOTH) * h->promo0_avg + BUDGET_SMOOTH * p0 : p0;
-    h->budget[1] = clampu((uint64_t)(BUDGET_GEN0_PER_GEN1 * h->promo0_avg), base / 8, seg / 2);
+    /* ... bounded by what a gen1 GC costs (gc-pause): its pause is mostly
+     * gen1's survivors, about surv1_ratio x the budget (the ratio of the last
+     * gen1 GC; 1 before the first), which are held near
+     * BUDGET_GEN1_SURVIVORS x base. Without it binary-trees' first gen1 GC,
+     * while it builds its 256 MiB stretch tree, condemned half a 256 MiB
+     * segment, all of which survived (gen1 p99 261 ms). The survivors are
+     * promoted either way; a smaller gen1 only splits them over more gen1
+     * GCs. */
+    if (c->gen >= 1 && size_before[1])
+        h->surv1_ratio = (double)c->survived[1] / (double)size_before[1];
+    double want1 = BUDGET_GEN0_PER_GEN1 * h->promo0_avg, cap1 = BUDGET_GEN1_SURVIVORS * (double)base;
+    /* (less one gen0 GC's promotion: gen1 is condemned by the gen0 GC that
+     * takes it past its budget, so it overshoots by up to that much) */
+    if (want1 * h->surv1_ratio > cap1)
+        want1 = cap1 / h->surv1_ratio - h->promo0_avg;
+    if (want1 < 0)
+        want1 = 0; /* base / 8 below */
+    h->budget[1] = clampu((uint64_t)want1, base / 8, seg / 2);
 
     /* gen2 from what gen1 GCs promote, and gen2's size */
     if (c->gen >= 1) {
@@ -144,6 +187,7 @@ void gc_init_budgets(gcrt_heap *h)
     h->budget[2] = 4 * h->gen0_base;
     h->budget_stamp_ns = 0;
     h->promo0_avg = h->promo1_avg = 0;
+    h->surv1_ratio = 1.0;
 }
 
 /* gc-budget: the LOH's trigger. A large allocation that fits nowhere on the

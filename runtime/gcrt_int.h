@@ -254,6 +254,7 @@ struct gcrt_heap_s {
     uint64_t survived[3];          /* last GC of each gen: bytes of it that survived */
     uint64_t budget_stamp_ns;      /* gc.c update_budgets: when it last ran */
     double promo0_avg, promo1_avg; /* gc.c update_budgets: smoothed bytes promoted per gen0 / gen1 GC */
+    double surv1_ratio;            /* gc.c update_budgets: the part of gen1 the last gen1 GC kept (1 before any) */
     uint64_t free_gen[3], free_loh; /* bytes of free objects per generation */
 
     lohblock *lohfree; size_t nlohfree, lohfreecap;
